@@ -1,0 +1,251 @@
+"""Replica models: the real presets' architecture, classes, tokenizer kinds and special-token
+conventions, with random weights and tokenizers trained on the local sample text.
+
+No machine here can download real weights, so tests load *tiny* replicas (through the same
+loading code users run) and benchmarks time *full-size* replicas (speed does not depend on
+weight values). A replica is never a product model: its translations are random words.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR = Path(__file__).parent / "data"
+SIZES = ("tiny", "full")
+
+
+@dataclass(frozen=True)
+class Shape:
+    d_model: int
+    encoder_layers: int
+    decoder_layers: int
+    heads: int
+    ffn: int
+    positions: int
+    vocab_size: int | None  # None: as large as the trained tokenizer
+
+
+# Facts from the real models' configs (../shared/DESIGN.md). Tiny shapes keep tests fast;
+# their small position limits make the length-limit paths easy to reach.
+SHAPES = {
+    ("opus-mt-tc-big", "full"): Shape(1024, 6, 6, 16, 4096, 1024, 61109),
+    ("opus-mt", "full"): Shape(512, 6, 6, 8, 2048, 512, 62834),
+    ("nllb-600m", "full"): Shape(1024, 12, 12, 16, 4096, 1024, 256206),
+    ("distilbart-cnn", "full"): Shape(1024, 12, 6, 16, 4096, 1024, 50264),
+    ("opus-mt-tc-big", "tiny"): Shape(32, 1, 1, 2, 64, 128, None),
+    ("opus-mt", "tiny"): Shape(32, 1, 1, 2, 64, 128, None),
+    ("nllb-600m", "tiny"): Shape(32, 1, 1, 2, 64, 128, None),
+    ("distilbart-cnn", "tiny"): Shape(32, 2, 1, 2, 64, 256, None),
+}
+# Where the real Marian vocabularies put </s>: tc-big's eos is 25894, not 0.
+MARIAN_EOS = {"opus-mt-tc-big": 25894, "opus-mt": 0}
+MARIAN_ACTIVATION = {"opus-mt-tc-big": "relu", "opus-mt": "swish"}
+REPLICA_PRESETS = ("opus-mt-tc-big", "opus-mt", "nllb-600m", "distilbart-cnn")
+
+
+def arabic_text() -> str:
+    return (DATA_DIR / "brussels_ar.txt").read_text(encoding="utf-8")
+
+
+def english_text() -> str:
+    return (DATA_DIR / "brussels_en.txt").read_text(encoding="utf-8")
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def build_replica(preset: str, out_dir: str | Path, size: str = "tiny", seed: int = 0) -> Path:
+    """Write a replica of `preset` to `out_dir` with `save_pretrained`; return the directory."""
+    if (preset, size) not in SHAPES:
+        raise ValueError(f"no replica for preset {preset!r} at size {size!r}; "
+                         f"known: {', '.join(REPLICA_PRESETS)} x {', '.join(SIZES)}")
+    import torch
+
+    torch.manual_seed(seed)
+    random.seed(seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    shape = SHAPES[(preset, size)]
+    builder = {
+        "opus-mt-tc-big": _build_marian,
+        "opus-mt": _build_marian,
+        "nllb-600m": _build_nllb,
+        "distilbart-cnn": _build_bart,
+    }[preset]
+    builder(preset, shape, out, size)
+    (out / "REPLICA.md").write_text(
+        f"Replica of khulasa preset {preset!r} ({size}): random weights, not a real model.\n",
+        encoding="utf-8",
+    )
+    return out
+
+
+def _train_spm(lines: list[str], vocab_size: int) -> bytes:
+    import sentencepiece as spm
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_writer=model,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    return model.getvalue()
+
+
+def _marian_vocab(pieces: list[str], size: int | None, eos_id: int) -> dict[str, int]:
+    """Shared Marian vocabulary: `</s>` at the real model's eos id, `<pad>` last."""
+    tokens = [p for p in dict.fromkeys(pieces) if p not in ("</s>", "<pad>", "<unk>")]
+    tokens.insert(0, "<unk>")
+    total = max(size or 0, len(tokens) + 2)
+    eos_id = eos_id if eos_id < total - 1 else len(tokens) // 2
+    tokens.insert(eos_id, "</s>")
+    # Full-size replicas fill the real vocabulary size so every id the model emits decodes.
+    tokens += [f"<fill_{i}>" for i in range(total - 1 - len(tokens))]
+    tokens.append("<pad>")
+    return {tok: i for i, tok in enumerate(tokens)}
+
+
+def _build_marian(preset: str, shape: Shape, out: Path, size: str) -> None:
+    import sentencepiece as spm
+    from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
+
+    src_model = _train_spm(_lines(arabic_text()), 400)
+    tgt_model = _train_spm(_lines(english_text()), 400)
+    pieces = []
+    for blob in (src_model, tgt_model):
+        proc = spm.SentencePieceProcessor(model_proto=blob)
+        pieces += [proc.id_to_piece(i) for i in range(proc.get_piece_size())]
+    eos_real = MARIAN_EOS[preset]
+    vocab = _marian_vocab(pieces, shape.vocab_size, eos_real if size == "full" else
+                          (0 if eos_real == 0 else len(set(pieces)) // 2))
+    (out / "source.spm").write_bytes(src_model)
+    (out / "target.spm").write_bytes(tgt_model)
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    tokenizer = MarianTokenizer(
+        source_spm=str(out / "source.spm"),
+        target_spm=str(out / "target.spm"),
+        vocab=str(out / "vocab.json"),
+        model_max_length=shape.positions,
+    )
+    tokenizer.save_pretrained(out)
+    pad, eos = vocab["<pad>"], vocab["</s>"]
+    config = MarianConfig(
+        vocab_size=len(vocab),
+        d_model=shape.d_model,
+        encoder_layers=shape.encoder_layers,
+        decoder_layers=shape.decoder_layers,
+        encoder_attention_heads=shape.heads,
+        decoder_attention_heads=shape.heads,
+        encoder_ffn_dim=shape.ffn,
+        decoder_ffn_dim=shape.ffn,
+        activation_function=MARIAN_ACTIVATION[preset],
+        max_position_embeddings=shape.positions,
+        scale_embedding=True,
+        share_encoder_decoder_embeddings=True,
+        pad_token_id=pad,
+        eos_token_id=eos,
+        decoder_start_token_id=pad,
+        forced_eos_token_id=eos,
+    )
+    model = MarianMTModel(config).eval()
+    model.generation_config = GenerationConfig(
+        num_beams=4, max_length=shape.positions, bad_words_ids=[[pad]],
+        pad_token_id=pad, eos_token_id=eos, decoder_start_token_id=pad,
+        forced_eos_token_id=eos,
+    )
+    model.save_pretrained(out)
+
+
+def _build_nllb(preset: str, shape: Shape, out: Path, size: str) -> None:
+    from tokenizers import SentencePieceBPETokenizer
+    from transformers import (GenerationConfig, M2M100Config, M2M100ForConditionalGeneration,
+                              NllbTokenizer)
+
+    bpe = SentencePieceBPETokenizer()
+    bpe.train_from_iterator(
+        _lines(arabic_text()) + _lines(english_text()),
+        vocab_size=600,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+        show_progress=False,
+    )
+    model_json = json.loads(bpe.to_str())["model"]
+    vocab = model_json["vocab"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model_json["merges"]]
+    tokenizer = NllbTokenizer(vocab=vocab, merges=merges, src_lang="arb_Arab", tgt_lang="eng_Latn",
+                              model_max_length=shape.positions)
+    tokenizer.save_pretrained(out)
+    vocab_size = max(shape.vocab_size or 0, len(tokenizer))
+    config = M2M100Config(
+        vocab_size=vocab_size,
+        d_model=shape.d_model,
+        encoder_layers=shape.encoder_layers,
+        decoder_layers=shape.decoder_layers,
+        encoder_attention_heads=shape.heads,
+        decoder_attention_heads=shape.heads,
+        encoder_ffn_dim=shape.ffn,
+        decoder_ffn_dim=shape.ffn,
+        activation_function="relu",
+        max_position_embeddings=shape.positions,
+        scale_embedding=True,
+        pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
+    )
+    model = M2M100ForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(
+        num_beams=4, max_length=200, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        decoder_start_token_id=2,
+    )
+    model.save_pretrained(out)
+
+
+def _build_bart(preset: str, shape: Shape, out: Path, size: str) -> None:
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import (BartConfig, BartForConditionalGeneration, BartTokenizerFast,
+                              GenerationConfig)
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(
+        _lines(english_text()),
+        vocab_size=700,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+        show_progress=False,
+    )
+    model_json = json.loads(bpe.to_str())["model"]
+    vocab = dict(model_json["vocab"])
+    vocab["<mask>"] = len(vocab)
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model_json["merges"]]
+    tokenizer = BartTokenizerFast(vocab=vocab, merges=merges, model_max_length=shape.positions)
+    tokenizer.save_pretrained(out)
+    config = BartConfig(
+        vocab_size=max(shape.vocab_size or 0, len(tokenizer)),
+        d_model=shape.d_model,
+        encoder_layers=shape.encoder_layers,
+        decoder_layers=shape.decoder_layers,
+        encoder_attention_heads=shape.heads,
+        decoder_attention_heads=shape.heads,
+        encoder_ffn_dim=shape.ffn,
+        decoder_ffn_dim=shape.ffn,
+        activation_function="gelu",
+        max_position_embeddings=shape.positions,
+        pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
+        forced_bos_token_id=0, forced_eos_token_id=2,
+        # CTranslate2 refuses BART configs without it (../shared/DESIGN.md).
+        normalize_before=False,
+    )
+    model = BartForConditionalGeneration(config).eval()
+    # transformers 5 drops generation settings given to BartConfig: set them here.
+    model.generation_config = GenerationConfig(
+        num_beams=4, length_penalty=2.0, min_length=56, max_length=142,
+        no_repeat_ngram_size=3, early_stopping=True, forced_bos_token_id=0,
+        forced_eos_token_id=2, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        decoder_start_token_id=2,
+    )
+    model.save_pretrained(out)

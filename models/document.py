@@ -1,0 +1,119 @@
+"""The one result type: a `Document` of aligned segments, a summary with provenance, and
+metadata. The CLI, the page, the REST API and the batch script all emit its JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+# Segment flags
+SPLIT_AT_LENGTH_LIMIT = "split_at_length_limit"  # translated in pieces, joined back
+FROM_MEMORY = "from_memory"  # answered by the sentence memory, no model call
+NOT_ARABIC = "not_arabic"  # the sentence has no Arabic letter
+# Summary sentence flags
+UNSUPPORTED = "unsupported"  # no source sentence supports it
+# Document warnings (meta["warnings"])
+MOSTLY_NON_ARABIC = "mostly_non_arabic"
+
+
+@dataclass
+class Segment:
+    index: int  # global, in document order; summary `sources` refer to it
+    source: str
+    english: str | None = None  # None until translated (streaming)
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Paragraph:
+    segments: list[Segment]
+
+
+@dataclass
+class SummarySentence:
+    text: str
+    sources: list[int]
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Document:
+    paragraphs: list[Paragraph]
+    summary: list[SummarySentence] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+    source_language: str = "ar"
+    target_language: str = "en"
+
+    @property
+    def segments(self) -> list[Segment]:
+        return [s for p in self.paragraphs for s in p.segments]
+
+    @property
+    def translation(self) -> str:
+        """English text, paragraphs separated by blank lines ('' for untranslated parts)."""
+        return "\n\n".join(
+            " ".join(s.english for s in p.segments if s.english) for p in self.paragraphs
+        ).strip()
+
+    @property
+    def complete(self) -> bool:
+        return all(s.english is not None for s in self.segments)
+
+    def to_dict(self) -> dict:
+        return {
+            "source_language": self.source_language,
+            "target_language": self.target_language,
+            "paragraphs": [{"segments": [asdict(s) for s in p.segments]} for p in self.paragraphs],
+            "translation": self.translation,
+            "summary": [asdict(s) for s in self.summary],
+            "meta": self.meta,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Document:
+        return cls(
+            paragraphs=[Paragraph([Segment(**s) for s in p["segments"]])
+                        for p in data["paragraphs"]],
+            summary=[SummarySentence(**s) for s in data.get("summary", [])],
+            meta=data.get("meta", {}),
+            source_language=data.get("source_language", "ar"),
+            target_language=data.get("target_language", "en"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Document:
+        return cls.from_dict(json.loads(text))
+
+    def to_markdown(self) -> str:
+        """A readable report: summary with source references, then the aligned translation."""
+        lines = ["# khulasa", ""]
+        if self.summary:
+            lines += ["## Summary", ""]
+            for s in self.summary:
+                refs = ", ".join(f"[{i}]" for i in s.sources) or "(no supporting sentence)"
+                lines.append(f"- {_md(s.text)} — sources: {refs}")
+            lines.append("")
+        lines += ["## Translation", ""]
+        for p in self.paragraphs:
+            for s in p.segments:
+                flags = f" _({', '.join(s.flags)})_" if s.flags else ""
+                lines.append(f"[{s.index}] {_md(s.english or '')}{flags}  ")
+                lines.append(f"> {_md(s.source)}")
+                lines.append("")
+        meta = self.meta
+        tr, su = meta.get("translator", {}), meta.get("summarizer", {})
+        lines.append(f"_Translator: {tr.get('model', '?')} ({tr.get('backend', '?')}, beams "
+                     f"{tr.get('beams', '?')}); summariser: {su.get('model', '-')} "
+                     f"({su.get('mode', '-')}); khulasa {meta.get('version', '?')}_")
+        return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """Escape Markdown and HTML specials so untrusted text renders as text."""
+    out = text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for ch in "*_`[]#|":
+        out = out.replace(ch, "\\" + ch)
+    return out.replace("\n", " ")

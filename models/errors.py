@@ -1,0 +1,30 @@
+"""Typed errors. Library code raises these; only the CLI and the page turn them into exit
+codes or messages. Every message names the problem and the fix."""
+
+from __future__ import annotations
+
+
+class KhulasaError(Exception):
+    """Base class: `code` is a stable machine-readable name (used in batch error records)."""
+
+    code = "error"
+
+
+class ModelNotFound(KhulasaError):
+    """A model's weights are not on this machine (or the path given is not a model)."""
+
+    code = "model_not_found"
+
+
+class ModelLoadError(KhulasaError):
+    """The files are there but do not load as the kind of model asked for."""
+
+    code = "model_load_error"
+
+
+class InputError(KhulasaError):
+    """The user's text cannot be processed as given."""
+
+    def __init__(self, message: str, code: str = "invalid_input"):
+        super().__init__(message)
+        self.code = code

@@ -1,0 +1,182 @@
+"""Finding and loading model weights: a preset name, a hub id or a local directory in; a loaded
+model and tokenizer out, once per process.
+
+Loading never downloads. Weights arrive with `khulasa models fetch` (an explicit step that
+needs network); everything else reads only the local cache, so a missing model fails in a
+fraction of a second with the fix in the message, instead of after a minute of retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelLoadError, ModelNotFound
+from .presets import PRESETS, Preset
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+# Files a fetch skips: other frameworks' weights and exports we never load.
+FETCH_IGNORE = ["*.h5", "*.msgpack", "*.ot", "*.onnx", "*.tflite", "rust_model*", "flax_*",
+                "tf_*", "onnx/*", "*.gguf"]
+
+
+def hf_cache_dir() -> Path:
+    """Where Hugging Face caches hub models (HF_HUB_CACHE, else HF_HOME/hub), read at call time
+    so that a caller (or a test) that sets HF_HOME is obeyed."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What the user asked for, resolved: a preset, a hub id or a local directory."""
+
+    spec: str
+    kind: str  # "translator" | "summarizer"
+    preset: Preset | None
+    hub_id: str | None
+    path: Path | None
+
+    @property
+    def name(self) -> str:
+        return self.preset.name if self.preset else self.spec
+
+    @property
+    def model_id(self) -> str:
+        return self.hub_id or str(self.path)
+
+
+def resolve(spec: str, kind: str) -> ModelRef:
+    """Turn `spec` into a ModelRef without touching the network or loading anything."""
+    spec = spec.strip()
+    preset = PRESETS.get(spec)
+    if preset is not None:
+        if preset.kind != kind:
+            raise ModelNotFound(f"{spec!r} is a {preset.kind} preset, not a {kind}. "
+                                f"List the {kind} presets with: khulasa models list")
+        return ModelRef(spec, kind, preset, preset.hub_id, None)
+    # An existing directory wins; a missing relative path would otherwise pass for a hub id.
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return ModelRef(spec, kind, None, None, path.resolve())
+    if spec.startswith((".", "/", "~")) or "\\" in spec or not _HUB_ID.match(spec):
+        raise ModelNotFound(f"{kind.capitalize()} {spec!r}: there is no directory at "
+                            f"{path.resolve()}. Fix: pass a directory saved with "
+                            f"save_pretrained, a hub id, or a preset (khulasa models list).")
+    return ModelRef(spec, kind, None, spec, None)
+
+
+def locate(ref: ModelRef, cache_dir: Path | None = None) -> Path:
+    """The local directory holding `ref`'s files, or ModelNotFound naming where we looked and
+    the command that fixes it. Never goes to the network."""
+    if ref.path is not None:
+        if not (ref.path / "config.json").is_file():
+            raise ModelNotFound(
+                f"{ref.kind.capitalize()} directory {ref.path} holds no config.json, so it is "
+                f"not a saved model. Fix: point --{ref.kind} at the directory that "
+                f"save_pretrained wrote (it has config.json and the weights).")
+        return ref.path
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    cache = Path(cache_dir) if cache_dir else hf_cache_dir()
+    try:
+        found = Path(snapshot_download(ref.hub_id, cache_dir=cache, local_files_only=True))
+    except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
+        found = None
+    if found is None or not (found / "config.json").is_file():
+        raise ModelNotFound(_missing_message(ref, cache))
+    return found
+
+
+def _missing_message(ref: ModelRef, cache: Path) -> str:
+    label = f"{ref.preset.name!r} ({ref.hub_id})" if ref.preset else repr(ref.hub_id)
+    size = f", {ref.preset.download}" if ref.preset else ""
+    return (f"{ref.kind.capitalize()} model {label} is not on this machine: looked in the "
+            f"Hugging Face cache at {cache}.\n"
+            f"Fix: khulasa models fetch {ref.spec}   (downloads it once{size}; needs network)\n"
+            f" or: --{ref.kind} /path/to/model-dir   (a directory saved with save_pretrained)")
+
+
+def revision_of(path: Path) -> str:
+    """The hub commit for a cached snapshot; a short content hash for a local directory."""
+    if path.parent.name == "snapshots":
+        return path.name
+    digest = hashlib.sha1()
+    for f in sorted(path.iterdir()):
+        if f.is_file():
+            digest.update(f"{f.name}:{f.stat().st_size}".encode())
+            if f.name == "config.json":
+                digest.update(f.read_bytes())
+    return "local-" + digest.hexdigest()[:12]
+
+
+@dataclass
+class LoadedModel:
+    ref: ModelRef
+    path: Path
+    revision: str
+    model: object  # a transformers PreTrainedModel
+    tokenizer: object
+    device: str
+
+    @property
+    def positions(self) -> int:
+        """How many tokens the model's position embeddings hold (encoder and decoder)."""
+        config = self.model.config
+        return int(getattr(config, "max_position_embeddings", 0) or 1024)
+
+    @property
+    def input_limit(self) -> int:
+        """Most source tokens (specials included) one model input may have."""
+        declared = getattr(self.tokenizer, "model_max_length", None) or self.positions
+        return min(int(declared) if declared < 1e9 else self.positions, self.positions)
+
+
+_LOADED: dict[tuple, LoadedModel] = {}
+_LOCK = threading.Lock()
+
+
+def pick_device(device: str = "auto") -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_seq2seq(spec: str, kind: str, device: str = "auto",
+                 cache_dir: Path | None = None) -> LoadedModel:
+    """Load a sequence-to-sequence model and its tokenizer once per process."""
+    ref = resolve(spec, kind)
+    path = locate(ref, cache_dir)
+    device = pick_device(device)
+    key = (str(path), device)
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = _load(ref, path, device)
+        return _LOADED[key]
+
+
+def _load(ref: ModelRef, path: Path, device: str) -> LoadedModel:
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModelForSeq2SeqLM.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError, KeyError, ImportError) as exc:
+        raise ModelLoadError(
+            f"{ref.kind.capitalize()} {ref.name!r} at {path} did not load as a "
+            f"sequence-to-sequence model: {exc}. Fix: re-fetch it (khulasa models fetch "
+            f"{ref.spec}) or point --{ref.kind} at a model saved with save_pretrained.") from exc
+    model.to(device).eval()
+    return LoadedModel(ref, path, revision_of(path), model, tokenizer, device)

@@ -1,0 +1,102 @@
+"""Arabic→English translation with a transformers seq2seq model (the `torch` backend).
+
+One method does the model work (`translate_batch`: one `generate` call); everything else
+(length-sorted batching, splitting over-long sentences) is built on it, so other backends and
+the sentence memory only need to provide that one method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .loading import LoadedModel
+from .text import split_long
+
+NLLB_SOURCE, NLLB_TARGET = "arb_Arab", "eng_Latn"
+
+
+def output_cap(source_tokens: int, limit: int) -> int:
+    """Most tokens a translation of `source_tokens` tokens may have. English runs longer than
+    Arabic in these vocabularies, but not 2x + 10: past that the model is looping."""
+    return min(limit, 2 * source_tokens + 10)
+
+
+class Translator:
+    """Translate sentences with a loaded model; output is 1:1 with input."""
+
+    backend = "torch"
+
+    def __init__(self, loaded: LoadedModel, beams: int | None = None,
+                 max_batch_tokens: int = 6000, max_batch_sentences: int = 48):
+        if beams is not None and beams < 1:
+            raise ValueError(f"beams must be at least 1, got {beams}")
+        self.loaded = loaded
+        self.tokenizer = loaded.tokenizer
+        self.model = loaded.model
+        gen = self.model.generation_config
+        self.beams = beams or gen.num_beams or 1
+        self.max_batch_tokens = max_batch_tokens
+        self.max_batch_sentences = max_batch_sentences
+        self.source_limit = loaded.input_limit
+        # Decoder positions bound the output whatever the generation config says.
+        self.output_limit = min(gen.max_length or loaded.positions, loaded.positions)
+        self._generate_kwargs: dict = {}
+        if type(self.tokenizer).__name__.startswith("Nllb"):
+            self.tokenizer.src_lang = NLLB_SOURCE
+            self._generate_kwargs["forced_bos_token_id"] = (
+                self.tokenizer.convert_tokens_to_ids(NLLB_TARGET))
+
+    @property
+    def settings(self) -> dict:
+        """What identifies this translator's output: model, revision, backend, beams."""
+        ref = self.loaded.ref
+        return {"model": ref.name, "model_id": ref.model_id, "revision": self.loaded.revision,
+                "backend": self.backend, "beams": self.beams}
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, verbose=False)["input_ids"])
+
+    def pieces(self, sentence: str) -> list[str]:
+        """`sentence` as one piece, or several when it is longer than the model's limit."""
+        return split_long(sentence, self.count_tokens, self.source_limit)
+
+    def translate_batch(self, texts: list[str]) -> list[str]:
+        """Translate pieces that each fit the source limit, in one `generate` call."""
+        import torch
+
+        if not texts:
+            return []
+        batch = self.tokenizer(texts, return_tensors="pt", padding=True)
+        batch = {k: v.to(self.loaded.device) for k, v in batch.items()}
+        cap = output_cap(int(batch["attention_mask"].sum(dim=1).max()), self.output_limit)
+        with torch.inference_mode():
+            out = self.model.generate(**batch, num_beams=self.beams, max_length=cap,
+                                      **self._generate_kwargs)
+        return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
+
+    def batches(self, texts: list[str]) -> list[list[int]]:
+        """Indices of `texts` grouped into length-sorted batches bounded by padded tokens."""
+        lengths = [self.count_tokens(t) for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        groups: list[list[int]] = []
+        for i in order:
+            group = groups[-1] if groups else None
+            # Sorted ascending, so the newest item is the longest: it sets the padded width.
+            if group and len(group) < self.max_batch_sentences and \
+                    (len(group) + 1) * lengths[i] * self.beams <= self.max_batch_tokens:
+                group.append(i)
+            else:
+                groups.append([i])
+        return groups
+
+    def translate_iter(self, texts: list[str]) -> Iterator[list[tuple[int, str]]]:
+        """Translate `texts` batch by batch, yielding (index, english) pairs as each finishes."""
+        for group in self.batches(texts):
+            yield list(zip(group, self.translate_batch([texts[i] for i in group])))
+
+    def translate(self, texts: list[str]) -> list[str]:
+        out: list[str | None] = [None] * len(texts)
+        for pairs in self.translate_iter(texts):
+            for i, english in pairs:
+                out[i] = english
+        return out  # type: ignore[return-value]

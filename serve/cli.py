@@ -1,0 +1,176 @@
+"""`khulasa`: one entry point, thin commands. Each command parses its options and calls the
+core; heavy imports (torch, transformers, gradio) happen inside the command that needs them,
+so `khulasa --help` stays instant."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from models.errors import InputError, KhulasaError
+from models.presets import DEFAULT_SUMMARIZER, DEFAULT_TRANSLATOR, PRESETS, names
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--translator", default=DEFAULT_TRANSLATOR, metavar="NAME|HUB_ID|DIR",
+                        help=f"translation model: a preset ({', '.join(names('translator'))}), "
+                             f"a hub id or a local directory (default: {DEFAULT_TRANSLATOR})")
+    parser.add_argument("--summarizer", default=DEFAULT_SUMMARIZER, metavar="NAME|HUB_ID|DIR",
+                        help=f"summary model: a preset ({', '.join(names('summarizer'))}), a hub "
+                             f"id or a local directory (default: {DEFAULT_SUMMARIZER})")
+    parser.add_argument("--beams", type=int, default=None,
+                        help="beam size for translation (default: the model's own, usually 4)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when available, else CPU), cpu or cuda")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="khulasa",
+        description="Arabic news in; a faithful English translation, sentence by sentence, and "
+                    "a short English summary out.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    tr = sub.add_parser("translate", help="translate (and summarise) one Arabic document")
+    tr.add_argument("file", nargs="?", default="-", metavar="FILE|-",
+                    help="UTF-8 text file, or - for standard input (default)")
+    _model_options(tr)
+    tr.add_argument("--json", action="store_true", help="print the Document as JSON")
+    tr.add_argument("--no-summary", action="store_true", help="translate only")
+    tr.add_argument("--sentences", type=int, default=None,
+                    help="summary length in sentences (extractive default 3)")
+    tr.set_defaults(run=cmd_translate)
+
+    mo = sub.add_parser("models", help="list or fetch models")
+    mo_sub = mo.add_subparsers(dest="models_command", metavar="ACTION")
+    mo_sub.required = True
+    ls = mo_sub.add_parser("list", help="presets, hub ids, size, licence, present locally?")
+    ls.set_defaults(run=cmd_models_list)
+    fe = mo_sub.add_parser("fetch", help="download models into the Hugging Face cache "
+                                         "(needs network)")
+    fe.add_argument("models", nargs="+", metavar="NAME|HUB_ID")
+    fe.set_defaults(run=cmd_models_fetch)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KhulasaError as exc:
+        print(f"khulasa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("khulasa: interrupted", file=sys.stderr)
+        return 130
+
+
+def read_text(path: str) -> str:
+    """The document at `path` ('-' for stdin) as text; InputError naming the fix otherwise."""
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        where = "standard input"
+    else:
+        file = Path(path)
+        if not file.is_file():
+            raise InputError(f"No such file: {path}. Fix: check the path, or pass - to read "
+                             f"standard input.", "file_not_found")
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise InputError(f"Cannot read {path}: {exc.strerror}.", "unreadable") from exc
+        where = path
+    return decode_utf8(data, where)
+
+
+def decode_utf8(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{where} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}). "
+            f"Fix: convert it first, e.g. iconv -f WINDOWS-1256 -t UTF-8 (the usual legacy "
+            f"Arabic encoding).", "invalid_utf8") from exc
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    from models.api import load_pipeline
+    from models.pipeline import segment
+
+    text = read_text(args.file)
+    segment(text)  # bad input fails before any model loads
+    summarizer = "none" if args.no_summary else args.summarizer
+    pipeline = load_pipeline(args.translator, summarizer, args.beams, args.device)
+    doc = pipeline.process(text, summary=not args.no_summary, summary_sentences=args.sentences)
+    if args.json:
+        print(doc.to_json())
+        return 0
+    print(doc.translation)
+    if doc.summary:
+        print("\nSummary:")
+        for s in doc.summary:
+            refs = ", ".join(str(i) for i in s.sources) or "no supporting sentence"
+            print(f"- {s.text}  [sources: {refs}]")
+    for warning in doc.meta.get("warnings", []):
+        print(f"khulasa: warning: {warning.replace('_', ' ')}", file=sys.stderr)
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from models.errors import ModelNotFound
+    from models.loading import hf_cache_dir, locate, resolve
+
+    rows = [("preset", "kind", "hub id", "params", "download", "licence", "local", "note")]
+    for p in PRESETS.values():
+        if p.hub_id is None:
+            local = "built in"
+        else:
+            try:
+                locate(resolve(p.name, p.kind))
+                local = "yes"
+            except ModelNotFound:
+                local = "no"
+        rows.append((p.name, p.kind, p.hub_id or "-", p.params, p.download, p.licence, local,
+                     p.note))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    print(f"\nCache: {hf_cache_dir()}  (set HF_HOME to move it). Any hub id or local "
+          f"directory also works in place of a preset.")
+    return 0
+
+
+def cmd_models_fetch(args: argparse.Namespace) -> int:
+    from models.loading import FETCH_IGNORE, hf_cache_dir, resolve
+
+    refs = []
+    for spec in args.models:
+        kind = PRESETS[spec].kind if spec in PRESETS else "translator"
+        ref = resolve(spec, kind)
+        if ref.hub_id is None:
+            print(f"khulasa: {spec} needs no download", file=sys.stderr)
+            continue
+        refs.append(ref)
+    from huggingface_hub import snapshot_download
+
+    for ref in refs:
+        print(f"Fetching {ref.name} ({ref.hub_id}) into {hf_cache_dir()} ...", file=sys.stderr)
+        try:
+            path = snapshot_download(ref.hub_id, cache_dir=hf_cache_dir(),
+                                     ignore_patterns=FETCH_IGNORE)
+        except Exception as exc:  # network errors come in many types; name the fix
+            raise KhulasaError(
+                f"Could not download {ref.hub_id}: {type(exc).__name__}: {exc}. Fix: check the "
+                f"network (and HF_ENDPOINT / proxy settings), then run the same command again; "
+                f"or copy a saved model directory here and pass its path.") from exc
+        print(f"{ref.name}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
