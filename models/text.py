@@ -131,7 +131,8 @@ def _is_boundary(line: str, i: int, end: int) -> bool:
         if before.isdigit() and nxt.isdigit():
             return False  # 3.5
         word = re.search(r"([^\W\d_]+(?:\.[^\W\d_]+)*)$", line[:i])
-        if word and (len(word.group(1)) == 1 or word.group(1).lower() in _ABBREVIATIONS):
+        if word and (len(word.group(1).split(".")[-1]) == 1
+                     or word.group(1).lower() in _ABBREVIATIONS):
             return False  # أ.ف.ب, U.S., Dr.
         if not nxt.isspace():
             # Glued sentences split only between Arabic words: URLs and names stay whole.

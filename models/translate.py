@@ -21,6 +21,30 @@ def output_cap(source_tokens: int, limit: int) -> int:
     return min(limit, 2 * source_tokens + 10)
 
 
+def _eos_id(gen) -> int:
+    eos = gen.eos_token_id
+    return int(eos[0] if isinstance(eos, (list, tuple)) else eos)
+
+
+class PerRowCap:
+    """A logits processor that forces end-of-sentence once a row reaches its own length cap
+    (`caps` per sentence; rows are sentences x beams, as generate expands them)."""
+
+    def __init__(self, caps: list[int], beams: int, eos_id: int):
+        self.caps = [c for c in caps for _ in range(beams)]
+        self.eos_id = eos_id
+
+    def __call__(self, input_ids, scores):
+        # input_ids holds positions 0..cur-1; the token chosen now sits at position cur.
+        cur = input_ids.shape[1]
+        rows = [i for i, cap in enumerate(self.caps) if cur >= cap - 1]
+        if rows:
+            eos_score = scores[rows, self.eos_id].clone()
+            scores[rows] = float("-inf")
+            scores[rows, self.eos_id] = eos_score.clamp(min=0.0)
+        return scores
+
+
 class Translator:
     """Translate sentences with a loaded model; output is 1:1 with input."""
 
@@ -68,10 +92,13 @@ class Translator:
             return []
         batch = self.tokenizer(texts, return_tensors="pt", padding=True)
         batch = {k: v.to(self.loaded.device) for k, v in batch.items()}
-        cap = output_cap(int(batch["attention_mask"].sum(dim=1).max()), self.output_limit)
+        caps = [output_cap(int(n), self.output_limit) for n in batch["attention_mask"].sum(dim=1)]
+        # Each sentence gets its own cap, so a short sentence batched with a long one stops
+        # where it would alone: batched output equals one-at-a-time output.
+        cap_rows = PerRowCap(caps, self.beams, _eos_id(self.model.generation_config))
         with torch.inference_mode():
-            out = self.model.generate(**batch, num_beams=self.beams, max_length=cap,
-                                      **self._generate_kwargs)
+            out = self.model.generate(**batch, num_beams=self.beams, max_length=max(caps),
+                                      logits_processor=[cap_rows], **self._generate_kwargs)
         return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
 
     def batches(self, texts: list[str]) -> list[list[int]]:

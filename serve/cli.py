@@ -43,6 +43,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="summary length in sentences (extractive default 3)")
     tr.set_defaults(run=cmd_translate)
 
+    se = sub.add_parser("serve", help="run the web page (and its API) on this machine")
+    se.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
+                    "127.0.0.1; use 0.0.0.0 to serve your network)")
+    se.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    _model_options(se)
+    se.add_argument("--backend", choices=["auto", "torch"], default="auto",
+                    help="inference backend (default: auto, which is torch today)")
+    se.add_argument("--max-chars", type=int, default=20_000,
+                    help="longest input accepted, in characters (default: 20000)")
+    se.add_argument("--concurrency", type=int, default=1,
+                    help="jobs run at once on the loaded models (default: 1)")
+    se.add_argument("--queue-size", type=int, default=16,
+                    help="jobs that may wait; beyond it clients are told the server is busy "
+                         "(default: 16)")
+    se.set_defaults(run=cmd_serve)
+
     mo = sub.add_parser("models", help="list or fetch models")
     mo_sub = mo.add_subparsers(dest="models_command", metavar="ACTION")
     mo_sub.required = True
@@ -118,6 +134,27 @@ def cmd_translate(args: argparse.Namespace) -> int:
             print(f"- {s.text}  [sources: {refs}]")
     for warning in doc.meta.get("warnings", []):
         print(f"khulasa: warning: {warning.replace('_', ' ')}", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+    import os
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a server
+    from serve.web import Models, ServeOptions, build_app, launch
+
+    logging.basicConfig(level=logging.INFO, format="khulasa: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in ("max_chars", "concurrency", "queue_size"):
+        if getattr(args, name) < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1.", "bad_option")
+    options = ServeOptions(translator=args.translator, summarizer=args.summarizer,
+                           beams=args.beams, device=args.device, max_chars=args.max_chars,
+                           concurrency=args.concurrency, queue_size=args.queue_size)
+    print(f"khulasa: loading {args.translator} and {args.summarizer} ...", file=sys.stderr)
+    models = Models(options)  # fails here, with the fix, when weights are missing
+    launch(build_app(options, models), options, args.host, args.port)
     return 0
 
 
