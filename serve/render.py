@@ -25,7 +25,8 @@ CSS = """
 .kh-panes { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 14px; }
 @media (max-width: 900px) { .kh-panes { grid-template-columns: 1fr; } }
 .kh-pane { border: 1px solid var(--border-color-primary, #d0d7de); border-radius: 8px;
-  padding: 10px 14px; background: var(--background-fill-primary, #fff); min-height: 120px; }
+  padding: 10px 14px; background: var(--background-fill-primary, #fff); min-height: 120px;
+  overflow-wrap: anywhere; }
 .kh-pane h3 { margin: 0 0 8px; font-size: 0.95rem; color: var(--body-text-color-subdued, #555); }
 .kh-pane p { margin: 0 0 10px; line-height: 1.6; }
 .kh-source { direction: rtl; text-align: right;

@@ -41,3 +41,21 @@ def cli_env(tmp_path) -> dict[str, str]:
     env.update(KHULASA_HOME=str(tmp_path / "khulasa-home"), HF_HOME=str(tmp_path / "hf-home"),
                HF_HUB_OFFLINE="1", PYTHONIOENCODING="utf-8")
     return env
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(options, models=None):
+    """Launch the page for `options` on a free loopback port; returns (app, url)."""
+    from serve.web import Models, build_app, launch
+
+    app = build_app(options, models or Models(options))
+    port = free_port()
+    launch(app, options, "127.0.0.1", port, block=False)
+    return app, f"http://127.0.0.1:{port}/"

@@ -1,0 +1,128 @@
+"""The page's handlers and its live server, with replica models (no browser here)."""
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from models.document import Document
+from models.errors import InputError, ModelNotFound
+from serve.render import render_panes
+from conftest import start_server
+from serve.web import API_NAME, Models, ServeOptions, build_app, check_input
+
+XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+
+
+@pytest.fixture(scope="module")
+def options(replicas):
+    return ServeOptions(translator=str(replicas["opus-mt"]),
+                        summarizer=str(replicas["distilbart-cnn"]), queue_size=1)
+
+
+@pytest.fixture(scope="module")
+def live(options):
+    """A live server on 127.0.0.1 whose model calls can be held at a gate."""
+    models = Models(options)
+    gate = threading.Event()
+    gate.set()
+    real_get = models.get
+
+    def gated_get(*args):
+        gate.wait(timeout=60)
+        return real_get(*args)
+
+    models.get = gated_get
+    app, url = start_server(options, models)
+    yield url, gate
+    app.close()
+
+
+def test_input_limits_are_named_before_any_model_call():
+    with pytest.raises(InputError, match="empty"):
+        check_input(" \u200b\n ", 100)
+    with pytest.raises(InputError, match="at most 100"):
+        check_input("ب" * 101, 100)
+    # Control characters are stripped, not rejected.
+    assert check_input("قال\x07 كيري", 100)
+
+
+def test_untrusted_text_is_escaped_in_every_pane(replicas, options):
+    from models.document import Document
+
+    doc = Document.from_dict({"paragraphs": [{"segments": [
+        {"index": 0, "source": XSS, "english": XSS, "flags": []}]}],
+        "summary": [{"text": XSS, "sources": [0], "flags": []}]})
+    html = render_panes(doc)
+    assert "<img" not in html and "<script>" not in html
+    assert html.count("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;") == 3
+
+
+def test_page_streams_translation_then_summary(options, sample_ar):
+    models = Models(options)
+    app = build_app(options, models)
+    handler = next(fn for fn in app.fns.values() if fn.api_name == "translate_page").fn
+    updates = list(handler(sample_ar, options.translator, options.summarizer, 0, 3))
+    assert len(updates) >= 3
+    first_panes, last_panes = updates[0][1], updates[-1][1]
+    assert "kh-pending" in first_panes  # sentences not yet translated show as pending
+    assert first_panes.count('class="kh-seg"') == 16  # the source pane is there at once
+    assert 'class="kh-sum"' in last_panes and "Done" in updates[-1][0]
+    assert last_panes.count('class="kh-seg" data-seg=') == 32  # source and English, aligned
+    json_button = updates[-1][3]
+    saved = json_button.value["path"] if isinstance(json_button.value, dict) else json_button.value
+    assert Document.from_json(Path(saved).read_text(encoding="utf-8")).to_dict()["summary"]
+
+
+def test_missing_model_stops_the_server_before_it_serves(replicas):
+    with pytest.raises(ModelNotFound, match="khulasa models fetch distilbart-cnn"):
+        Models(ServeOptions(translator=str(replicas["opus-mt"]), summarizer="distilbart-cnn"))
+
+
+def test_api_returns_the_document_json(live, sample_ar):
+    from gradio_client import Client
+
+    url, _ = live
+    client = Client(url, verbose=False)
+    doc = client.predict(sample_ar, api_name=f"/{API_NAME}")
+    segments = [s for p in doc["paragraphs"] for s in p["segments"]]
+    assert len(segments) == 16 and all(s["english"] for s in segments)
+    assert doc["summary"] and doc["meta"]["summarizer"]["mode"] == "abstractive"
+
+
+def test_api_names_bad_input(live):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(live[0], verbose=False)
+    with pytest.raises(AppError, match="empty"):
+        client.predict("   ", api_name=f"/{API_NAME}")
+
+
+def test_a_full_queue_answers_busy_and_the_server_keeps_serving(live, sample_ar):
+    from gradio_client import Client
+    from gradio_client.utils import QueueError
+
+    url, gate = live
+    client = Client(url, verbose=False)
+    gate.clear()  # hold the running job inside the model call
+    try:
+        # --concurrency 1 and --queue-size 1: one runs, one waits, the rest are turned away.
+        jobs = [client.submit(sample_ar, api_name=f"/{API_NAME}") for _ in range(4)]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(j.done() for j in jobs):
+            time.sleep(0.1)
+    finally:
+        gate.set()
+    done, busy = 0, []
+    for job in jobs:
+        try:
+            assert job.result(timeout=60)["paragraphs"]
+            done += 1
+        except QueueError as exc:
+            busy.append(str(exc))
+    assert busy and all("full" in e.lower() for e in busy)
+    assert done >= 1 and done + len(busy) == 4
+    doc = client.predict("قال كيري", api_name=f"/{API_NAME}")  # still serving
+    assert doc["paragraphs"][0]["segments"][0]["english"]
