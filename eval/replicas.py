@@ -167,8 +167,12 @@ def _build_marian(preset: str, shape: Shape, out: Path, size: str) -> None:
 
 def _build_nllb(preset: str, shape: Shape, out: Path, size: str) -> None:
     from tokenizers import SentencePieceBPETokenizer
-    from transformers import (GenerationConfig, M2M100Config, M2M100ForConditionalGeneration,
-                              NllbTokenizer)
+    from transformers import (
+        GenerationConfig,
+        M2M100Config,
+        M2M100ForConditionalGeneration,
+        NllbTokenizer,
+    )
 
     bpe = SentencePieceBPETokenizer()
     bpe.train_from_iterator(
@@ -208,8 +212,12 @@ def _build_nllb(preset: str, shape: Shape, out: Path, size: str) -> None:
 
 def _build_bart(preset: str, shape: Shape, out: Path, size: str) -> None:
     from tokenizers import ByteLevelBPETokenizer
-    from transformers import (BartConfig, BartForConditionalGeneration, BartTokenizerFast,
-                              GenerationConfig)
+    from transformers import (
+        BartConfig,
+        BartForConditionalGeneration,
+        BartTokenizerFast,
+        GenerationConfig,
+    )
 
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(

@@ -6,8 +6,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .document import (MOSTLY_NON_ARABIC, NOT_ARABIC, SPLIT_AT_LENGTH_LIMIT, Document, Paragraph,
-                       Segment)
+from .document import (
+    MOSTLY_NON_ARABIC,
+    NOT_ARABIC,
+    SPLIT_AT_LENGTH_LIMIT,
+    Document,
+    Paragraph,
+    Segment,
+)
 from .errors import InputError
 from .text import arabic_ratio, normalize, split_paragraphs, split_sentences
 
@@ -91,10 +97,8 @@ class Pipeline:
     def process(self, text: str, summary: bool = True,
                 summary_sentences: int | None = None) -> Document:
         """Translate (and summarise) `text`; the complete Document."""
-        doc = None
-        for doc in self.stream(text, summary, summary_sentences):
-            pass
-        return doc  # type: ignore[return-value]
+        *_, doc = self.stream(text, summary, summary_sentences)  # the same Document each time
+        return doc
 
     def _meta(self) -> dict:
         summarizer = (self.summarizer.settings if self.summarizer is not None

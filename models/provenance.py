@@ -21,7 +21,7 @@ def content_words(text: str) -> list[str]:
 
 
 def _bigrams(words: list[str]) -> set[tuple[str, str]]:
-    return set(zip(words, words[1:]))
+    return set(zip(words, words[1:], strict=False))
 
 
 def supporting_sources(sentence: str, segments: list[tuple[int, str]]) -> list[int]:
@@ -36,14 +36,12 @@ def supporting_sources(sentence: str, segments: list[tuple[int, str]]) -> list[i
     chosen: list[int] = []
     uncovered = set(wanted)
     while len(chosen) < MAX_SOURCES and uncovered:
-        def gain(i: int) -> float:
-            ws = seg_words[i]
-            # Shared bigrams break ties towards the sentence a phrase was really taken from.
-            return len(uncovered & set(ws)) + 0.5 * len(grams & _bigrams(ws))
         candidates = [i for i, _ in segments if i not in chosen]
         if not candidates:
             break
-        best = max(candidates, key=gain)
+        # Shared bigrams break ties towards the sentence a phrase was really taken from.
+        best = max(candidates, key=lambda i, left=frozenset(uncovered): (
+            len(left & set(seg_words[i])) + 0.5 * len(grams & _bigrams(seg_words[i]))))
         new = uncovered & set(seg_words[best])
         # A further source must add real support, not one stray word.
         if not new or (chosen and len(new) < max(2, 0.2 * len(wanted))):

@@ -119,7 +119,7 @@ class Translator:
     def translate_iter(self, texts: list[str]) -> Iterator[list[tuple[int, str]]]:
         """Translate `texts` batch by batch, yielding (index, english) pairs as each finishes."""
         for group in self.batches(texts):
-            yield list(zip(group, self.translate_batch([texts[i] for i in group])))
+            yield list(zip(group, self.translate_batch([texts[i] for i in group]), strict=True))
 
     def translate(self, texts: list[str]) -> list[str]:
         out: list[str | None] = [None] * len(texts)

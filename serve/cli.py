@@ -176,7 +176,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
                      p.note))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
     print(f"\nCache: {hf_cache_dir()}  (set HF_HOME to move it). Any hub id or local "
           f"directory also works in place of a preset.")
     return 0

@@ -51,14 +51,16 @@ CSS = """
 HEAD = """<script>
 (() => {
   const panes = () => document.querySelectorAll('.kh-panes');
-  const clear = () => document.querySelectorAll('.kh-hl').forEach(e => e.classList.remove('kh-hl'));
+  const clear = () =>
+    document.querySelectorAll('.kh-hl').forEach(e => e.classList.remove('kh-hl'));
   const mark = (ids, self) => {
     clear();
     if (self) self.classList.add('kh-hl');
-    panes().forEach(root => ids.forEach(i =>
-      root.querySelectorAll('.kh-seg[data-seg="' + i + '"]').forEach(e => e.classList.add('kh-hl'))));
+    panes().forEach(root => ids.forEach(i => root
+      .querySelectorAll('.kh-seg[data-seg="' + i + '"]').forEach(e => e.classList.add('kh-hl'))));
   };
-  const target = ev => ev.target.closest && ev.target.closest('.kh-panes .kh-seg, .kh-panes .kh-sum');
+  const target = ev =>
+    ev.target.closest && ev.target.closest('.kh-panes .kh-seg, .kh-panes .kh-sum');
   const ids = el => el.classList.contains('kh-sum')
       ? (el.dataset.sources || '').split(' ').filter(Boolean) : [el.dataset.seg];
   document.addEventListener('mouseover', ev => { const t = target(ev); if (t) mark(ids(t), t); });

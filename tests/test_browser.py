@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import SAMPLE_AR, start_server
+
 from serve.web import ServeOptions
 
 pytestmark = pytest.mark.browser

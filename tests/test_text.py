@@ -29,7 +29,8 @@ def test_decimals_abbreviations_and_urls_stay_whole():
     assert split_sentences("نقلا عن أ.ف.ب إن الوفد وصل") == ["نقلا عن أ.ف.ب إن الوفد وصل"]
     assert split_sentences("زار موقع www.example.com أمس. نعم") == [
         "زار موقع www.example.com أمس.", "نعم"]
-    assert split_sentences("التقى U.S. وزير الدفاع. ثم عاد") == ["التقى U.S. وزير الدفاع.", "ثم عاد"]
+    assert split_sentences("التقى U.S. وزير الدفاع. ثم عاد") == [
+        "التقى U.S. وزير الدفاع.", "ثم عاد"]
 
 
 def test_arabic_marks_quotes_and_line_breaks_end_sentences():

@@ -5,11 +5,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import start_server
 
 from models.document import Document
 from models.errors import InputError, ModelNotFound
 from serve.render import render_panes
-from conftest import start_server
 from serve.web import API_NAME, Models, ServeOptions, build_app, check_input
 
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
