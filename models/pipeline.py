@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .document import (
+    FROM_MEMORY,
     MOSTLY_NON_ARABIC,
     NOT_ARABIC,
     SPLIT_AT_LENGTH_LIMIT,
@@ -14,7 +15,7 @@ from .document import (
     Paragraph,
     Segment,
 )
-from .errors import InputError
+from .errors import InputError, KhulasaError
 from .text import arabic_ratio, normalize, split_paragraphs, split_sentences
 
 MIN_ARABIC_RATIO = 0.5  # below this share of Arabic letters, the document carries a warning
@@ -63,34 +64,11 @@ class Pipeline:
         doc = segment(text)
         doc.meta.update(self._meta())
         yield doc
-        segments = doc.segments
-        pieces: list[str] = []
-        owner: list[int] = []  # piece -> position in `segments`
-        for pos, seg in enumerate(segments):
-            parts = self.translator.pieces(seg.source)
-            if len(parts) > 1:
-                seg.flags.append(SPLIT_AT_LENGTH_LIMIT)
-            pieces += parts
-            owner += [pos] * len(parts)
-        english: list[str | None] = [None] * len(pieces)
-        remaining = [0] * len(segments)
-        for pos in owner:
-            remaining[pos] += 1
-        for pairs in self.translator.translate_iter(pieces):
-            for i, text_en in pairs:
-                english[i] = text_en
-                remaining[owner[i]] -= 1
-                if remaining[owner[i]] == 0:
-                    mine = [english[j] for j, o in enumerate(owner) if o == owner[i]]
-                    segments[owner[i]].english = " ".join(e for e in mine if e)
+        for _ in self._translate([doc]):
             doc.meta["timings_ms"]["translate"] = _ms(started)
             yield doc
-        self._mark_memory_hits(doc)
-        if summary and self.summarizer is not None:
-            t0 = time.perf_counter()
-            doc.summary = self.summarizer.summarize(
-                [(s.index, s.english or "") for s in segments], summary_sentences)
-            doc.meta["timings_ms"]["summarize"] = _ms(t0)
+        if summary:
+            self._summarize(doc, summary_sentences)
         doc.meta["timings_ms"]["total"] = _ms(started)
         yield doc
 
@@ -100,20 +78,76 @@ class Pipeline:
         *_, doc = self.stream(text, summary, summary_sentences)  # the same Document each time
         return doc
 
+    def process_many(self, texts: list[str], summary: bool = True,
+                     summary_sentences: int | None = None) -> list[Document | KhulasaError]:
+        """Several documents whose sentences share model batches (length-sorted across
+        documents). One result per text, in order: a Document, or the error that stopped it."""
+        started = time.perf_counter()
+        results: list[Document | KhulasaError] = []
+        for text in texts:
+            try:
+                doc = segment(text)
+                doc.meta.update(self._meta())
+                results.append(doc)
+            except KhulasaError as exc:
+                results.append(exc)
+        docs = [d for d in results if isinstance(d, Document)]
+        for _ in self._translate(docs):
+            pass
+        translate_ms = _ms(started)
+        for i, doc in enumerate(results):
+            if not isinstance(doc, Document):
+                continue
+            # Shared batches: the translation time is the batch's, per document.
+            doc.meta["timings_ms"]["translate"] = round(translate_ms / max(1, len(docs)))
+            if summary:
+                try:
+                    self._summarize(doc, summary_sentences)
+                except KhulasaError as exc:
+                    results[i] = exc
+        return results
+
+    def _translate(self, docs: list[Document]) -> Iterator[None]:
+        """Fill in every segment's English, one model batch at a time (yields after each)."""
+        segments = [seg for doc in docs for seg in doc.segments]
+        pieces: list[str] = []
+        spans: list[range] = []  # segment position -> its pieces
+        owner: list[int] = []  # piece -> segment position
+        for pos, seg in enumerate(segments):
+            parts = self.translator.pieces(seg.source)
+            if len(parts) > 1:
+                seg.flags.append(SPLIT_AT_LENGTH_LIMIT)
+            spans.append(range(len(pieces), len(pieces) + len(parts)))
+            pieces += parts
+            owner += [pos] * len(parts)
+        english: list[str | None] = [None] * len(pieces)
+        remaining = [len(span) for span in spans]
+        hits: set[int] = set()
+        for pairs in self.translator.translate_iter(pieces, hits=hits):
+            for j, text_en in pairs:
+                english[j] = text_en
+                pos = owner[j]
+                remaining[pos] -= 1
+                if remaining[pos] == 0:
+                    segments[pos].english = " ".join(e for e in (english[k] for k in spans[pos])
+                                                     if e)
+                    if all(k in hits for k in spans[pos]):
+                        segments[pos].flags.append(FROM_MEMORY)
+            yield
+
+    def _summarize(self, doc: Document, sentences: int | None) -> None:
+        if self.summarizer is None:
+            return
+        t0 = time.perf_counter()
+        doc.summary = self.summarizer.summarize(
+            [(s.index, s.english or "") for s in doc.segments], sentences)
+        doc.meta["timings_ms"]["summarize"] = _ms(t0)
+
     def _meta(self) -> dict:
         summarizer = (self.summarizer.settings if self.summarizer is not None
                       else {"model": "none", "mode": "none"})
         return {"translator": dict(self.translator.settings), "summarizer": summarizer,
                 "timings_ms": {"translate": 0, "summarize": 0}, "version": version()}
-
-    def _mark_memory_hits(self, doc: Document) -> None:
-        hits = getattr(self.translator, "last_hits", None)
-        if hits:
-            from .document import FROM_MEMORY
-
-            for seg in doc.segments:
-                if seg.source in hits and FROM_MEMORY not in seg.flags:
-                    seg.flags.append(FROM_MEMORY)
 
 
 def _ms(since: float) -> int:

@@ -116,8 +116,10 @@ class Translator:
                 groups.append([i])
         return groups
 
-    def translate_iter(self, texts: list[str]) -> Iterator[list[tuple[int, str]]]:
-        """Translate `texts` batch by batch, yielding (index, english) pairs as each finishes."""
+    def translate_iter(self, texts: list[str],
+                       hits: set[int] | None = None) -> Iterator[list[tuple[int, str]]]:
+        """Translate `texts` batch by batch, yielding (index, english) pairs as each finishes.
+        (`hits` collects indices answered without the model: none here; see MemoryTranslator.)"""
         for group in self.batches(texts):
             yield list(zip(group, self.translate_batch([texts[i] for i in group]), strict=True))
 
