@@ -147,6 +147,7 @@ class MemoryTranslator:
         # Identical sentences among the misses are translated once.
         unique = list(dict.fromkeys(texts[i] for i in misses))
         self.misses += len(unique)
+        self.hits += len(misses) - len(unique)
         for pairs in self.inner.translate_iter(unique):
             done = {unique[j]: english for j, english in pairs}
             self.memory.put_many(self.settings_key, list(done.items()))

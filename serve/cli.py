@@ -59,6 +59,29 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: 16)")
     se.set_defaults(run=cmd_serve)
 
+    ba = sub.add_parser("batch", help="translate many documents into one JSONL file, "
+                                      "resumable")
+    ba.add_argument("inputs", nargs="+", metavar="INPUT",
+                    help=".txt files (id = path), directories (recursive *.txt), .jsonl or .csv "
+                         "(id and text fields), or - for JSONL on stdin")
+    ba.add_argument("-o", "--output", required=True, type=Path,
+                    help="JSONL output; a rerun skips the ids already in it")
+    _model_options(ba)
+    ba.add_argument("--summary", action=argparse.BooleanOptionalAction, default=True,
+                    help="summarise each document (default: --summary)")
+    ba.add_argument("--text-field", default="text", help="JSONL/CSV text field (default: text)")
+    ba.add_argument("--id-field", default="id", help="JSONL/CSV id field (default: id)")
+    mem = ba.add_mutually_exclusive_group()
+    mem.add_argument("--memory", type=Path, default=None, metavar="PATH",
+                     help="sentence memory file (default: $KHULASA_HOME/memory.sqlite)")
+    mem.add_argument("--no-memory", action="store_true", help="translate every sentence anew")
+    ba.add_argument("--max-chars", type=int, default=200_000,
+                    help="longer documents become error records (default: 200000)")
+    ba.add_argument("--batch-docs", type=int, default=16, metavar="N",
+                    help="documents whose sentences share model batches (default: 16)")
+    ba.add_argument("--quiet", action="store_true", help="no progress bar")
+    ba.set_defaults(run=cmd_batch)
+
     mo = sub.add_parser("models", help="list or fetch models")
     mo_sub = mo.add_subparsers(dest="models_command", metavar="ACTION")
     mo_sub.required = True
@@ -156,6 +179,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     models = Models(options)  # fails here, with the fix, when weights are missing
     launch(build_app(options, models), options, args.host, args.port)
     return 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from models.memory import default_memory_path
+    from serve.batch import BatchOptions, UsageError, run_batch
+
+    memory = None if args.no_memory else (args.memory or default_memory_path())
+    options = BatchOptions(inputs=args.inputs, output=args.output, translator=args.translator,
+                           summarizer=args.summarizer, summary=args.summary, beams=args.beams,
+                           device=args.device, text_field=args.text_field,
+                           id_field=args.id_field, memory=memory, quiet=args.quiet,
+                           max_chars=args.max_chars, docs_per_step=max(1, args.batch_docs))
+    try:
+        stats = run_batch(options)
+    except UsageError as exc:
+        print(f"khulasa batch: error: {exc}", file=sys.stderr)
+        return 2
+    print(stats.line(), file=sys.stderr)
+    return 1 if stats.failed else 0
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
