@@ -123,15 +123,16 @@ class LoadedModel:
     ref: ModelRef
     path: Path
     revision: str
-    model: object  # a transformers PreTrainedModel
+    config: object  # transformers PretrainedConfig
+    generation_config: object  # transformers GenerationConfig
     tokenizer: object
     device: str
+    model: object | None = None  # the PyTorch weights; None when another backend runs them
 
     @property
     def positions(self) -> int:
         """How many tokens the model's position embeddings hold (encoder and decoder)."""
-        config = self.model.config
-        return int(getattr(config, "max_position_embeddings", 0) or 1024)
+        return int(getattr(self.config, "max_position_embeddings", 0) or 1024)
 
     @property
     def input_limit(self) -> int:
@@ -152,31 +153,42 @@ def pick_device(device: str = "auto") -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_seq2seq(spec: str, kind: str, device: str = "auto",
-                 cache_dir: Path | None = None) -> LoadedModel:
-    """Load a sequence-to-sequence model and its tokenizer once per process."""
+def load_seq2seq(spec: str, kind: str, device: str = "auto", cache_dir: Path | None = None,
+                 weights: bool = True) -> LoadedModel:
+    """Load a sequence-to-sequence model's tokenizer, configs and (with `weights`) its
+    PyTorch weights, once per process."""
     ref = resolve(spec, kind)
     path = locate(ref, cache_dir)
     device = pick_device(device)
-    key = (str(path), device)
+    key = (str(path), device, weights)
     with _LOCK:
         if key not in _LOADED:
-            _LOADED[key] = _load(ref, path, device)
+            _LOADED[key] = _load(ref, path, device, weights)
         return _LOADED[key]
 
 
-def _load(ref: ModelRef, path: Path, device: str) -> LoadedModel:
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+def _load(ref: ModelRef, path: Path, device: str, weights: bool) -> LoadedModel:
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        model = AutoModelForSeq2SeqLM.from_pretrained(path, local_files_only=True)
+        config = AutoConfig.from_pretrained(path, local_files_only=True)
+        if weights:
+            model = AutoModelForSeq2SeqLM.from_pretrained(path, local_files_only=True)
+            model.to(device).eval()
+            generation = model.generation_config
+        else:
+            model = None
+            try:
+                generation = GenerationConfig.from_pretrained(path, local_files_only=True)
+            except OSError:  # older models keep generation settings in config.json
+                generation = GenerationConfig.from_model_config(config)
     except (OSError, ValueError, KeyError, ImportError) as exc:
         raise ModelLoadError(
             f"{ref.kind.capitalize()} {ref.name!r} at {path} did not load as a "
             f"sequence-to-sequence model: {exc}. Fix: re-fetch it (khulasa models fetch "
             f"{ref.spec}) or point --{ref.kind} at a model saved with save_pretrained.") from exc
-    model.to(device).eval()
-    return LoadedModel(ref, path, revision_of(path), model, tokenizer, device)
+    return LoadedModel(ref, path, revision_of(path), config, generation, tokenizer, device,
+                       model)

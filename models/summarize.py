@@ -74,7 +74,7 @@ class AbstractiveSummarizer:
         self.loaded = loaded
         self.tokenizer = loaded.tokenizer
         self.model = loaded.model
-        gen = self.model.generation_config
+        gen = loaded.generation_config
         self.beams = beams or gen.num_beams or 1
         self.input_limit = loaded.input_limit
         self.output_limit = min(gen.max_length or loaded.positions, loaded.positions)
@@ -84,7 +84,7 @@ class AbstractiveSummarizer:
     def settings(self) -> dict:
         ref = self.loaded.ref
         return {"model": ref.name, "model_id": ref.model_id, "revision": self.loaded.revision,
-                "mode": self.mode, "beams": self.beams}
+                "mode": self.mode, "backend": "torch", "beams": self.beams}
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, verbose=False)["input_ids"])
@@ -106,7 +106,7 @@ class AbstractiveSummarizer:
 
         batch = self.tokenizer(texts, return_tensors="pt", padding=True)
         batch = {k: v.to(self.loaded.device) for k, v in batch.items()}
-        gen = self.model.generation_config
+        gen = self.loaded.generation_config
         kwargs = {"num_beams": self.beams, "max_length": self.output_limit}
         if gen.min_length and gen.min_length >= self.output_limit:
             kwargs["min_length"] = self.output_limit // 2

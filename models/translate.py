@@ -7,7 +7,7 @@ the sentence memory only need to provide that one method.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .loading import LoadedModel
 from .text import split_long
@@ -51,14 +51,16 @@ class Translator:
     backend = "torch"
 
     def __init__(self, loaded: LoadedModel, beams: int | None = None,
-                 max_batch_tokens: int = 6000, max_batch_sentences: int = 48):
+                 max_batch_tokens: int = 6000, max_batch_sentences: int = 48,
+                 length_rule: Callable[[int, int], int] = output_cap):
         if beams is not None and beams < 1:
             raise ValueError(f"beams must be at least 1, got {beams}")
         self.loaded = loaded
         self.tokenizer = loaded.tokenizer
         self.model = loaded.model
-        gen = self.model.generation_config
+        gen = loaded.generation_config
         self.beams = beams or gen.num_beams or 1
+        self.length_rule = length_rule  # (source tokens, limit) -> most output tokens
         self.max_batch_tokens = max_batch_tokens
         self.max_batch_sentences = max_batch_sentences
         self.source_limit = loaded.input_limit
@@ -92,10 +94,11 @@ class Translator:
             return []
         batch = self.tokenizer(texts, return_tensors="pt", padding=True)
         batch = {k: v.to(self.loaded.device) for k, v in batch.items()}
-        caps = [output_cap(int(n), self.output_limit) for n in batch["attention_mask"].sum(dim=1)]
+        caps = [self.length_rule(int(n), self.output_limit)
+                for n in batch["attention_mask"].sum(dim=1)]
         # Each sentence gets its own cap, so a short sentence batched with a long one stops
         # where it would alone: batched output equals one-at-a-time output.
-        cap_rows = PerRowCap(caps, self.beams, _eos_id(self.model.generation_config))
+        cap_rows = PerRowCap(caps, self.beams, _eos_id(self.loaded.generation_config))
         with torch.inference_mode():
             out = self.model.generate(**batch, num_beams=self.beams, max_length=max(caps),
                                       logits_processor=[cap_rows], **self._generate_kwargs)

@@ -215,6 +215,7 @@ class BatchOptions:
     summary: bool = True
     beams: int | None = None
     device: str = "auto"
+    backend: str = "auto"
     text_field: str = "text"
     id_field: str = "id"
     memory: Path | None = None  # None: no sentence memory
@@ -266,7 +267,7 @@ def run_batch(opts: BatchOptions, log=None) -> BatchStats:
     try:
         if todo:
             pipeline = load_pipeline(opts.translator, opts.summarizer if opts.summary else "none",
-                                     opts.beams, opts.device)
+                                     opts.beams, opts.device, backend=opts.backend)
             if opts.memory is not None:
                 pipeline.translator = MemoryTranslator(pipeline.translator,
                                                        SentenceMemory(opts.memory))

@@ -23,6 +23,10 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
                         help="beam size for translation (default: the model's own, usually 4)")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when available, else CPU), cpu or cuda")
+    parser.add_argument("--backend", choices=["auto", "torch", "ct2"], default="auto",
+                        help="inference backend: ct2 (CTranslate2, int8 on CPU / float16 on "
+                             "CUDA, converted once on first use), torch, or auto (ct2 when "
+                             "installed; default)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,8 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
                     "127.0.0.1; use 0.0.0.0 to serve your network)")
     se.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     _model_options(se)
-    se.add_argument("--backend", choices=["auto", "torch"], default="auto",
-                    help="inference backend (default: auto, which is torch today)")
     se.add_argument("--max-chars", type=int, default=20_000,
                     help="longest input accepted, in characters (default: 20000)")
     se.add_argument("--concurrency", type=int, default=1,
@@ -144,7 +146,8 @@ def cmd_translate(args: argparse.Namespace) -> int:
     text = read_text(args.file)
     segment(text)  # bad input fails before any model loads
     summarizer = "none" if args.no_summary else args.summarizer
-    pipeline = load_pipeline(args.translator, summarizer, args.beams, args.device)
+    pipeline = load_pipeline(args.translator, summarizer, args.beams, args.device,
+                             backend=args.backend)
     doc = pipeline.process(text, summary=not args.no_summary, summary_sentences=args.sentences)
     if args.json:
         print(doc.to_json())
@@ -173,7 +176,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise InputError(f"--{name.replace('_', '-')} must be at least 1.", "bad_option")
     options = ServeOptions(translator=args.translator, summarizer=args.summarizer,
-                           beams=args.beams, device=args.device, max_chars=args.max_chars,
+                           beams=args.beams, device=args.device, backend=args.backend,
+                           max_chars=args.max_chars,
                            concurrency=args.concurrency, queue_size=args.queue_size)
     print(f"khulasa: loading {args.translator} and {args.summarizer} ...", file=sys.stderr)
     models = Models(options)  # fails here, with the fix, when weights are missing
@@ -188,7 +192,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     memory = None if args.no_memory else (args.memory or default_memory_path())
     options = BatchOptions(inputs=args.inputs, output=args.output, translator=args.translator,
                            summarizer=args.summarizer, summary=args.summary, beams=args.beams,
-                           device=args.device, text_field=args.text_field,
+                           device=args.device, backend=args.backend,
+                           text_field=args.text_field,
                            id_field=args.id_field, memory=memory, quiet=args.quiet,
                            max_chars=args.max_chars, docs_per_step=max(1, args.batch_docs))
     try:

@@ -31,6 +31,7 @@ class ServeOptions:
     summarizer: str
     beams: int | None = None
     device: str = "auto"
+    backend: str = "auto"
     max_chars: int = 20_000
     concurrency: int = 1
     queue_size: int = 16
@@ -62,8 +63,10 @@ class Models:
 
     def get(self, translator: str, summarizer: str, beams: int | None) -> Pipeline:
         with self._lock:  # one load at a time; loads are cached per process
-            return Pipeline(load_translator(translator, beams, self.options.device),
-                            load_summarizer(summarizer, None, self.options.device))
+            opts = self.options
+            return Pipeline(
+                load_translator(translator, beams, opts.device, backend=opts.backend),
+                load_summarizer(summarizer, None, opts.device, backend=opts.backend))
 
 
 def _choices(default: str, kind: str) -> list[str]:

@@ -1,0 +1,69 @@
+"""Batch throughput: `khulasa batch` (documents share length-sorted model batches) against a
+loop calling the core once per document, on N copies of the sample article, memory off.
+
+Full-size replica (random weights) with forced output lengths (1.25 x source tokens), since
+speed does not depend on weight values:
+
+    python -m eval.bench_batch --copies 50 --translator opus-mt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+import time
+from pathlib import Path
+
+from eval.replicas import arabic_text, build_replica
+
+
+def forced_length(source_tokens: int, limit: int) -> int:
+    """Every path writes the same number of tokens: 1.25 x the source (+1 for the start)."""
+    return min(limit, math.ceil(1.25 * source_tokens) + 1)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--copies", type=int, default=50)
+    parser.add_argument("--translator", default="opus-mt")
+    parser.add_argument("--beams", type=int, default=4)
+    parser.add_argument("--replica-dir", type=Path, default=Path(tempfile.gettempdir()) /
+                        "khulasa-replicas")
+    args = parser.parse_args(argv)
+
+    from models.loading import load_seq2seq
+    from models.pipeline import Pipeline
+    from models.translate import Translator
+
+    path = args.replica_dir / f"{args.translator}-full"
+    if not (path / "config.json").exists():
+        build_replica(args.translator, path, size="full")
+    loaded = load_seq2seq(str(path), "translator", device="cpu")
+    pipeline = Pipeline(Translator(loaded, beams=args.beams, length_rule=forced_length))
+    texts = [arabic_text()] * args.copies
+    pipeline.process(texts[0], summary=False)  # warm-up
+
+    t0 = time.perf_counter()
+    loop_docs = [pipeline.process(t, summary=False) for t in texts]
+    loop_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    shared_docs = []
+    for start in range(0, len(texts), 16):  # as `khulasa batch` does (--batch-docs 16)
+        shared_docs += pipeline.process_many(texts[start:start + 16], summary=False)
+    shared_s = time.perf_counter() - t0
+    sentences = sum(len(d.segments) for d in loop_docs)
+    assert sentences == sum(len(d.segments) for d in shared_docs)
+    result = {"article": "brussels_ar", "copies": args.copies, "sentences": sentences,
+              "translator": f"{args.translator} (full-size replica)", "beams": args.beams,
+              "seconds": {"loop": round(loop_s, 1), "batch": round(shared_s, 1)},
+              "sentences_per_s": {"loop": round(sentences / loop_s, 2),
+                                  "batch": round(sentences / shared_s, 2)},
+              "speedup": round(loop_s / shared_s, 2)}
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""The `ct2` backend: CTranslate2 runs the same models, converted once (int8 on CPU, float16
+on CUDA) into a cache under KHULASA_HOME keyed by model, revision and quantisation.
+
+Only `translate_batch` / `generate` differ from the PyTorch classes: tokenisation, sentence
+splitting, batching, length caps and provenance are shared, so both backends give 1:1 aligned
+output and, in float32 greedy decoding, the same tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from .errors import ModelLoadError
+from .loading import LoadedModel
+from .memory import khulasa_home
+from .summarize import AbstractiveSummarizer
+from .translate import Translator
+
+_CONVERT_LOCK = threading.Lock()
+
+
+def available() -> bool:
+    try:
+        import ctranslate2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def default_compute_type(device: str) -> str:
+    return "float16" if device.startswith("cuda") else "int8"
+
+
+def converted_dir(loaded: LoadedModel, quantization: str) -> Path:
+    """The CTranslate2 copy of `loaded`, converting it on first use (atomically, so two
+    processes converting at once both end with one complete copy)."""
+    slug = re.sub(r"[^\w.-]+", "--", loaded.ref.model_id).strip("-")[-80:]
+    target = khulasa_home() / "ct2" / f"{slug}--{loaded.revision}--{quantization}"
+    if (target / "model.bin").is_file():
+        return target
+    import ctranslate2
+
+    with _CONVERT_LOCK:
+        if (target / "model.bin").is_file():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+        try:
+            source = _convertible_source(loaded, work)
+            ctranslate2.converters.TransformersConverter(str(source)).convert(
+                str(work / "out"), quantization=quantization, force=True)
+            try:
+                os.replace(work / "out", target)
+            except OSError:
+                if not (target / "model.bin").is_file():  # not another process's copy
+                    raise
+        except Exception as exc:
+            raise ModelLoadError(
+                f"Could not convert {loaded.ref.name!r} for the ct2 backend: {exc}. Fix: use "
+                f"--backend torch.") from exc
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _convertible_source(loaded: LoadedModel, work: Path) -> Path:
+    """The model directory, or a linked copy whose config CTranslate2 accepts (BART configs
+    need an explicit `normalize_before: false`)."""
+    config = json.loads((loaded.path / "config.json").read_text(encoding="utf-8"))
+    if config.get("model_type") != "bart" or "normalize_before" in config:
+        return loaded.path
+    patched = work / "source"
+    patched.mkdir()
+    for f in loaded.path.iterdir():
+        if f.name != "config.json":
+            (patched / f.name).symlink_to(f.resolve())
+    config["normalize_before"] = False
+    (patched / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return patched
+
+
+_ENGINES: dict[tuple, tuple] = {}
+
+
+def _engine(loaded: LoadedModel, compute_type: str | None):
+    """The CTranslate2 engine for `loaded`, loaded once per process and compute type."""
+    import ctranslate2
+
+    device = "cuda" if loaded.device.startswith("cuda") else "cpu"
+    compute_type = compute_type or default_compute_type(device)
+    quantization = "float32" if compute_type == "float32" else compute_type
+    key = (str(loaded.path), device, compute_type)
+    with _CONVERT_LOCK:
+        if key in _ENGINES:
+            return _ENGINES[key]
+    path = converted_dir(loaded, quantization)
+    engine = ctranslate2.Translator(str(path), device=device, compute_type=compute_type,
+                                    intra_threads=os.cpu_count() or 1)
+    with _CONVERT_LOCK:
+        return _ENGINES.setdefault(key, (engine, compute_type, _target_vocabulary(path)))
+
+
+def _target_vocabulary(path: Path) -> set[str]:
+    for name in ("shared_vocabulary.json", "target_vocabulary.json"):
+        if (path / name).is_file():
+            return set(json.loads((path / name).read_text(encoding="utf-8")))
+    return set()
+
+
+class Ct2Translator(Translator):
+    """Translator on CTranslate2; everything but the model call is inherited."""
+
+    backend = "ct2"
+
+    def __init__(self, loaded: LoadedModel, beams: int | None = None,
+                 compute_type: str | None = None, **kwargs):
+        super().__init__(loaded, beams, **kwargs)
+        self.engine, self.compute_type, vocab = _engine(loaded, compute_type)
+        gen = loaded.generation_config
+        self._options = _decode_options(self.tokenizer, gen, vocab)
+        self._prefix = ([self.tokenizer.convert_ids_to_tokens(
+            self._generate_kwargs["forced_bos_token_id"])]
+            if "forced_bos_token_id" in self._generate_kwargs else None)
+
+    @property
+    def settings(self) -> dict:
+        return {**super().settings, "compute_type": self.compute_type}
+
+    def translate_batch(self, texts: list[str]) -> list[str]:
+        if not texts:
+            return []
+        tokens = [self.tokenizer.convert_ids_to_tokens(self.tokenizer(t)["input_ids"])
+                  for t in texts]
+        caps = [self.length_rule(len(t), self.output_limit) for t in tokens]
+        results = self.engine.translate_batch(
+            tokens, [self._prefix] * len(texts) if self._prefix else None,
+            beam_size=self.beams, max_decoding_length=max(caps) - 1, max_input_length=0,
+            **self._options)
+        # PyTorch writes decoder start + at most cap - 2 tokens + eos; CTranslate2 returns the
+        # tokens alone (with any forced prefix): the same bound is cap - 2 of them.
+        hyps = [r.hypotheses[0][:cap - 2] for r, cap in zip(results, caps, strict=True)]
+        ids = [self.tokenizer.convert_tokens_to_ids(h) for h in hyps]
+        return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+
+
+def _decode_options(tokenizer, gen, vocab: set[str]) -> dict:
+    """The model's own generation settings in CTranslate2's words. Banned sequences that the
+    converted vocabulary lacks (Marian's <pad> is dropped on conversion) cannot be generated
+    anyway and are left out."""
+    options = {"min_decoding_length": 0,
+               "length_penalty": float(gen.length_penalty or 1.0),
+               "no_repeat_ngram_size": int(gen.no_repeat_ngram_size or 0),
+               "repetition_penalty": float(gen.repetition_penalty or 1.0)}
+    banned = [tokenizer.convert_ids_to_tokens(seq) for seq in (gen.bad_words_ids or [])]
+    banned = [seq for seq in banned if all(tok in vocab for tok in seq)]
+    if banned:
+        options["suppress_sequences"] = banned
+    return options
+
+
+class Ct2Summarizer(AbstractiveSummarizer):
+    """BART-family summariser on CTranslate2 (chunking and provenance inherited)."""
+
+    def __init__(self, loaded: LoadedModel, beams: int | None = None,
+                 compute_type: str | None = None):
+        super().__init__(loaded, beams)
+        self.engine, self.compute_type, vocab = _engine(loaded, compute_type)
+        gen = loaded.generation_config
+        self._options = _decode_options(self.tokenizer, gen, vocab)
+        # HF counts the decoder start in min_length; CTranslate2 counts generated tokens.
+        self._options["min_decoding_length"] = max(0, int(gen.min_length or 0) - 1)
+        # CTranslate2 ignores forced_bos_token_id: give it as the target prefix.
+        bos = gen.forced_bos_token_id
+        self._prefix = [self.tokenizer.convert_ids_to_tokens(bos)] if bos is not None else None
+
+    @property
+    def settings(self) -> dict:
+        return {**super().settings, "backend": "ct2", "compute_type": self.compute_type}
+
+    def generate(self, texts: list[str]) -> list[str]:
+        tokens = [self.tokenizer.convert_ids_to_tokens(self.tokenizer(t)["input_ids"])
+                  for t in texts]
+        results = self.engine.translate_batch(
+            tokens, [self._prefix] * len(texts) if self._prefix else None,
+            beam_size=self.beams, max_decoding_length=self.output_limit - 1,
+            max_input_length=0, **self._options)
+        hyps = [r.hypotheses[0][:self.output_limit - 2] for r in results]
+        ids = [self.tokenizer.convert_tokens_to_ids(h) for h in hyps]
+        return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]

@@ -1,0 +1,50 @@
+"""The ct2 backend against the torch reference, on every preset's replica."""
+
+import pytest
+from test_summarize import english_segments
+
+from models.api import load_pipeline, load_summarizer, load_translator, pick_backend
+from models.memory import khulasa_home
+from models.pipeline import segment
+
+pytest.importorskip("ctranslate2", reason="ctranslate2 is a declared dependency; "
+                                          "installed by the README's set-up")
+
+
+@pytest.mark.parametrize("preset", ["opus-mt-tc-big", "opus-mt", "nllb-600m"])
+def test_ct2_float32_greedy_equals_torch_greedy(replicas, sample_ar, preset):
+    sentences = [s.source for s in segment(sample_ar).segments]
+    torch_out = load_translator(str(replicas[preset]), beams=1).translate(sentences)
+    ct2 = load_translator(str(replicas[preset]), beams=1, backend="ct2", compute_type="float32")
+    assert ct2.translate(sentences) == torch_out
+
+
+def test_ct2_bart_float32_greedy_equals_torch_greedy(replicas):
+    texts = [" ".join(t for _, t in english_segments()[i:i + 4]) for i in (0, 4, 8)]
+    torch_out = load_summarizer(str(replicas["distilbart-cnn"]), beams=1).generate(texts)
+    ct2 = load_summarizer(str(replicas["distilbart-cnn"]), beams=1, backend="ct2",
+                          compute_type="float32")
+    assert ct2.generate(texts) == torch_out
+
+
+def test_ct2_int8_end_to_end_is_aligned_and_converts_once(replicas, sample_ar):
+    pipeline = load_pipeline(str(replicas["opus-mt-tc-big"]), str(replicas["distilbart-cnn"]),
+                             backend="ct2")
+    doc = pipeline.process(sample_ar)
+    assert len(doc.segments) == 16 and all(s.english for s in doc.segments)
+    assert doc.summary
+    assert doc.meta["translator"]["backend"] == "ct2"
+    assert doc.meta["translator"]["compute_type"] == "int8"
+    converted = sorted(p.name for p in (khulasa_home() / "ct2").iterdir())
+    assert len(converted) == 2 and all(name.endswith("--int8") for name in converted)
+    stamp = [(khulasa_home() / "ct2" / n / "model.bin").stat().st_mtime_ns for n in converted]
+    load_translator(str(replicas["opus-mt-tc-big"]), backend="ct2")  # cached: no new copy
+    assert sorted(p.name for p in (khulasa_home() / "ct2").iterdir()) == converted
+    assert [(khulasa_home() / "ct2" / n / "model.bin").stat().st_mtime_ns
+            for n in converted] == stamp
+
+
+def test_auto_backend_picks_ct2_when_installed():
+    assert pick_backend("auto") == "ct2"
+    with pytest.raises(ValueError, match="unknown backend"):
+        pick_backend("onnx")
