@@ -134,8 +134,8 @@ class MemoryTranslator:
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
 
-    def translate_iter(self, texts: list[str],
-                       hits: set[int] | None = None) -> Iterator[list[tuple[int, str]]]:
+    def translate_iter(self, texts: list[str], hits: set[int] | None = None,
+                       first_batch: int | None = None) -> Iterator[list[tuple[int, str]]]:
         known = self.memory.get_many(self.settings_key, texts)
         found = [(i, known[t]) for i, t in enumerate(texts) if t in known]
         if hits is not None:
@@ -148,7 +148,7 @@ class MemoryTranslator:
         unique = list(dict.fromkeys(texts[i] for i in misses))
         self.misses += len(unique)
         self.hits += len(misses) - len(unique)
-        for pairs in self.inner.translate_iter(unique):
+        for pairs in self.inner.translate_iter(unique, first_batch=first_batch):
             done = {unique[j]: english for j, english in pairs}
             self.memory.put_many(self.settings_key, list(done.items()))
             yield [(i, done[texts[i]]) for i in misses if texts[i] in done]

@@ -19,6 +19,7 @@ from .errors import InputError, KhulasaError
 from .text import arabic_ratio, normalize, split_paragraphs, split_sentences
 
 MIN_ARABIC_RATIO = 0.5  # below this share of Arabic letters, the document carries a warning
+FIRST_BATCH = 2  # sentences in a stream's first model batch: the page shows text sooner
 
 
 def version() -> str:
@@ -64,7 +65,7 @@ class Pipeline:
         doc = segment(text)
         doc.meta.update(self._meta())
         yield doc
-        for _ in self._translate([doc]):
+        for _ in self._translate([doc], first_batch=FIRST_BATCH):
             doc.meta["timings_ms"]["translate"] = _ms(started)
             yield doc
         if summary:
@@ -107,7 +108,7 @@ class Pipeline:
                     results[i] = exc
         return results
 
-    def _translate(self, docs: list[Document]) -> Iterator[None]:
+    def _translate(self, docs: list[Document], first_batch: int | None = None) -> Iterator[None]:
         """Fill in every segment's English, one model batch at a time (yields after each)."""
         segments = [seg for doc in docs for seg in doc.segments]
         pieces: list[str] = []
@@ -123,7 +124,7 @@ class Pipeline:
         english: list[str | None] = [None] * len(pieces)
         remaining = [len(span) for span in spans]
         hits: set[int] = set()
-        for pairs in self.translator.translate_iter(pieces, hits=hits):
+        for pairs in self.translator.translate_iter(pieces, hits=hits, first_batch=first_batch):
             for j, text_en in pairs:
                 english[j] = text_en
                 pos = owner[j]

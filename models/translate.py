@@ -104,26 +104,28 @@ class Translator:
                                       logits_processor=[cap_rows], **self._generate_kwargs)
         return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
 
-    def batches(self, texts: list[str]) -> list[list[int]]:
-        """Indices of `texts` grouped into length-sorted batches bounded by padded tokens."""
+    def batches(self, texts: list[str], first_batch: int | None = None) -> list[list[int]]:
+        """Indices of `texts` grouped into length-sorted batches bounded by padded tokens;
+        `first_batch` caps the first one (streaming shows the first sentences sooner)."""
         lengths = [self.count_tokens(t) for t in texts]
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         groups: list[list[int]] = []
         for i in order:
             group = groups[-1] if groups else None
             # Sorted ascending, so the newest item is the longest: it sets the padded width.
-            if group and len(group) < self.max_batch_sentences and \
+            limit = first_batch if first_batch and len(groups) == 1 else self.max_batch_sentences
+            if group and len(group) < limit and \
                     (len(group) + 1) * lengths[i] * self.beams <= self.max_batch_tokens:
                 group.append(i)
             else:
                 groups.append([i])
         return groups
 
-    def translate_iter(self, texts: list[str],
-                       hits: set[int] | None = None) -> Iterator[list[tuple[int, str]]]:
+    def translate_iter(self, texts: list[str], hits: set[int] | None = None,
+                       first_batch: int | None = None) -> Iterator[list[tuple[int, str]]]:
         """Translate `texts` batch by batch, yielding (index, english) pairs as each finishes.
         (`hits` collects indices answered without the model: none here; see MemoryTranslator.)"""
-        for group in self.batches(texts):
+        for group in self.batches(texts, first_batch):
             yield list(zip(group, self.translate_batch([texts[i] for i in group]), strict=True))
 
     def translate(self, texts: list[str]) -> list[str]:

@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     ba.add_argument("--quiet", action="store_true", help="no progress bar")
     ba.set_defaults(run=cmd_batch)
 
+    be = sub.add_parser("bench", add_help=False,
+                        help="time the translation paths on full-size replicas "
+                             "(khulasa bench --help)")
+    be.set_defaults(run=None)  # main() hands its arguments to eval.bench
+
     mo = sub.add_parser("models", help="list or fetch models")
     mo_sub = mo.add_subparsers(dest="models_command", metavar="ACTION")
     mo_sub.required = True
@@ -100,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # the bench owns its options (eval/bench.py)
+        from eval.bench import main as bench_main
+
+        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

@@ -1,0 +1,223 @@
+"""`khulasa bench`: speed of the translation paths side by side, on the sample article.
+
+Full-size replicas (the real architectures, random weights; built once and cached under
+KHULASA_HOME/replicas) with forced output lengths: every path writes ceil(1.25 x source
+tokens) per sentence (the one-call demo path: per article), since speed does not depend on
+weight values but does on how many tokens are written. Each figure is the median of `runs`
+timed runs after a warm-up run.
+
+Paths: `demo-path` (one `generate` call on the whole article, PyTorch, truncated at 512 source
+tokens, as the typical demo does), `khulasa-torch` and `khulasa-ct2` (our pipeline), `raw-ct2`
+(CTranslate2 `translate_batch` on the same pre-tokenised pieces in the same batches, nothing
+else: the difference to `khulasa-ct2` is our segmentation and bookkeeping), and end to end
+for the `quality` and `fast` presets (each in a fresh process, for its peak RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from eval.replicas import arabic_text, build_replica
+
+DEMO_TRUNCATION = 512
+SUMMARY_TOKENS = 80  # forced summary length: a typical distilbart-cnn summary
+PRESETS = {  # --preset: translator, summariser, beams
+    "quality": ("opus-mt-tc-big", "distilbart-cnn", 4),
+    "fast": ("opus-mt", "extractive", 4),
+}
+
+
+def forced_length(source_tokens: int, limit: int) -> int:
+    """A sequence cap (decoder start + tokens + end) that makes a replica write exactly
+    ceil(1.25 x source tokens) tokens: random weights never stop on their own."""
+    return min(limit, math.ceil(1.25 * source_tokens) + 2)
+
+
+SIZE = {"value": "full"}  # --size tiny: the smoke test's replicas (timings meaningless)
+
+
+def replica(preset: str, root: Path | None = None) -> Path:
+    from models.memory import khulasa_home
+
+    size = SIZE["value"]
+    path = (root or khulasa_home() / "replicas") / f"{preset}-{size}"
+    if not (path / "config.json").is_file():
+        build_replica(preset, path, size=size)
+    return path
+
+
+def median_time(fn, runs: int) -> float:
+    fn()  # warm-up: conversions, caches, allocator
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _versions() -> dict:
+    out = {}
+    for name in ("torch", "transformers", "ctranslate2", "khulasa"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def translation_paths(translator: str, beams: int, runs: int, root: Path | None) -> dict:
+    """Seconds for the four translation paths, and the token counts they share."""
+    import torch
+
+    from models.api import load_translator
+    from models.pipeline import Pipeline, segment
+    from models.translate import PerRowCap, _eos_id
+
+    path = str(replica(translator, root))
+    text = arabic_text()
+    torch_tr = load_translator(path, beams=beams, backend="torch")
+    torch_tr.length_rule = forced_length
+    ct2_tr = load_translator(path, beams=beams, backend="ct2")
+    ct2_tr.length_rule = forced_length
+    pieces = [p for s in segment(text).segments for p in torch_tr.pieces(s.source)]
+    source_tokens = [torch_tr.count_tokens(p) for p in pieces]
+    output_tokens = sum(forced_length(n, torch_tr.output_limit) - 2 for n in source_tokens)
+
+    loaded, tok = torch_tr.loaded, torch_tr.tokenizer
+    whole = tok(text, return_tensors="pt")["input_ids"].shape[1]
+    demo_batch = tok(text, return_tensors="pt", truncation=True,
+                     max_length=min(DEMO_TRUNCATION, torch_tr.source_limit))
+    demo_cap = forced_length(demo_batch["input_ids"].shape[1], torch_tr.output_limit)
+
+    def demo():
+        with torch.inference_mode():
+            loaded.model.generate(**demo_batch, num_beams=beams, max_length=demo_cap,
+                                  logits_processor=[PerRowCap([demo_cap], beams,
+                                                              _eos_id(loaded.generation_config))])
+
+    tokens = [tok.convert_ids_to_tokens(tok(p)["input_ids"]) for p in pieces]
+    groups = ct2_tr.batches(pieces)
+
+    def raw_ct2():
+        for group in groups:
+            cap = max(forced_length(len(tokens[i]), ct2_tr.output_limit) for i in group)
+            ct2_tr.engine.translate_batch([tokens[i] for i in group], beam_size=beams,
+                                          max_decoding_length=cap - 1, max_input_length=0,
+                                          **ct2_tr._options)
+
+    seconds = {
+        "demo-path": median_time(demo, runs),
+        "khulasa-torch": median_time(lambda: Pipeline(torch_tr).process(text, False), runs),
+        "khulasa-ct2": median_time(lambda: Pipeline(ct2_tr).process(text, False), runs),
+        "raw-ct2": median_time(raw_ct2, runs),
+    }
+    return {"seconds": seconds, "source_tokens": sum(source_tokens),
+            "output_tokens": output_tokens, "segments": len(pieces),
+            "demo_source_tokens": int(demo_batch["input_ids"].shape[1]),
+            "demo_dropped_source_tokens": int(whole - demo_batch["input_ids"].shape[1])}
+
+
+def end_to_end(preset: str, runs: int, root: Path | None) -> dict:
+    """Translation + summary for a preset (auto backend), and time to the first sentence."""
+    import resource
+
+    from models.api import load_pipeline
+
+    translator, summarizer, beams = PRESETS[preset]
+    summ_spec = str(replica(summarizer, root)) if summarizer != "extractive" else summarizer
+    pipeline = load_pipeline(str(replica(translator, root)), summ_spec, beams, backend="auto")
+    pipeline.translator.length_rule = forced_length
+    if hasattr(pipeline.summarizer, "output_limit"):
+        pipeline.summarizer.output_limit = SUMMARY_TOKENS + 2
+    text = arabic_text()
+
+    def first_sentence():
+        for doc in pipeline.stream(text):
+            if any(s.english for s in doc.segments):
+                return
+
+    seconds = median_time(lambda: pipeline.process(text), runs)
+    first = median_time(first_sentence, runs)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"seconds": seconds, "first_sentence": first, "peak_rss_mb": round(peak_kb / 1024),
+            "backend": pipeline.translator.backend}
+
+
+def _in_fresh_process(preset: str, runs: int, root: Path | None) -> dict:
+    cmd = [sys.executable, "-m", "eval.bench", "--e2e", preset, "--runs", str(runs),
+           "--size", SIZE["value"]]
+    if root:
+        cmd += ["--replica-root", str(root)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
+    if done.returncode != 0:
+        raise RuntimeError(f"end-to-end {preset} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run(translator: str = "opus-mt-tc-big", beams: int = 4, runs: int = 3,
+        root: Path | None = None) -> dict:
+    paths = translation_paths(translator, beams, runs, root)
+    quality = _in_fresh_process("quality", runs, root)
+    fast = _in_fresh_process("fast", runs, root)
+    s = {k: round(v, 2) for k, v in paths["seconds"].items()}
+    s.update({"end-to-end-quality": round(quality["seconds"], 2),
+              "end-to-end-fast": round(fast["seconds"], 2),
+              "first-sentence": round(quality["first_sentence"], 2)})
+    return {
+        "article": "brussels_ar", "cores": os.cpu_count(), "translator": translator,
+        "beams": beams, "runs": runs, "output_tokens": paths["output_tokens"],
+        "source_tokens": paths["source_tokens"], "segments": paths["segments"],
+        "demo_source_tokens": paths["demo_source_tokens"],
+        "demo_dropped_source_tokens": paths["demo_dropped_source_tokens"],
+        "seconds": s,
+        "ratios": {"demo_over_khulasa": round(s["demo-path"] / s["khulasa-ct2"], 2),
+                   "khulasa_over_raw_ct2": round(s["khulasa-ct2"] / s["raw-ct2"], 3)},
+        "peak_rss_mb": quality["peak_rss_mb"],
+        "peak_rss_mb_fast": fast["peak_rss_mb"],
+        "versions": _versions(),
+        "weights": f"{SIZE['value']} replicas, random weights, forced output lengths",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="khulasa bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--translator", default="opus-mt-tc-big",
+                        choices=["opus-mt-tc-big", "opus-mt", "nllb-600m"])
+    parser.add_argument("--beams", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per figure (median)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--replica-root", type=Path, default=None,
+                        help="where full-size replicas are cached (default: "
+                             "$KHULASA_HOME/replicas)")
+    parser.add_argument("--size", choices=["full", "tiny"], default="full",
+                        help="replica size: full (real architecture; default) or tiny (a "
+                             "smoke test of the bench itself; its timings mean nothing)")
+    parser.add_argument("--e2e", choices=sorted(PRESETS), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    SIZE["value"] = args.size
+    if args.e2e:  # child mode: one preset end to end, in its own process
+        print(json.dumps(end_to_end(args.e2e, args.runs, args.replica_root)))
+        return 0
+    result = run(args.translator, args.beams, args.runs, args.replica_root)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for name, sec in result["seconds"].items():
+            print(f"{name:20s} {sec:8.2f} s")
+        print(f"ratios: {result['ratios']}  peak RSS (quality): {result['peak_rss_mb']} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
