@@ -133,6 +133,9 @@ class Ct2Translator(Translator):
         return {**super().settings, "compute_type": self.compute_type}
 
     def translate_batch(self, texts: list[str]) -> list[str]:
+        return [hyps[0] for hyps in self.translate_nbest(texts, 1)] if texts else []
+
+    def translate_nbest(self, texts: list[str], n: int) -> list[list[str]]:
         if not texts:
             return []
         tokens = [self.tokenizer.convert_ids_to_tokens(self.tokenizer(t)["input_ids"])
@@ -140,13 +143,16 @@ class Ct2Translator(Translator):
         caps = [self.length_rule(len(t), self.output_limit) for t in tokens]
         results = self.engine.translate_batch(
             tokens, [self._prefix] * len(texts) if self._prefix else None,
-            beam_size=self.beams, max_decoding_length=max(caps) - 1, max_input_length=0,
-            **self._options)
+            beam_size=max(self.beams, n), num_hypotheses=n,
+            max_decoding_length=max(caps) - 1, max_input_length=0, **self._options)
         # PyTorch writes decoder start + at most cap - 2 tokens + eos; CTranslate2 returns the
         # tokens alone (with any forced prefix): the same bound is cap - 2 of them.
-        hyps = [r.hypotheses[0][:cap - 2] for r, cap in zip(results, caps, strict=True)]
-        ids = [self.tokenizer.convert_tokens_to_ids(h) for h in hyps]
-        return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+        out = []
+        for result, cap in zip(results, caps, strict=True):
+            ids = [self.tokenizer.convert_tokens_to_ids(h[:cap - 2]) for h in result.hypotheses]
+            out.append([t.strip() for t in
+                        self.tokenizer.batch_decode(ids, skip_special_tokens=True)])
+        return out
 
 
 def _decode_options(tokenizer, gen, vocab: set[str]) -> dict:

@@ -104,6 +104,25 @@ class Translator:
                                       logits_processor=[cap_rows], **self._generate_kwargs)
         return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
 
+    def translate_nbest(self, texts: list[str], n: int) -> list[list[str]]:
+        """The `n` best translations of each text (beam search with at least `n` beams)."""
+        import torch
+
+        if not texts:
+            return []
+        beams = max(self.beams, n)
+        batch = self.tokenizer(texts, return_tensors="pt", padding=True)
+        batch = {k: v.to(self.loaded.device) for k, v in batch.items()}
+        caps = [self.length_rule(int(k), self.output_limit)
+                for k in batch["attention_mask"].sum(dim=1)]
+        cap_rows = PerRowCap(caps, beams, _eos_id(self.loaded.generation_config))
+        with torch.inference_mode():
+            out = self.model.generate(**batch, num_beams=beams, num_return_sequences=n,
+                                      max_length=max(caps), logits_processor=[cap_rows],
+                                      **self._generate_kwargs)
+        flat = [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
+        return [flat[i * n:(i + 1) * n] for i in range(len(texts))]
+
     def batches(self, texts: list[str], first_batch: int | None = None) -> list[list[int]]:
         """Indices of `texts` grouped into length-sorted batches bounded by padded tokens;
         `first_batch` caps the first one (streaming shows the first sentences sooner)."""

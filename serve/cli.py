@@ -59,6 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--queue-size", type=int, default=16,
                     help="jobs that may wait; beyond it clients are told the server is busy "
                          "(default: 16)")
+    se.add_argument("--char-limit", type=int, default=20_000,
+                    help="REST: most characters in one request's q (default: 20000)")
+    se.add_argument("--batch-limit", type=int, default=32,
+                    help="REST: most texts in one q array (default: 32)")
+    se.add_argument("--req-limit", type=int, default=0,
+                    help="REST: requests per minute per client address; 0 = no limit "
+                         "(default: 0)")
+    se.add_argument("--alternatives-limit", type=int, default=5,
+                    help="REST: most alternatives one request may ask for (default: 5)")
+    se.add_argument("--api-keys", type=Path, default=None, metavar="FILE",
+                    help="REST: file of API keys, one per line; when given, a key is required")
     se.set_defaults(run=cmd_serve)
 
     ba = sub.add_parser("batch", help="translate many documents into one JSONL file, "
@@ -178,6 +189,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a server
+    from serve.rest import RestOptions
     from serve.web import Models, ServeOptions, build_app, launch
 
     logging.basicConfig(level=logging.INFO, format="khulasa: %(message)s")
@@ -189,9 +201,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
                            beams=args.beams, device=args.device, backend=args.backend,
                            max_chars=args.max_chars,
                            concurrency=args.concurrency, queue_size=args.queue_size)
+    keys = None
+    if args.api_keys is not None:
+        text = read_text(str(args.api_keys))
+        keys = frozenset(k.strip() for k in text.splitlines() if k.strip())
+        if not keys:
+            raise InputError(f"{args.api_keys} holds no API key (one per line).", "bad_option")
+    rest = RestOptions(char_limit=args.char_limit, batch_limit=args.batch_limit,
+                       req_limit=args.req_limit, alternatives_limit=args.alternatives_limit,
+                       api_keys=keys)
     print(f"khulasa: loading {args.translator} and {args.summarizer} ...", file=sys.stderr)
     models = Models(options)  # fails here, with the fix, when weights are missing
-    launch(build_app(options, models), options, args.host, args.port)
+    launch(build_app(options, models), options, args.host, args.port, models, rest)
     return 0
 
 

@@ -19,6 +19,7 @@ from models.presets import names
 from models.text import normalize
 
 from .render import CSS, HEAD, render_meta, render_panes, render_status
+from .rest import Api, RestOptions, build_router
 
 log = logging.getLogger("khulasa.serve")
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "eval" / "data" / "brussels_ar.txt"
@@ -160,10 +161,15 @@ def _write_downloads(doc: Document, root: Path) -> tuple[Path, Path]:
     return json_path, md_path
 
 
-def launch(app: gr.Blocks, options: ServeOptions, host: str, port: int,
-           block: bool = True) -> gr.Blocks:
+def launch(app: gr.Blocks, options: ServeOptions, host: str, port: int, models: Models,
+           rest: RestOptions | None = None, block: bool = True) -> gr.Blocks:
+    """Serve the page and, on the same port, the REST routes (serve/rest.py)."""
     app.queue(default_concurrency_limit=options.concurrency, max_size=options.queue_size)
-    app.launch(server_name=host, server_port=port, prevent_thread_lock=not block, css=CSS,
-               head=HEAD, allowed_paths=[str(app.khulasa_downloads)], show_error=True,
-               quiet=not block)
+    server, _, _ = app.launch(server_name=host, server_port=port, prevent_thread_lock=True,
+                              css=CSS, head=HEAD, allowed_paths=[str(app.khulasa_downloads)],
+                              show_error=True, quiet=not block)
+    api = Api(models, rest or RestOptions(), options.concurrency, options.queue_size)
+    server.include_router(build_router(api))
+    if block:
+        app.block_thread()
     return app

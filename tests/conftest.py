@@ -51,11 +51,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(options, models=None):
-    """Launch the page for `options` on a free loopback port; returns (app, url)."""
+def start_server(options, models=None, rest=None):
+    """Launch the page (and REST) for `options` on a free loopback port; (app, url)."""
     from serve.web import Models, build_app, launch
 
-    app = build_app(options, models or Models(options))
+    models = models or Models(options)
+    app = build_app(options, models)
     port = free_port()
-    launch(app, options, "127.0.0.1", port, block=False)
+    launch(app, options, "127.0.0.1", port, models, rest, block=False)
     return app, f"http://127.0.0.1:{port}/"

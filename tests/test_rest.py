@@ -1,0 +1,142 @@
+"""The LibreTranslate-compatible REST routes on a live server, with replica models."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import start_server
+
+from eval.load_test import run as load_test
+from serve.rest import Api, RestOptions
+from serve.web import Models, ServeOptions
+
+AR = "قال وزير الخارجية الأمركي جون كيري في ختام مؤتمر لدول التحالف في بروكسل."
+
+
+@pytest.fixture(scope="module")
+def options(replicas):
+    return ServeOptions(translator=str(replicas["opus-mt"]), summarizer="extractive",
+                        backend="torch", queue_size=16)
+
+
+@pytest.fixture(scope="module")
+def server(options):
+    app, url = start_server(options)
+    yield url
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def guarded(options):
+    """A server that wants an API key and allows 4 requests a minute."""
+    app, url = start_server(options, rest=RestOptions(req_limit=4, api_keys=frozenset({"k1"}),
+                                                      char_limit=500, batch_limit=2))
+    yield url
+    app.close()
+
+
+def call(url: str, path: str, payload: dict | None = None, method: str = "POST"):
+    data = json.dumps(payload).encode() if payload is not None else None
+    req = urllib.request.Request(url.rstrip("/") + path, data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_the_real_libretranslate_client_works_unchanged(server):
+    from libretranslatepy import LibreTranslateAPI
+
+    lt = LibreTranslateAPI(server)
+    english = lt.translate(AR, "ar", "en")
+    assert isinstance(english, str) and english
+    assert lt.translate(AR, "auto", "en") == english
+    assert lt.translate("Already English.", "en", "en") == "Already English."
+    assert lt.detect(AR) == [{"confidence": 100.0, "language": "ar"}]
+    assert lt.detect("Hello world")[0]["language"] == "en"
+    assert {"code": "ar", "name": "Arabic", "targets": ["en"]} in lt.languages()
+
+
+def test_arrays_detection_and_alternatives(server):
+    status, body = call(server, "/translate", {"q": [AR, "Hello", ""], "source": "auto",
+                                               "target": "en", "alternatives": 2})
+    assert status == 200
+    assert len(body["translatedText"]) == 3 and body["translatedText"][1:] == ["Hello", ""]
+    assert [d["language"] for d in body["detectedLanguage"]] == ["ar", "en", "ar"]
+    assert len(body["alternatives"][0]) == 2 and body["alternatives"][1] == []
+    # JSON and form bodies give the same answer.
+    status, single = call(server, "/translate", {"q": AR, "source": "ar", "target": "en"})
+    assert single == {"translatedText": body["translatedText"][0]}
+
+
+def test_html_keeps_markup_and_escapes_model_output(server, options):
+    html = '<p class="lead">قال كيري</p><script>var x = "قال";</script><br/>'
+    status, body = call(server, "/translate", {"q": html, "source": "ar", "format": "html"})
+    assert status == 200
+    out = body["translatedText"]
+    assert out.startswith('<p class="lead">') and '<script>var x = "قال";</script><br/>' in out
+    assert out.count("<") == html.count("<")  # the translation added no markup
+    api = Api(Models(options), RestOptions(), 1, 1)
+    api.translate_texts = lambda texts, source: ["<b onmouseover=x>evil</b>" for _ in texts]
+    assert api.translate_html("<i>قال</i>", "ar") == \
+        "<i>&lt;b onmouseover=x&gt;evil&lt;/b&gt;</i>"
+
+
+def test_summarize_health_and_openapi(server):
+    status, body = call(server, "/summarize", {"q": AR + " " + AR})
+    assert status == 200 and body["translatedText"] == body["document"]["translation"]
+    assert all(set(s) == {"text", "sources"} for s in body["summary"])
+    status, health = call(server, "/health", method="GET")
+    assert status == 200 and health["status"] == "ok"
+    status, spec = call(server, "/spec", method="GET")
+    assert {"/translate", "/detect", "/languages", "/summarize", "/health"} <= set(spec["paths"])
+    assert "q" in spec["paths"]["/translate"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]["properties"]
+
+
+@pytest.mark.parametrize("payload, fragment", [
+    ({"source": "ar"}, "missing q parameter"),
+    ({"q": AR, "target": "fr"}, "fr is not supported"),
+    ({"q": AR, "source": "de"}, "de is not supported"),
+    ({"q": AR, "format": "xml"}, "xml format is not supported"),
+    ({"q": AR, "alternatives": 99}, "exceeds limit"),
+    ({"q": [AR, 3]}, "array of strings"),
+])
+def test_bad_parameters_get_400_with_an_error(server, payload, fragment):
+    status, body = call(server, "/translate", payload)
+    assert status == 400 and fragment in body["error"]
+
+
+def test_keys_limits_and_rate(guarded):
+    assert call(guarded, "/translate", {"q": AR})[0] == 403
+    status, body = call(guarded, "/translate", {"q": AR, "api_key": "wrong"})
+    assert status == 403 and body["error"] == "Invalid API key"
+    status, body = call(guarded, "/translate", {"q": "ب" * 501, "api_key": "k1"})
+    assert status == 400 and "exceeds text limit (500)" in body["error"]
+    status, body = call(guarded, "/translate", {"q": [AR] * 3, "api_key": "k1"})
+    assert status == 400 and "exceeds text limit (2)" in body["error"]
+    codes = [call(guarded, "/translate", {"q": AR, "api_key": "k1"})[0] for _ in range(3)]
+    assert 429 in codes and call(guarded, "/detect", {"q": AR, "api_key": "k1"})[0] == 429
+
+
+def test_internal_errors_have_no_traceback(options):
+    models = Models(options)
+    app, url = start_server(options, models)
+    models.get = lambda *a: (_ for _ in ()).throw(RuntimeError("secret internals"))
+    try:
+        status, body = call(url, "/translate", {"q": AR, "source": "ar"})
+    finally:
+        app.close()
+    assert status == 500 and "secret" not in body["error"] and "Traceback" not in body["error"]
+
+
+def test_bounded_load_on_loopback(server):
+    result = load_test(server, clients=50, requests=3, timeout=120)
+    print("load test:", json.dumps(result))
+    assert result["answered"] == result["sent"] == 150  # none lost or hung
+    assert set(result["codes"]) <= {"200", "429", "503"}
+    assert result["codes"].get("200", 0) > 0
+    assert call(server, "/health", method="GET")[0] == 200
