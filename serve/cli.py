@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="time the translation paths on full-size replicas "
                              "(khulasa bench --help)")
     be.set_defaults(run=None)  # main() hands its arguments to eval.bench
+    ev = sub.add_parser("eval", add_help=False,
+                        help="translation and summary quality, evaluation sets "
+                             "(khulasa eval --help)")
+    ev.set_defaults(run=None)  # main() hands its arguments to eval.cli
 
     mo = sub.add_parser("models", help="list or fetch models")
     mo_sub = mo.add_subparsers(dest="models_command", metavar="ACTION")
@@ -117,10 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8")
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["bench"]:  # the bench owns its options (eval/bench.py)
+    if argv[:1] == ["bench"]:  # the measuring commands own their options (eval/)
         from eval.bench import main as bench_main
 
         return bench_main(argv[1:])
+    if argv[:1] == ["eval"]:
+        from eval.cli import main as eval_main
+
+        return eval_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

@@ -1,0 +1,224 @@
+"""`khulasa eval`: translation and summary quality with signatures, and the known sets.
+
+    khulasa eval translation --src FILE --ref FILE [--translator ...] [--json]
+    khulasa eval summary (--pred FILE | --src ARTICLE...) --ref FILE [--json]
+    khulasa eval sets [--verify NAME FILE]
+
+Every run appends one row per model x set x metric to a JSONL results file
+(default $KHULASA_HOME/eval-results.jsonl), so runs can be diffed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from models.errors import InputError, KhulasaError
+from models.presets import DEFAULT_SUMMARIZER, DEFAULT_TRANSLATOR
+
+
+def _versions() -> dict:
+    out = {}
+    for name in ("khulasa", "torch", "transformers", "ctranslate2", "sacrebleu", "rouge-score"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise InputError(f"No such file: {path}.", "file_not_found")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not valid UTF-8.", "invalid_utf8") from exc
+    return text.rstrip("\n").split("\n") if text.strip() else []
+
+
+def _append_results(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _rows(set_name: str, model: dict, scores: dict, extra: dict) -> list[dict]:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return [{"time": stamp, "set": set_name, **{f"model_{k}": v for k, v in model.items()},
+             "metric": metric, "score": s["score"], "signature": s["signature"], **extra}
+            for metric, s in scores.items()]
+
+
+def translate_lines(translator, lines: list[str]) -> list[str]:
+    """One English line per source line: no re-splitting into sentences, but a line over the
+    model's limit is translated in pieces and joined (never truncated)."""
+    pieces, owner = [], []
+    for i, line in enumerate(lines):
+        parts = translator.pieces(line) if line.strip() else []
+        pieces += parts
+        owner += [i] * len(parts)
+    english = translator.translate(pieces)
+    out = [[] for _ in lines]
+    for i, text in zip(owner, english, strict=True):
+        out[i].append(text)
+    return [" ".join(parts) for parts in out]
+
+
+def cmd_translation(args: argparse.Namespace) -> dict:
+    from models.api import load_translator
+
+    src, ref = _lines(args.src), _lines(args.ref)
+    if len(src) != len(ref):
+        raise InputError(f"{args.src} has {len(src)} lines but {args.ref} has {len(ref)}: "
+                         f"they must be aligned, one segment per line.", "misaligned")
+    translator = load_translator(args.translator, args.beams, args.device,
+                                 backend=args.backend)
+    started = time.perf_counter()
+    hyps = translate_lines(translator, src)
+    seconds = time.perf_counter() - started
+    from eval.metrics import translation_scores
+
+    scores = translation_scores(hyps, ref)
+    set_name = args.set or args.src.name
+    versions = _versions()
+    _append_results(args.results, _rows(set_name, translator.settings, scores,
+                                        {"segments": len(src), "versions": versions}))
+    if args.output:
+        args.output.write_text("\n".join(hyps) + "\n", encoding="utf-8")
+    return {"task": "translation", "set": set_name, "segments": len(src),
+            "seconds": round(seconds, 2), "scores": scores, "translator": translator.settings,
+            "versions": versions, "results_file": str(args.results)}
+
+
+def cmd_summary(args: argparse.Namespace) -> dict:
+    refs = _lines(args.ref)
+    supported = total = None
+    model = {"model": "predictions", "file": str(args.pred)} if args.pred else None
+    if args.pred:
+        preds = _lines(args.pred)
+    else:
+        from models.api import load_pipeline
+
+        pipeline = load_pipeline(args.translator, args.summarizer, args.beams, args.device,
+                                 backend=args.backend)
+        docs = [pipeline.process(_read(p)) for p in args.src]
+        preds = [" ".join(s.text for s in d.summary) for d in docs]
+        total = sum(len(d.summary) for d in docs)
+        supported = sum(1 for d in docs for s in d.summary if s.sources)
+        model = pipeline.summarizer.settings if pipeline.summarizer else {"model": "none"}
+    from eval.metrics import summary_scores
+
+    scores = summary_scores(preds, refs)
+    set_name = args.set or args.ref.name
+    versions = _versions()
+    extra = {"summaries": len(preds), "sentences": total, "with_sources": supported,
+             "versions": versions}
+    _append_results(args.results, _rows(set_name, model, scores, extra))
+    return {"task": "summary", "set": set_name, "summaries": len(preds), "scores": scores,
+            "summary_sentences": total, "summary_sentences_with_sources": supported,
+            "summarizer": model, "versions": versions, "results_file": str(args.results)}
+
+
+def _read(path: Path) -> str:
+    if not path.is_file():
+        raise InputError(f"No such file: {path}.", "file_not_found")
+    return path.read_text(encoding="utf-8-sig")
+
+
+def cmd_sets(args: argparse.Namespace) -> dict:
+    from eval.sets import EVAL_SETS, sha256_of
+
+    if not args.verify:
+        return {"sets": [vars(s) for s in EVAL_SETS.values()]}
+    name, file = args.verify
+    if name not in EVAL_SETS:
+        raise InputError(f"Unknown set {name!r}; known: {', '.join(EVAL_SETS)}.", "unknown_set")
+    path = Path(file)
+    if not path.is_file():
+        raise InputError(f"No such file: {path}.", "file_not_found")
+    expected, actual = EVAL_SETS[name].sha256, sha256_of(path)
+    if expected is None:
+        return {"set": name, "file": str(path), "sha256": actual, "verified": None,
+                "note": "no checksum is recorded for this set yet; compare with the publisher"}
+    if actual != expected:
+        raise InputError(f"CHECKSUM MISMATCH for {name}: {path} has sha256 {actual}, expected "
+                         f"{expected}. It is not the published {EVAL_SETS[name].file}: fetch it "
+                         f"again from {EVAL_SETS[name].url}.", "checksum_mismatch")
+    return {"set": name, "file": str(path), "sha256": actual, "verified": True}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from models.memory import khulasa_home
+
+    parser = argparse.ArgumentParser(prog="khulasa eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="task", required=True)
+    results = khulasa_home() / "eval-results.jsonl"
+
+    def common(p, summarizer: bool = False):
+        p.add_argument("--translator", default=DEFAULT_TRANSLATOR)
+        if summarizer:
+            p.add_argument("--summarizer", default=DEFAULT_SUMMARIZER)
+        p.add_argument("--beams", type=int, default=None)
+        p.add_argument("--backend", choices=["auto", "torch", "ct2"], default="auto")
+        p.add_argument("--device", default="auto")
+        p.add_argument("--set", default=None, help="name for the results (default: file name)")
+        p.add_argument("--results", type=Path, default=results,
+                       help=f"JSONL the scores are appended to (default: {results})")
+        p.add_argument("--json", action="store_true")
+
+    tr = sub.add_parser("translation", help="BLEU, chrF, chrF++ of a translator")
+    tr.add_argument("--src", type=Path, required=True, help="Arabic, one segment per line")
+    tr.add_argument("--ref", type=Path, required=True, help="English references, aligned")
+    tr.add_argument("--output", type=Path, default=None, help="also write the translations")
+    common(tr)
+    tr.set_defaults(run=cmd_translation)
+
+    su = sub.add_parser("summary", help="ROUGE-1/2/L of summaries, and their provenance")
+    given = su.add_mutually_exclusive_group(required=True)
+    given.add_argument("--pred", type=Path, help="summaries, one per line")
+    given.add_argument("--src", type=Path, nargs="+", help="Arabic articles to summarise")
+    su.add_argument("--ref", type=Path, required=True, help="reference summaries, one per line")
+    common(su, summarizer=True)
+    su.set_defaults(run=cmd_summary)
+
+    se = sub.add_parser("sets", help="known evaluation sets; --verify checks a file")
+    se.add_argument("--verify", nargs=2, metavar=("NAME", "FILE"))
+    se.add_argument("--json", action="store_true")
+    se.set_defaults(run=cmd_sets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.run(args)
+    except KhulasaError as exc:
+        print(f"khulasa eval: error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    elif "sets" in result:
+        for s in result["sets"]:
+            print(f"{s['name']:22s} {s['pair']:18s} {s['licence']:13s} {s['url']}\n"
+                  f"{'':22s} sha256({s['file']}) = {s['sha256'] or 'not recorded'}\n"
+                  f"{'':22s} {s['contents']}")
+    elif "scores" in result:
+        for metric, s in result["scores"].items():
+            print(f"{metric:8s} {s['score']:8.2f}  {s['signature']}")
+        if result.get("summary_sentences") is not None:
+            print(f"summary sentences with sources: {result['summary_sentences_with_sources']}"
+                  f" of {result['summary_sentences']}")
+    else:
+        print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
