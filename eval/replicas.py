@@ -85,6 +85,24 @@ def build_replica(preset: str, out_dir: str | Path, size: str = "tiny", seed: in
     return out
 
 
+def _shape_config(shape: Shape, vocab_size: int) -> dict:
+    """The config fields every replica sets from its Shape."""
+    return dict(vocab_size=max(shape.vocab_size or 0, vocab_size), d_model=shape.d_model,
+                encoder_layers=shape.encoder_layers, decoder_layers=shape.decoder_layers,
+                encoder_attention_heads=shape.heads, decoder_attention_heads=shape.heads,
+                encoder_ffn_dim=shape.ffn, decoder_ffn_dim=shape.ffn,
+                max_position_embeddings=shape.positions)
+
+
+def _train_bpe(bpe, lines: list[str], vocab_size: int) -> tuple[dict, list[tuple[str, str]]]:
+    """Train a `tokenizers` BPE with BART/NLLB's first four special tokens; vocab, merges."""
+    bpe.train_from_iterator(lines, vocab_size=vocab_size, show_progress=False,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>"])
+    model_json = json.loads(bpe.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model_json["merges"]]
+    return dict(model_json["vocab"]), merges
+
+
 def _train_spm(lines: list[str], vocab_size: int) -> bytes:
     import sentencepiece as spm
 
@@ -139,16 +157,8 @@ def _build_marian(preset: str, shape: Shape, out: Path, size: str) -> None:
     tokenizer.save_pretrained(out)
     pad, eos = vocab["<pad>"], vocab["</s>"]
     config = MarianConfig(
-        vocab_size=len(vocab),
-        d_model=shape.d_model,
-        encoder_layers=shape.encoder_layers,
-        decoder_layers=shape.decoder_layers,
-        encoder_attention_heads=shape.heads,
-        decoder_attention_heads=shape.heads,
-        encoder_ffn_dim=shape.ffn,
-        decoder_ffn_dim=shape.ffn,
+        **_shape_config(shape, len(vocab)),
         activation_function=MARIAN_ACTIVATION[preset],
-        max_position_embeddings=shape.positions,
         scale_embedding=True,
         share_encoder_decoder_embeddings=True,
         pad_token_id=pad,
@@ -174,31 +184,14 @@ def _build_nllb(preset: str, shape: Shape, out: Path, size: str) -> None:
         NllbTokenizer,
     )
 
-    bpe = SentencePieceBPETokenizer()
-    bpe.train_from_iterator(
-        _lines(arabic_text()) + _lines(english_text()),
-        vocab_size=600,
-        special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
-        show_progress=False,
-    )
-    model_json = json.loads(bpe.to_str())["model"]
-    vocab = model_json["vocab"]
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model_json["merges"]]
+    vocab, merges = _train_bpe(SentencePieceBPETokenizer(),
+                               _lines(arabic_text()) + _lines(english_text()), 600)
     tokenizer = NllbTokenizer(vocab=vocab, merges=merges, src_lang="arb_Arab", tgt_lang="eng_Latn",
                               model_max_length=shape.positions)
     tokenizer.save_pretrained(out)
-    vocab_size = max(shape.vocab_size or 0, len(tokenizer))
     config = M2M100Config(
-        vocab_size=vocab_size,
-        d_model=shape.d_model,
-        encoder_layers=shape.encoder_layers,
-        decoder_layers=shape.decoder_layers,
-        encoder_attention_heads=shape.heads,
-        decoder_attention_heads=shape.heads,
-        encoder_ffn_dim=shape.ffn,
-        decoder_ffn_dim=shape.ffn,
+        **_shape_config(shape, len(tokenizer)),
         activation_function="relu",
-        max_position_embeddings=shape.positions,
         scale_embedding=True,
         pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
     )
@@ -219,30 +212,13 @@ def _build_bart(preset: str, shape: Shape, out: Path, size: str) -> None:
         GenerationConfig,
     )
 
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        _lines(english_text()),
-        vocab_size=700,
-        special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
-        show_progress=False,
-    )
-    model_json = json.loads(bpe.to_str())["model"]
-    vocab = dict(model_json["vocab"])
+    vocab, merges = _train_bpe(ByteLevelBPETokenizer(), _lines(english_text()), 700)
     vocab["<mask>"] = len(vocab)
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model_json["merges"]]
     tokenizer = BartTokenizerFast(vocab=vocab, merges=merges, model_max_length=shape.positions)
     tokenizer.save_pretrained(out)
     config = BartConfig(
-        vocab_size=max(shape.vocab_size or 0, len(tokenizer)),
-        d_model=shape.d_model,
-        encoder_layers=shape.encoder_layers,
-        decoder_layers=shape.decoder_layers,
-        encoder_attention_heads=shape.heads,
-        decoder_attention_heads=shape.heads,
-        encoder_ffn_dim=shape.ffn,
-        decoder_ffn_dim=shape.ffn,
+        **_shape_config(shape, len(tokenizer)),
         activation_function="gelu",
-        max_position_embeddings=shape.positions,
         pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
         forced_bos_token_id=0, forced_eos_token_id=2,
         # CTranslate2 refuses BART configs without it (../shared/DESIGN.md).
