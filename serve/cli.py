@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--queue-size", type=int, default=16,
                     help="jobs that may wait; beyond it clients are told the server is busy "
                          "(default: 16)")
+    se_mem = se.add_mutually_exclusive_group()
+    se_mem.add_argument("--memory", type=Path, default=None, metavar="PATH",
+                        help="sentence memory file (default: $KHULASA_HOME/memory.sqlite)")
+    se_mem.add_argument("--no-memory", action="store_true",
+                        help="translate every sentence anew")
     se.add_argument("--char-limit", type=int, default=20_000,
                     help="REST: most characters in one request's q (default: 20000)")
     se.add_argument("--batch-limit", type=int, default=32,
@@ -197,6 +202,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a server
+    from models.memory import default_memory_path
     from serve.rest import RestOptions
     from serve.web import Models, ServeOptions, build_app, launch
 
@@ -208,7 +214,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options = ServeOptions(translator=args.translator, summarizer=args.summarizer,
                            beams=args.beams, device=args.device, backend=args.backend,
                            max_chars=args.max_chars,
-                           concurrency=args.concurrency, queue_size=args.queue_size)
+                           concurrency=args.concurrency, queue_size=args.queue_size,
+                           memory=None if args.no_memory else
+                           (args.memory or default_memory_path()))
     keys = None
     if args.api_keys is not None:
         text = read_text(str(args.api_keys))

@@ -69,8 +69,12 @@ HEAD = """<script>
 </script>"""
 
 
+QUIET_FLAGS = {"from_memory"}  # bookkeeping, not a warning: counted in the status line
+
+
 def _flags(flags: list[str]) -> str:
-    return "".join(f'<span class="kh-flag">{escape(FLAG_LABELS.get(f, f))}</span>' for f in flags)
+    return "".join(f'<span class="kh-flag">{escape(FLAG_LABELS.get(f, f))}</span>'
+                   for f in flags if f not in QUIET_FLAGS)
 
 
 def _segment(seg: Segment, english: bool) -> str:
@@ -124,8 +128,10 @@ def render_status(doc: Document | None, stage: str) -> str:
         segments = doc.segments
         done = sum(s.english is not None for s in segments)
         parts.append(f'<progress max="{len(segments)}" value="{done}"></progress>')
+        remembered = sum("from_memory" in s.flags for s in segments)
+        memo = f" ({remembered} from memory)" if remembered else ""
         parts.append(f"<span>{escape(stage)} — {done} of {len(segments)} sentences translated"
-                     "</span>")
+                     f"{memo}</span>")
         for w in doc.meta.get("warnings", []):
             parts.append(f'<span class="kh-warning">{escape(WARNING_LABELS.get(w, w))}</span>')
     elif stage:

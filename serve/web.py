@@ -14,6 +14,7 @@ import gradio as gr
 from models.api import check_available, load_summarizer, load_translator
 from models.document import Document
 from models.errors import InputError, KhulasaError
+from models.memory import MemoryTranslator, SentenceMemory
 from models.pipeline import Pipeline
 from models.presets import names
 from models.text import normalize
@@ -37,6 +38,7 @@ class ServeOptions:
     concurrency: int = 1
     queue_size: int = 16
     summary_sentences: int = 3
+    memory: Path | None = None  # sentence memory file; None: no memory
 
 
 def check_input(text: str | None, max_chars: int) -> str:
@@ -59,15 +61,18 @@ class Models:
     def __init__(self, options: ServeOptions):
         self.options = options
         self._lock = threading.Lock()
+        self.memory = SentenceMemory(options.memory) if options.memory else None
         check_available(options.translator, options.summarizer)
         self.get(options.translator, options.summarizer, options.beams)
 
     def get(self, translator: str, summarizer: str, beams: int | None) -> Pipeline:
         with self._lock:  # one load at a time; loads are cached per process
             opts = self.options
-            return Pipeline(
-                load_translator(translator, beams, opts.device, backend=opts.backend),
-                load_summarizer(summarizer, None, opts.device, backend=opts.backend))
+            model = load_translator(translator, beams, opts.device, backend=opts.backend)
+            if self.memory is not None:  # repeated sentences (and demos) come back at once
+                model = MemoryTranslator(model, self.memory)
+            return Pipeline(model, load_summarizer(summarizer, None, opts.device,
+                                                   backend=opts.backend))
 
 
 def _choices(default: str, kind: str) -> list[str]:

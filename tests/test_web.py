@@ -126,3 +126,16 @@ def test_a_full_queue_answers_busy_and_the_server_keeps_serving(live, sample_ar)
     assert done >= 1 and done + len(busy) == 4
     doc = client.predict("قال كيري", api_name=f"/{API_NAME}")  # still serving
     assert doc["paragraphs"][0]["segments"][0]["english"]
+
+
+def test_page_with_memory_answers_a_repeated_article_from_it(options, sample_ar, tmp_path):
+    from dataclasses import replace
+
+    opts = replace(options, memory=tmp_path / "memory.sqlite")
+    app = build_app(opts, Models(opts))
+    handler = next(fn for fn in app.fns.values() if fn.api_name == "translate_page").fn
+    first = list(handler(sample_ar, opts.translator, "none", 0, 3))[-1]
+    second = list(handler(sample_ar, opts.translator, "none", 0, 3))[-1]
+    assert "from memory" not in first[0]
+    assert "16 of 16 sentences translated (16 from memory)" in second[0]
+    assert first[1] == second[1]  # the same panes either way
