@@ -65,7 +65,20 @@ class Models:
         check_available(options.translator, options.summarizer)
         self.get(options.translator, options.summarizer, options.beams)
 
+    def offered(self, kind: str) -> list[str]:
+        """What a visitor may pick: the server's own model and the presets, nothing else (a
+        visitor must not make the server load arbitrary paths or hub ids)."""
+        default = self.options.translator if kind == "translator" else self.options.summarizer
+        return list(dict.fromkeys([default, *names(kind)]))
+
     def get(self, translator: str, summarizer: str, beams: int | None) -> Pipeline:
+        for spec, kind in ((translator, "translator"), (summarizer, "summarizer")):
+            if spec not in self.offered(kind):
+                raise InputError(f"{kind.capitalize()} {spec!r} is not offered by this server; "
+                                 f"choose one of: {', '.join(self.offered(kind))}.",
+                                 "not_offered")
+        if beams is not None and not 1 <= beams <= 16:
+            raise InputError(f"beams must be between 1 and 16, not {beams}.", "bad_option")
         with self._lock:  # one load at a time; loads are cached per process
             opts = self.options
             model = load_translator(translator, beams, opts.device, backend=opts.backend)
@@ -73,10 +86,6 @@ class Models:
                 model = MemoryTranslator(model, self.memory)
             return Pipeline(model, load_summarizer(summarizer, None, opts.device,
                                                    backend=opts.backend))
-
-
-def _choices(default: str, kind: str) -> list[str]:
-    return list(dict.fromkeys([default, *names(kind)]))
 
 
 def build_app(options: ServeOptions, models: Models) -> gr.Blocks:
@@ -117,6 +126,10 @@ def build_app(options: ServeOptions, models: Models) -> gr.Blocks:
             return pipeline.process(text, summary_sentences=summary_sentences or None).to_dict()
         except KhulasaError as exc:
             raise gr.Error(str(exc)) from None
+        except Exception:
+            log.exception("processing failed")
+            raise gr.Error("Internal error while processing this text; the server log has the "
+                           "details.") from None
 
     with gr.Blocks(title="khulasa — Arabic news, in English, with a summary") as app:
         gr.Markdown("## khulasa · خلاصة\nPaste an Arabic news article: each sentence is "
@@ -131,12 +144,10 @@ def build_app(options: ServeOptions, models: Models) -> gr.Blocks:
                                 elem_id="kh-example")
         with gr.Accordion("Options", open=False):
             with gr.Row():
-                translator = gr.Dropdown(_choices(options.translator, "translator"),
-                                         value=options.translator, label="Translator",
-                                         allow_custom_value=True)
-                summarizer = gr.Dropdown(_choices(options.summarizer, "summarizer"),
-                                         value=options.summarizer, label="Summariser",
-                                         allow_custom_value=True)
+                translator = gr.Dropdown(models.offered("translator"),
+                                         value=options.translator, label="Translator")
+                summarizer = gr.Dropdown(models.offered("summarizer"),
+                                         value=options.summarizer, label="Summariser")
                 beams = gr.Slider(0, 8, step=1, value=options.beams or 0,
                                   label="Beams (0 = the model's default)")
                 sentences = gr.Slider(1, 10, step=1, value=options.summary_sentences,

@@ -139,3 +139,12 @@ def test_page_with_memory_answers_a_repeated_article_from_it(options, sample_ar,
     assert "from memory" not in first[0]
     assert "16 of 16 sentences translated (16 from memory)" in second[0]
     assert first[1] == second[1]  # the same panes either way
+
+
+def test_visitors_can_pick_only_offered_models(options):
+    models = Models(options)
+    with pytest.raises(InputError, match="not offered by this server"):
+        models.get("/etc", options.summarizer, None)
+    with pytest.raises(InputError, match="not offered"):
+        models.get(options.translator, "some-org/some-model", None)
+    assert "opus-mt-tc-big" in models.offered("translator")
