@@ -186,8 +186,16 @@ def _build_nllb(preset: str, shape: Shape, out: Path, size: str) -> None:
 
     vocab, merges = _train_bpe(SentencePieceBPETokenizer(),
                                _lines(arabic_text()) + _lines(english_text()), 600)
-    tokenizer = NllbTokenizer(vocab=vocab, merges=merges, src_lang="arb_Arab", tgt_lang="eng_Latn",
-                              model_max_length=shape.positions)
+
+    def tokenizer_for(vocab):
+        return NllbTokenizer(vocab=vocab, merges=merges, src_lang="arb_Arab",
+                             tgt_lang="eng_Latn", model_max_length=shape.positions)
+
+    tokenizer = tokenizer_for(vocab)
+    if shape.vocab_size:  # full size: fill up to the real vocabulary, language codes after
+        added = len(tokenizer) - len(vocab)
+        vocab.update({f"<fill_{i}>": i for i in range(len(vocab), shape.vocab_size - added)})
+        tokenizer = tokenizer_for(vocab)
     tokenizer.save_pretrained(out)
     config = M2M100Config(
         **_shape_config(shape, len(tokenizer)),
@@ -213,6 +221,8 @@ def _build_bart(preset: str, shape: Shape, out: Path, size: str) -> None:
     )
 
     vocab, merges = _train_bpe(ByteLevelBPETokenizer(), _lines(english_text()), 700)
+    # Full size: fill up to the real vocabulary (CTranslate2 wants tokenizer == embeddings).
+    vocab.update({f"<fill_{i}>": i for i in range(len(vocab), shape.vocab_size or 0)})
     vocab["<mask>"] = len(vocab)
     tokenizer = BartTokenizerFast(vocab=vocab, merges=merges, model_max_length=shape.positions)
     tokenizer.save_pretrained(out)
