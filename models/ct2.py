@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ModelLoadError
@@ -88,20 +89,25 @@ def _convertible_source(loaded: LoadedModel, work: Path) -> Path:
 _ENGINES: dict[tuple, tuple] = {}
 
 
-def _engine(loaded: LoadedModel, compute_type: str | None):
-    """The CTranslate2 engine for `loaded`, loaded once per process and compute type."""
+def _engine(loaded: LoadedModel, compute_type: str | None, parallel: bool):
+    """The CTranslate2 engine for `loaded`, loaded once per process and compute type.
+    `parallel`: one worker per core, each running its own batch (the translator's many
+    batches), rather than all cores on one batch (the summariser's usual single chunk)."""
     import ctranslate2
 
     device = "cuda" if loaded.device.startswith("cuda") else "cpu"
     compute_type = compute_type or default_compute_type(device)
     quantization = "float32" if compute_type == "float32" else compute_type
-    key = (str(loaded.path), device, compute_type)
+    key = (str(loaded.path), device, compute_type, parallel)
     with _CONVERT_LOCK:
         if key in _ENGINES:
             return _ENGINES[key]
     path = converted_dir(loaded, quantization)
+    # On CPU, one worker per core running its own batch beats all cores on one batch
+    # (measured on 2 cores: 1.75 s against 2.18 s for the sample, greedy).
+    workers = (os.cpu_count() or 1) if device == "cpu" and parallel else 1
     engine = ctranslate2.Translator(str(path), device=device, compute_type=compute_type,
-                                    intra_threads=os.cpu_count() or 1)
+                                    inter_threads=workers, intra_threads=1 if workers > 1 else 0)
     with _CONVERT_LOCK:
         return _ENGINES.setdefault(key, (engine, compute_type, _target_vocabulary(path)))
 
@@ -121,7 +127,7 @@ class Ct2Translator(Translator):
     def __init__(self, loaded: LoadedModel, beams: int | None = None,
                  compute_type: str | None = None, **kwargs):
         super().__init__(loaded, beams, **kwargs)
-        self.engine, self.compute_type, vocab = _engine(loaded, compute_type)
+        self.engine, self.compute_type, vocab = _engine(loaded, compute_type, parallel=True)
         gen = loaded.generation_config
         self._options = _decode_options(self.tokenizer, gen, vocab)
         self._prefix = ([self.tokenizer.convert_ids_to_tokens(
@@ -132,24 +138,52 @@ class Ct2Translator(Translator):
     def settings(self) -> dict:
         return {**super().settings, "compute_type": self.compute_type}
 
+    @property
+    def workers(self) -> int:
+        return self.engine.num_translators
+
+    def batches(self, texts: list[str], first_batch: int | None = None,
+                max_sentences: int | None = None) -> list[list[int]]:
+        """As the torch translator's, but at least one batch per engine worker."""
+        share = -(-max(1, len(texts) - (first_batch or 0)) // self.workers)
+        return super().batches(texts, first_batch,
+                               min(max_sentences or self.max_batch_sentences, share))
+
+    def translate_iter(self, texts: list[str], hits: set[int] | None = None,
+                       first_batch: int | None = None) -> Iterator[list[tuple[int, str]]]:
+        """All batches are queued at once, so the engine's workers run them in parallel;
+        results come back batch by batch, in order."""
+        jobs = [(group, self.submit([texts[i] for i in group], 1))
+                for group in self.batches(texts, first_batch)]
+        for group, job in jobs:
+            yield list(zip(group, [h[0] for h in self.collect(job)], strict=True))
+
     def translate_batch(self, texts: list[str]) -> list[str]:
         return [hyps[0] for hyps in self.translate_nbest(texts, 1)] if texts else []
 
     def translate_nbest(self, texts: list[str], n: int) -> list[list[str]]:
-        if not texts:
-            return []
+        return self.collect(self.submit(texts, n)) if texts else []
+
+    def submit(self, texts: list[str], n: int) -> tuple[list, list[int]]:
+        """Queue one batch on the engine; (asynchronous results, per-sentence caps)."""
         tokens = [self.tokenizer.convert_ids_to_tokens(self.tokenizer(t)["input_ids"])
                   for t in texts]
         caps = [self.length_rule(len(t), self.output_limit) for t in tokens]
         results = self.engine.translate_batch(
             tokens, [self._prefix] * len(texts) if self._prefix else None,
-            beam_size=max(self.beams, n), num_hypotheses=n,
+            beam_size=max(self.beams, n), num_hypotheses=n, asynchronous=True,
             max_decoding_length=max(caps) - 1, max_input_length=0, **self._options)
+        return results, caps
+
+    def collect(self, job: tuple[list, list[int]]) -> list[list[str]]:
+        """Wait for a submitted batch; its n best English texts per sentence."""
+        results, caps = job
+        out = []
         # PyTorch writes decoder start + at most cap - 2 tokens + eos; CTranslate2 returns the
         # tokens alone (with any forced prefix): the same bound is cap - 2 of them.
-        out = []
         for result, cap in zip(results, caps, strict=True):
-            ids = [self.tokenizer.convert_tokens_to_ids(h[:cap - 2]) for h in result.hypotheses]
+            ids = [self.tokenizer.convert_tokens_to_ids(h[:cap - 2])
+                   for h in result.result().hypotheses]
             out.append([t.strip() for t in
                         self.tokenizer.batch_decode(ids, skip_special_tokens=True)])
         return out
@@ -176,7 +210,7 @@ class Ct2Summarizer(AbstractiveSummarizer):
     def __init__(self, loaded: LoadedModel, beams: int | None = None,
                  compute_type: str | None = None):
         super().__init__(loaded, beams)
-        self.engine, self.compute_type, vocab = _engine(loaded, compute_type)
+        self.engine, self.compute_type, vocab = _engine(loaded, compute_type, parallel=False)
         gen = loaded.generation_config
         self._options = _decode_options(self.tokenizer, gen, vocab)
         # HF counts the decoder start in min_length; CTranslate2 counts generated tokens.

@@ -123,7 +123,8 @@ class Translator:
         flat = [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
         return [flat[i * n:(i + 1) * n] for i in range(len(texts))]
 
-    def batches(self, texts: list[str], first_batch: int | None = None) -> list[list[int]]:
+    def batches(self, texts: list[str], first_batch: int | None = None,
+                max_sentences: int | None = None) -> list[list[int]]:
         """Indices of `texts` grouped into length-sorted batches bounded by padded tokens;
         `first_batch` caps the first one (streaming shows the first sentences sooner)."""
         lengths = [self.count_tokens(t) for t in texts]
@@ -132,7 +133,8 @@ class Translator:
         for i in order:
             group = groups[-1] if groups else None
             # Sorted ascending, so the newest item is the longest: it sets the padded width.
-            limit = first_batch if first_batch and len(groups) == 1 else self.max_batch_sentences
+            limit = (first_batch if first_batch and len(groups) == 1
+                     else max_sentences or self.max_batch_sentences)
             if group and len(group) < limit and \
                     (len(group) + 1) * lengths[i] * self.beams <= self.max_batch_tokens:
                 group.append(i)

@@ -69,3 +69,19 @@ def test_usage_errors_exit_2(capsys):
         assert exc.code == 2
     else:
         raise AssertionError("argparse accepted a missing value")
+
+
+def test_serve_exits_with_the_fix_when_weights_are_missing(replicas, cli_env):
+    run = khulasa(["serve", "--translator", str(replicas["opus-mt"]), "--summarizer",
+                   "distilbart-cnn", "--port", "0"], cli_env)
+    err = run.stderr.decode()
+    assert run.returncode == 1
+    assert "khulasa models fetch distilbart-cnn" in err and "Traceback" not in err
+
+
+def test_fetch_without_network_names_the_problem_and_the_fix(cli_env):
+    run = khulasa(["models", "fetch", "opus-mt"], cli_env)  # HF_HUB_OFFLINE=1 here
+    err = run.stderr.decode()
+    assert run.returncode == 1
+    assert "Could not download Helsinki-NLP/opus-mt-ar-en" in err and "check the network" in err
+    assert "Traceback" not in err
