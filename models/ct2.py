@@ -119,6 +119,28 @@ def _target_vocabulary(path: Path) -> set[str]:
     return set()
 
 
+def balanced_cuts(lengths: list[int], parts: int) -> list[int]:
+    """Cut points splitting ascending `lengths` into at most `parts` contiguous runs that
+    minimise the largest run cost, a run costing its size times its last (longest) length."""
+    n = len(lengths)
+    parts = min(parts, n)
+    inf = float("inf")
+    best = [[inf] * (n + 1) for _ in range(parts + 1)]
+    back = [[0] * (n + 1) for _ in range(parts + 1)]
+    best[0][0] = 0
+    for p in range(1, parts + 1):
+        for j in range(1, n + 1):
+            for i in range(p - 1, j):
+                cost = max(best[p - 1][i], (j - i) * lengths[j - 1])
+                if cost < best[p][j]:
+                    best[p][j], back[p][j] = cost, i
+    cuts, j = [], n
+    for p in range(parts, 0, -1):
+        j = back[p][j]
+        cuts.append(j)
+    return sorted(c for c in cuts if 0 < c < n)
+
+
 class Ct2Translator(Translator):
     """Translator on CTranslate2; everything but the model call is inherited."""
 
@@ -144,10 +166,20 @@ class Ct2Translator(Translator):
 
     def batches(self, texts: list[str], first_batch: int | None = None,
                 max_sentences: int | None = None) -> list[list[int]]:
-        """As the torch translator's, but at least one batch per engine worker."""
-        share = -(-max(1, len(texts) - (first_batch or 0)) // self.workers)
-        return super().batches(texts, first_batch,
-                               min(max_sentences or self.max_batch_sentences, share))
+        """As the torch translator's; but when all the text fits in one batch per engine
+        worker, it is cut so the workers finish together (a batch decodes as many steps as
+        its longest sentence needs, so the cut balances rows x longest length)."""
+        groups = super().batches(texts, first_batch, max_sentences)
+        head = groups[:1] if first_batch and groups else []
+        rest = [i for g in groups[len(head):] for i in g]  # still in ascending length
+        if self.workers < 2 or not 2 <= len(rest) <= 256:
+            return groups
+        lengths = [self.count_tokens(texts[i]) for i in rest]
+        bounds = list(zip([0, *(cuts := balanced_cuts(lengths, self.workers))],
+                          [*cuts, len(rest)], strict=True))
+        if any((b - a) * lengths[b - 1] * self.beams > self.max_batch_tokens for a, b in bounds):
+            return groups  # too much for one batch per worker: many batches, a shared queue
+        return head + [rest[a:b] for a, b in bounds]
 
     def translate_iter(self, texts: list[str], hits: set[int] | None = None,
                        first_batch: int | None = None) -> Iterator[list[tuple[int, str]]]:

@@ -48,3 +48,22 @@ def test_auto_backend_picks_ct2_when_installed():
     assert pick_backend("auto") == "ct2"
     with pytest.raises(ValueError, match="unknown backend"):
         pick_backend("onnx")
+
+
+def test_balanced_cuts_let_workers_finish_together():
+    from models.ct2 import balanced_cuts
+
+    lengths = [10 * k for k in range(1, 17)]
+    # Rows x longest length: 10 x 100 = 1000 against 6 x 160 = 960, the best split in two.
+    assert balanced_cuts(lengths, 2) == [10]
+    assert balanced_cuts([5, 5], 2) == [1] and balanced_cuts([7], 2) == []
+
+
+def test_ct2_batches_cover_every_sentence_once(replicas, sample_ar):
+    ct2 = load_translator(str(replicas["opus-mt"]), backend="ct2")
+    sentences = [s.source for s in segment(sample_ar).segments]
+    for first in (None, 2):
+        groups = ct2.batches(sentences, first)
+        assert sorted(i for g in groups for i in g) == list(range(len(sentences)))
+        if first:
+            assert len(groups[0]) == first
