@@ -4,24 +4,19 @@ loop calling the core once per document, on N copies of the sample article, memo
 Full-size replica (random weights) with forced output lengths (1.25 x source tokens), since
 speed does not depend on weight values:
 
-    python -m eval.bench_batch --copies 50 --translator opus-mt
+    python -m eval.bench_batch --copies 50 --translator opus-mt [--backend torch]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import tempfile
 import time
 from pathlib import Path
 
+from eval.bench import forced_length
 from eval.replicas import arabic_text, build_replica
-
-
-def forced_length(source_tokens: int, limit: int) -> int:
-    """Every path writes the same number of tokens: 1.25 x the source (+1 for the start)."""
-    return min(limit, math.ceil(1.25 * source_tokens) + 1)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -29,19 +24,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--copies", type=int, default=50)
     parser.add_argument("--translator", default="opus-mt")
     parser.add_argument("--beams", type=int, default=4)
+    parser.add_argument("--backend", choices=["auto", "torch", "ct2"], default="auto")
     parser.add_argument("--replica-dir", type=Path, default=Path(tempfile.gettempdir()) /
                         "khulasa-replicas")
     args = parser.parse_args(argv)
 
-    from models.loading import load_seq2seq
+    from models.api import load_translator
     from models.pipeline import Pipeline
-    from models.translate import Translator
 
     path = args.replica_dir / f"{args.translator}-full"
     if not (path / "config.json").exists():
         build_replica(args.translator, path, size="full")
-    loaded = load_seq2seq(str(path), "translator", device="cpu")
-    pipeline = Pipeline(Translator(loaded, beams=args.beams, length_rule=forced_length))
+    translator = load_translator(str(path), beams=args.beams, backend=args.backend)
+    translator.length_rule = forced_length
+    pipeline = Pipeline(translator)
     texts = [arabic_text()] * args.copies
     pipeline.process(texts[0], summary=False)  # warm-up
 
@@ -57,6 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
     assert sentences == sum(len(d.segments) for d in shared_docs)
     result = {"article": "brussels_ar", "copies": args.copies, "sentences": sentences,
               "translator": f"{args.translator} (full-size replica)", "beams": args.beams,
+              "backend": translator.backend,
               "seconds": {"loop": round(loop_s, 1), "batch": round(shared_s, 1)},
               "sentences_per_s": {"loop": round(sentences / loop_s, 2),
                                   "batch": round(sentences / shared_s, 2)},
