@@ -18,7 +18,7 @@ ARABIC = "قال وزير الخارجية الأمركي جون كيري في �
 def options(replicas, inputs, out, **kw) -> BatchOptions:
     base = dict(inputs=[str(i) for i in inputs], output=out,
                 translator=str(replicas["opus-mt"]), summarizer="extractive", quiet=True,
-                beams=1, memory=None)
+                beams=1, memory=None, backend="torch")
     base.update(kw)
     return BatchOptions(**base)
 

@@ -27,7 +27,10 @@ def test_ct2_bart_float32_greedy_equals_torch_greedy(replicas):
     assert ct2.generate(texts) == torch_out
 
 
-def test_ct2_int8_end_to_end_is_aligned_and_converts_once(replicas, sample_ar):
+def test_ct2_int8_end_to_end_is_aligned_and_converts_once(replicas, sample_ar, monkeypatch):
+    import models.ct2
+
+    monkeypatch.setattr(models.ct2, "_ENGINES", {})  # engines earlier tests loaded
     pipeline = load_pipeline(str(replicas["opus-mt-tc-big"]), str(replicas["distilbart-cnn"]),
                              backend="ct2")
     doc = pipeline.process(sample_ar)
