@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,20 @@ class Models:
                                                    backend=opts.backend))
 
 
+@contextmanager
+def page_errors():
+    """Our errors reach the visitor as their message; anything else as a generic one (the
+    details go to the server log, never to the page)."""
+    try:
+        yield
+    except KhulasaError as exc:
+        raise gr.Error(str(exc)) from None
+    except Exception:
+        log.exception("processing failed")
+        raise gr.Error("Internal error while processing this text; the server log has the "
+                       "details. Please report it.") from None
+
+
 def build_app(options: ServeOptions, models: Models) -> gr.Blocks:
     downloads = Path(tempfile.mkdtemp(prefix="khulasa-downloads-"))
 
@@ -97,7 +112,7 @@ def build_app(options: ServeOptions, models: Models) -> gr.Blocks:
 
     def run_page(text, translator, summarizer, beams, sentences):
         no_file = gr.DownloadButton(value=None, interactive=False)
-        try:
+        with page_errors():
             text = check_input(text, options.max_chars)
             pipeline = pipeline_for(translator, summarizer, beams)
             doc = None
@@ -110,26 +125,14 @@ def build_app(options: ServeOptions, models: Models) -> gr.Blocks:
             yield (render_status(doc, "Done"), render_panes(doc, "No summary."),
                    render_meta(doc), gr.DownloadButton(value=str(json_path), interactive=True),
                    gr.DownloadButton(value=str(md_path), interactive=True))
-        except KhulasaError as exc:
-            raise gr.Error(str(exc)) from None
-        except Exception:
-            log.exception("processing failed")
-            raise gr.Error("Internal error while processing this text; the server log has the "
-                           "details. Please report it.") from None
 
     def translate_document(text: str, translator: str = "", summarizer: str = "",
                            beams: int = 0, summary_sentences: int = 0) -> dict:
         """Translate and summarise an Arabic document; returns the Document JSON."""
-        try:
+        with page_errors():
             text = check_input(text, options.max_chars)
             pipeline = pipeline_for(translator, summarizer, beams)
             return pipeline.process(text, summary_sentences=summary_sentences or None).to_dict()
-        except KhulasaError as exc:
-            raise gr.Error(str(exc)) from None
-        except Exception:
-            log.exception("processing failed")
-            raise gr.Error("Internal error while processing this text; the server log has the "
-                           "details.") from None
 
     with gr.Blocks(title="khulasa — Arabic news, in English, with a summary") as app:
         gr.Markdown("## khulasa · خلاصة\nPaste an Arabic news article: each sentence is "
