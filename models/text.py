@@ -7,6 +7,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from .errors import InputError
+
 TATWEEL = "\u0640"
 # Zero-width and bidi control marks: invisible, and they break tokenisation and memory keys.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
@@ -23,6 +25,17 @@ _CLOSE_BRACKETS = {v: k for k, v in _OPEN_BRACKETS.items()}
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "gen", "col", "lt", "sgt", "jr", "sr",
                   "inc", "ltd", "co", "vs", "etc", "fig", "e.g", "i.e", "u.s", "u.n"}
 CLAUSE_MARKS = "،;,؛:"
+
+
+def decode_utf8(data: bytes, where: str) -> str:
+    """UTF-8 (a BOM allowed) or InputError naming the byte and the fix."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{where} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}). "
+            f"Fix: convert it first, e.g. iconv -f WINDOWS-1256 -t UTF-8 (the usual legacy "
+            f"Arabic encoding).", "invalid_utf8") from exc
 
 
 def normalize(text: str) -> str:

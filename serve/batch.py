@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.errors import InputError, KhulasaError
-from models.text import normalize
+from models.text import decode_utf8, normalize
 
 CSV_FIELD_LIMIT = 10_000_000  # csv's default 128 KiB field limit is too small for articles
 
@@ -37,15 +37,6 @@ class Record:
 
 class UsageError(Exception):
     """A problem with the command line or the output file (exit status 2)."""
-
-
-def decode(data: bytes, where: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{where} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
-                         f"{exc.start}). Fix: convert it, e.g. iconv -f WINDOWS-1256 -t UTF-8.",
-                         "invalid_utf8") from exc
 
 
 def read_inputs(inputs: list[str], text_field: str, id_field: str,
@@ -88,7 +79,7 @@ def _txt_record(path: Path) -> Record:
     if isinstance(data, KhulasaError):
         return Record(str(path), str(path), error=data)
     try:
-        return Record(str(path), str(path), text=decode(data, str(path)))
+        return Record(str(path), str(path), text=decode_utf8(data, str(path)))
     except InputError as exc:
         return Record(str(path), str(path), error=exc)
 
@@ -113,7 +104,7 @@ def _jsonl_records(data: bytes, where: str, text_field: str, id_field: str) -> I
             continue
         fallback = f"{where}:{lineno}"
         try:
-            obj = json.loads(decode(raw, f"{where} line {lineno}"))
+            obj = json.loads(decode_utf8(raw, f"{where} line {lineno}"))
         except InputError as exc:
             yield Record(fallback, where, error=exc)
             continue
@@ -134,7 +125,7 @@ def _csv_records(path: Path, text_field: str, id_field: str) -> Iterator[Record]
         yield Record(str(path), str(path), error=data)
         return
     try:
-        text = decode(data, str(path))
+        text = decode_utf8(data, str(path))
     except InputError as exc:
         yield Record(str(path), str(path), error=exc)
         return

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from models.errors import InputError, KhulasaError
 from models.presets import DEFAULT_SUMMARIZER, DEFAULT_TRANSLATOR, PRESETS, names
+from models.text import decode_utf8
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
@@ -161,16 +162,6 @@ def read_text(path: str) -> str:
             raise InputError(f"Cannot read {path}: {exc.strerror}.", "unreadable") from exc
         where = path
     return decode_utf8(data, where)
-
-
-def decode_utf8(data: bytes, where: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{where} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}). "
-            f"Fix: convert it first, e.g. iconv -f WINDOWS-1256 -t UTF-8 (the usual legacy "
-            f"Arabic encoding).", "invalid_utf8") from exc
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
