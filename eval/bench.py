@@ -25,15 +25,17 @@ import statistics
 import subprocess
 import sys
 import time
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from eval.replicas import DATA_DIR as DATA
-from eval.replicas import arabic_text, build_replica
+from khulasa.eval.replicas import DATA_DIR as DATA
+from khulasa.eval.replicas import SIZES, arabic_text, build_replica
+from khulasa.models.env import versions
 
 DEMO_TRUNCATION = 512
 SUMMARY_TOKENS = 80  # forced summary length: a typical distilbart-cnn summary
-PRESETS = {  # --preset: translator, summariser, beams
+# Pairings timed end to end: (translator preset, summariser preset, beams). Not model
+# presets themselves; each names two of them.
+PAIRINGS = {
     "quality": ("opus-mt-tc-big", "distilbart-cnn", 4),
     "fast": ("opus-mt", "extractive", 4),
 }
@@ -45,13 +47,11 @@ def forced_length(source_tokens: int, limit: int) -> int:
     return min(limit, math.ceil(1.25 * source_tokens) + 2)
 
 
-SIZE = {"value": "full"}  # --size tiny: the smoke test's replicas (timings meaningless)
+def replica(preset: str, root: Path | None = None, size: str = "full") -> Path:
+    """The `size` replica of `preset` (tiny: the smoke test's, timings meaningless), built
+    once and cached."""
+    from khulasa.models.env import khulasa_home
 
-
-def replica(preset: str, root: Path | None = None) -> Path:
-    from models.memory import khulasa_home
-
-    size = SIZE["value"]
     path = (root or khulasa_home() / "replicas") / f"{preset}-{size}"
     if not (path / "config.json").is_file():
         build_replica(preset, path, size=size)
@@ -68,25 +68,15 @@ def median_time(fn, runs: int) -> float:
     return statistics.median(times)
 
 
-def _versions() -> dict:
-    out = {}
-    for name in ("torch", "transformers", "ctranslate2", "khulasa"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def translation_paths(translator: str, beams: int, runs: int, root: Path | None) -> dict:
+def translation_paths(translator: str, beams: int, runs: int, root: Path | None,
+                      size: str) -> dict:
     """Seconds for the four translation paths, and the token counts they share."""
     import torch
+    from khulasa.models.factory import load_translator
+    from khulasa.models.pipeline import Pipeline, segment
+    from khulasa.models.translate import PerRowCap, eos_id
 
-    from models.api import load_translator
-    from models.pipeline import Pipeline, segment
-    from models.translate import PerRowCap, _eos_id
-
-    path = str(replica(translator, root))
+    path = str(replica(translator, root, size))
     text = arabic_text()
     torch_tr = load_translator(path, beams=beams, backend="torch")
     torch_tr.length_rule = forced_length
@@ -104,7 +94,7 @@ def translation_paths(translator: str, beams: int, runs: int, root: Path | None)
         with torch.inference_mode():
             loaded.model.generate(**demo_batch, num_beams=beams, max_length=demo_cap,
                                   logits_processor=[PerRowCap([demo_cap], beams,
-                                                              _eos_id(loaded.generation_config))])
+                                                              eos_id(loaded.generation_config))])
 
     # The PyTorch paths are timed before a CTranslate2 engine exists in this process: its
     # thread settings would otherwise slow PyTorch's.
@@ -154,26 +144,28 @@ class ReferenceInput:
             [(i, en) for (i, _), en in zip(segments, self.english, strict=True)], sentences)
 
 
-def prepare(preset: str, root: Path | None) -> None:
+def prepare(pairing: str, root: Path | None, size: str) -> None:
     """Build and convert a preset's models before it is timed in a fresh process, so that
     process's peak RSS is the steady state, not a one-off conversion."""
-    from models.ct2 import converted_dir, default_compute_type
-    from models.loading import load_seq2seq
+    from khulasa.models.ct2 import converted_dir, default_compute_type
+    from khulasa.models.loading import find, load_seq2seq, pick_device
 
-    translator, summarizer, _ = PRESETS[preset]
+    translator, summarizer, _ = PAIRINGS[pairing]
     for spec, kind in ((translator, "translator"), (summarizer, "summarizer")):
         if spec != "extractive":
-            loaded = load_seq2seq(str(replica(spec, root)), kind, weights=False)
+            ref, path = find(str(replica(spec, root, size)), kind)
+            loaded = load_seq2seq(ref, path, pick_device("auto"), weights=False)
             converted_dir(loaded, default_compute_type(loaded.device))
 
 
-def end_to_end(preset: str, runs: int, root: Path | None) -> dict:
-    """Translation + summary for a preset (auto backend), and time to the first sentence."""
-    from models.api import load_pipeline
+def end_to_end(pairing: str, runs: int, root: Path | None, size: str) -> dict:
+    """Translation + summary for a pairing (auto backend), and time to the first sentence."""
+    from khulasa.models.factory import load_pipeline
 
-    translator, summarizer, beams = PRESETS[preset]
-    summ_spec = str(replica(summarizer, root)) if summarizer != "extractive" else summarizer
-    pipeline = load_pipeline(str(replica(translator, root)), summ_spec, beams, backend="auto")
+    translator, summarizer, beams = PAIRINGS[pairing]
+    summ_spec = (str(replica(summarizer, root, size)) if summarizer != "extractive"
+                 else summarizer)
+    pipeline = load_pipeline(str(replica(translator, root, size)), summ_spec, beams)
     pipeline.translator.length_rule = forced_length
     if hasattr(pipeline.summarizer, "output_limit"):
         pipeline.summarizer.output_limit = SUMMARY_TOKENS + 2
@@ -207,23 +199,23 @@ def peak_rss_mb() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def _in_fresh_process(preset: str, runs: int, root: Path | None) -> dict:
-    prepare(preset, root)
-    cmd = [sys.executable, "-m", "eval.bench", "--e2e", preset, "--runs", str(runs),
-           "--size", SIZE["value"]]
+def _in_fresh_process(pairing: str, runs: int, root: Path | None, size: str) -> dict:
+    prepare(pairing, root, size)
+    cmd = [sys.executable, "-m", "khulasa.eval.bench", "--e2e", pairing, "--runs", str(runs),
+           "--size", size]
     if root:
         cmd += ["--replica-root", str(root)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
     if done.returncode != 0:
-        raise RuntimeError(f"end-to-end {preset} failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"end-to-end {pairing} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run(translator: str = "opus-mt-tc-big", beams: int = 4, runs: int = 3,
-        root: Path | None = None) -> dict:
-    paths = translation_paths(translator, beams, runs, root)
-    quality = _in_fresh_process("quality", runs, root)
-    fast = _in_fresh_process("fast", runs, root)
+        root: Path | None = None, size: str = "full") -> dict:
+    paths = translation_paths(translator, beams, runs, root, size)
+    quality = _in_fresh_process("quality", runs, root, size)
+    fast = _in_fresh_process("fast", runs, root, size)
     s = {k: round(v, 2) for k, v in paths["seconds"].items()}
     s.update({"end-to-end-quality": round(quality["seconds"], 2),
               "end-to-end-fast": round(fast["seconds"], 2),
@@ -239,32 +231,40 @@ def run(translator: str = "opus-mt-tc-big", beams: int = 4, runs: int = 3,
                    "khulasa_over_raw_ct2": round(s["khulasa-ct2"] / s["raw-ct2"], 3)},
         "peak_rss_mb": quality["peak_rss_mb"],
         "peak_rss_mb_fast": fast["peak_rss_mb"],
-        "versions": _versions(),
-        "weights": f"{SIZE['value']} replicas, random weights, forced output lengths",
+        "versions": dict(versions()),
+        "weights": f"{size} replicas, random weights, forced output lengths",
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="khulasa bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--translator", default="opus-mt-tc-big",
-                        choices=["opus-mt-tc-big", "opus-mt", "nllb-600m"])
+def _add_options(parser: argparse.ArgumentParser) -> None:
+    from khulasa.models.presets import names
+
+    parser.add_argument("--translator", default="opus-mt-tc-big", choices=names("translator"))
     parser.add_argument("--beams", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per figure (median)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--replica-root", type=Path, default=None,
                         help="where full-size replicas are cached (default: "
                              "$KHULASA_HOME/replicas)")
-    parser.add_argument("--size", choices=["full", "tiny"], default="full",
+    parser.add_argument("--size", choices=SIZES, default="full",
                         help="replica size: full (real architecture; default) or tiny (a "
                              "smoke test of the bench itself; its timings mean nothing)")
-    parser.add_argument("--e2e", choices=sorted(PRESETS), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    SIZE["value"] = args.size
-    if args.e2e:  # child mode: one preset end to end, in its own process
-        print(json.dumps(end_to_end(args.e2e, args.runs, args.replica_root)))
+    parser.add_argument("--e2e", choices=sorted(PAIRINGS), help=argparse.SUPPRESS)
+    parser.set_defaults(run=_run_args)
+
+
+def register(sub) -> None:
+    """`khulasa bench` as a subcommand of the khulasa CLI."""
+    be = sub.add_parser("bench", help="time the translation paths on full-size replicas",
+                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_options(be)
+
+
+def _run_args(args: argparse.Namespace) -> int:
+    if args.e2e:  # child mode: one pairing end to end, in its own process
+        print(json.dumps(end_to_end(args.e2e, args.runs, args.replica_root, args.size)))
         return 0
-    result = run(args.translator, args.beams, args.runs, args.replica_root)
+    result = run(args.translator, args.beams, args.runs, args.replica_root, args.size)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -272,6 +272,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:20s} {sec:8.2f} s")
         print(f"ratios: {result['ratios']}  peak RSS (quality): {result['peak_rss_mb']} MB")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="khulasa bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_options(parser)
+    args = parser.parse_args(argv)
+    return args.run(args)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ loop calling the core once per document, on N copies of the sample article, memo
 Full-size replica (random weights) with forced output lengths (1.25 x source tokens), since
 speed does not depend on weight values:
 
-    python -m eval.bench_batch --copies 50 --translator opus-mt [--backend torch]
+    python -m khulasa.eval.bench_batch --copies 50 --translator opus-mt [--backend torch]
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from eval.bench import forced_length
-from eval.replicas import arabic_text, build_replica
+from khulasa.eval.bench import forced_length
+from khulasa.eval.replicas import arabic_text, build_replica
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> dict:
                         "khulasa-replicas")
     args = parser.parse_args(argv)
 
-    from models.api import load_translator
-    from models.pipeline import Pipeline
+    from khulasa.models.factory import load_translator
+    from khulasa.models.pipeline import Pipeline
 
     path = args.replica_dir / f"{args.translator}-full"
     if not (path / "config.json").exists():

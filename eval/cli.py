@@ -14,30 +14,28 @@ import argparse
 import json
 import sys
 import time
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from models.errors import InputError, KhulasaError
-from models.presets import DEFAULT_SUMMARIZER, DEFAULT_TRANSLATOR
+from khulasa.models.env import RESULT_PACKAGES
+from khulasa.models.errors import InputError, KhulasaError, OptionError
+from khulasa.models.options import ModelOptions, add_arguments
+from khulasa.models.text import decode_utf8
 
 
 def _versions() -> dict:
-    out = {}
-    for name in ("khulasa", "torch", "transformers", "ctranslate2", "sacrebleu", "rouge-score"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
+    from khulasa.models.env import versions
+
+    return dict(versions((*RESULT_PACKAGES, "sacrebleu", "rouge-score")))
+
+
+def _read(path: Path) -> str:
+    if not path.is_file():
+        raise InputError(f"No such file: {path}.", "file_not_found")
+    return decode_utf8(path.read_bytes(), str(path))
 
 
 def _lines(path: Path) -> list[str]:
-    if not path.is_file():
-        raise InputError(f"No such file: {path}.", "file_not_found")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not valid UTF-8.", "invalid_utf8") from exc
+    text = _read(path)
     return text.rstrip("\n").split("\n") if text.strip() else []
 
 
@@ -71,18 +69,17 @@ def translate_lines(translator, lines: list[str]) -> list[str]:
 
 
 def cmd_translation(args: argparse.Namespace) -> dict:
-    from models.api import load_translator
+    from khulasa.models.factory import build_translator
 
     src, ref = _lines(args.src), _lines(args.ref)
     if len(src) != len(ref):
         raise InputError(f"{args.src} has {len(src)} lines but {args.ref} has {len(ref)}: "
                          f"they must be aligned, one segment per line.", "misaligned")
-    translator = load_translator(args.translator, args.beams, args.device,
-                                 backend=args.backend)
+    translator = build_translator(ModelOptions.from_args(args, summarizer="none"))
     started = time.perf_counter()
     hyps = translate_lines(translator, src)
     seconds = time.perf_counter() - started
-    from eval.metrics import translation_scores
+    from khulasa.eval.metrics import translation_scores
 
     scores = translation_scores(hyps, ref)
     set_name = args.set or args.src.name
@@ -103,16 +100,15 @@ def cmd_summary(args: argparse.Namespace) -> dict:
     if args.pred:
         preds = _lines(args.pred)
     else:
-        from models.api import load_pipeline
+        from khulasa.models.factory import build_pipeline
 
-        pipeline = load_pipeline(args.translator, args.summarizer, args.beams, args.device,
-                                 backend=args.backend)
+        pipeline = build_pipeline(ModelOptions.from_args(args))
         docs = [pipeline.process(_read(p)) for p in args.src]
         preds = [" ".join(s.text for s in d.summary) for d in docs]
         total = sum(len(d.summary) for d in docs)
         supported = sum(1 for d in docs for s in d.summary if s.sources)
         model = pipeline.summarizer.settings if pipeline.summarizer else {"model": "none"}
-    from eval.metrics import summary_scores
+    from khulasa.eval.metrics import summary_scores
 
     scores = summary_scores(preds, refs)
     set_name = args.set or args.ref.name
@@ -125,14 +121,8 @@ def cmd_summary(args: argparse.Namespace) -> dict:
             "summarizer": model, "versions": versions, "results_file": str(args.results)}
 
 
-def _read(path: Path) -> str:
-    if not path.is_file():
-        raise InputError(f"No such file: {path}.", "file_not_found")
-    return path.read_text(encoding="utf-8-sig")
-
-
 def cmd_sets(args: argparse.Namespace) -> dict:
-    from eval.sets import EVAL_SETS, sha256_of
+    from khulasa.eval.sets import EVAL_SETS, sha256_of
 
     if not args.verify:
         return {"sets": [vars(s) for s in EVAL_SETS.values()]}
@@ -153,32 +143,25 @@ def cmd_sets(args: argparse.Namespace) -> dict:
     return {"set": name, "file": str(path), "sha256": actual, "verified": True}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from models.memory import khulasa_home
+def _add_tasks(parser: argparse.ArgumentParser) -> None:
+    from khulasa.models.env import khulasa_home
 
-    parser = argparse.ArgumentParser(prog="khulasa eval", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="task", required=True)
+    sub = parser.add_subparsers(dest="task", required=True, metavar="TASK")
     results = khulasa_home() / "eval-results.jsonl"
 
     def common(p, summarizer: bool = False):
-        p.add_argument("--translator", default=DEFAULT_TRANSLATOR)
-        if summarizer:
-            p.add_argument("--summarizer", default=DEFAULT_SUMMARIZER)
-        p.add_argument("--beams", type=int, default=None)
-        p.add_argument("--backend", choices=["auto", "torch", "ct2"], default="auto")
-        p.add_argument("--device", default="auto")
+        add_arguments(p, summarizer=summarizer)
         p.add_argument("--set", default=None, help="name for the results (default: file name)")
         p.add_argument("--results", type=Path, default=results,
                        help=f"JSONL the scores are appended to (default: {results})")
-        p.add_argument("--json", action="store_true")
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     tr = sub.add_parser("translation", help="BLEU, chrF, chrF++ of a translator")
     tr.add_argument("--src", type=Path, required=True, help="Arabic, one segment per line")
     tr.add_argument("--ref", type=Path, required=True, help="English references, aligned")
     tr.add_argument("--output", type=Path, default=None, help="also write the translations")
     common(tr)
-    tr.set_defaults(run=cmd_translation)
+    tr.set_defaults(run=lambda args: _report(args, cmd_translation))
 
     su = sub.add_parser("summary", help="ROUGE-1/2/L of summaries, and their provenance")
     given = su.add_mutually_exclusive_group(required=True)
@@ -186,22 +169,31 @@ def build_parser() -> argparse.ArgumentParser:
     given.add_argument("--src", type=Path, nargs="+", help="Arabic articles to summarise")
     su.add_argument("--ref", type=Path, required=True, help="reference summaries, one per line")
     common(su, summarizer=True)
-    su.set_defaults(run=cmd_summary)
+    su.set_defaults(run=lambda args: _report(args, cmd_summary))
 
     se = sub.add_parser("sets", help="known evaluation sets; --verify checks a file")
     se.add_argument("--verify", nargs=2, metavar=("NAME", "FILE"))
-    se.add_argument("--json", action="store_true")
-    se.set_defaults(run=cmd_sets)
+    se.add_argument("--json", action="store_true", help="print the result as JSON")
+    se.set_defaults(run=lambda args: _report(args, cmd_sets))
+
+
+def register(sub) -> None:
+    """`khulasa eval` as a subcommand of the khulasa CLI."""
+    ev = sub.add_parser("eval", help="translation and summary quality, evaluation sets",
+                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_tasks(ev)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="khulasa eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_tasks(parser)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        result = args.run(args)
-    except KhulasaError as exc:
-        print(f"khulasa eval: error: {exc}", file=sys.stderr)
-        return 1
+def _report(args: argparse.Namespace, task) -> int:
+    """Run `task` and print its result (errors go to the caller: KhulasaError -> exit 1)."""
+    result = task(args)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     elif "sets" in result:
@@ -218,6 +210,19 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(json.dumps(result, indent=2))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`khulasa eval` on its own (as the khulasa CLI runs it)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except OptionError as exc:
+        print(f"khulasa eval: error: {exc}", file=sys.stderr)
+        return 2
+    except KhulasaError as exc:
+        print(f"khulasa eval: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

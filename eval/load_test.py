@@ -2,7 +2,7 @@
 each sending `requests` POST /translate calls, each with a timeout. Every answer must be 200 or
 a documented 429/503; reports requests/s and p50/p95 latency.
 
-    python -m eval.load_test http://127.0.0.1:7860/ --clients 50 --requests 3
+    python -m khulasa.eval.load_test http://127.0.0.1:7860/ --clients 50 --requests 3
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The `ct2` backend: CTranslate2 runs the same models, converted once (int8 on CPU, float16
 on CUDA) into a cache under KHULASA_HOME keyed by model, revision and quantisation.
 
-Only `translate_batch` / `generate` differ from the PyTorch classes: tokenisation, sentence
+Only `translate_nbest` / `generate` differ from the PyTorch classes: tokenisation, sentence
 splitting, batching, length caps and provenance are shared, so both backends give 1:1 aligned
 output and, in float32 greedy decoding, the same tokens.
 """
@@ -17,21 +17,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from .env import khulasa_home
 from .errors import ModelLoadError
+from .interface import Translation
 from .loading import LoadedModel
-from .memory import khulasa_home
 from .summarize import AbstractiveSummarizer
-from .translate import Translator
+from .translate import TorchTranslator
 
 _CONVERT_LOCK = threading.Lock()
-
-
-def available() -> bool:
-    try:
-        import ctranslate2  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def default_compute_type(device: str) -> str:
@@ -141,7 +134,7 @@ def balanced_cuts(lengths: list[int], parts: int) -> list[int]:
     return sorted(c for c in cuts if 0 < c < n)
 
 
-class Ct2Translator(Translator):
+class Ct2Translator(TorchTranslator):
     """Translator on CTranslate2; everything but the model call is inherited."""
 
     backend = "ct2"
@@ -165,11 +158,12 @@ class Ct2Translator(Translator):
         return self.engine.num_translators
 
     def batches(self, texts: list[str], first_batch: int | None = None,
-                max_sentences: int | None = None) -> list[list[int]]:
+                max_sentences: int | None = None, beams: int | None = None) -> list[list[int]]:
         """As the torch translator's; but when all the text fits in one batch per engine
         worker, it is cut so the workers finish together (a batch decodes as many steps as
         its longest sentence needs, so the cut balances rows x longest length)."""
-        groups = super().batches(texts, first_batch, max_sentences)
+        beams = beams or self.beams
+        groups = super().batches(texts, first_batch, max_sentences, beams)
         head = groups[:1] if first_batch and groups else []
         rest = [i for g in groups[len(head):] for i in g]  # still in ascending length
         if self.workers < 2 or not 2 <= len(rest) <= 256:
@@ -177,23 +171,21 @@ class Ct2Translator(Translator):
         lengths = [self.count_tokens(texts[i]) for i in rest]
         bounds = list(zip([0, *(cuts := balanced_cuts(lengths, self.workers))],
                           [*cuts, len(rest)], strict=True))
-        if any((b - a) * lengths[b - 1] * self.beams > self.max_batch_tokens for a, b in bounds):
+        if any((b - a) * lengths[b - 1] * beams > self.max_batch_tokens for a, b in bounds):
             return groups  # too much for one batch per worker: many batches, a shared queue
         return head + [rest[a:b] for a, b in bounds]
 
-    def translate_iter(self, texts: list[str], hits: set[int] | None = None,
-                       first_batch: int | None = None) -> Iterator[list[tuple[int, str]]]:
+    def translate_iter(self, texts: list[str], n: int = 1,
+                       first_batch: int | None = None) -> Iterator[list[Translation]]:
         """All batches are queued at once, so the engine's workers run them in parallel;
         results come back batch by batch, in order."""
-        jobs = [(group, self.submit([texts[i] for i in group], 1))
-                for group in self.batches(texts, first_batch)]
+        jobs = [(group, self.submit([texts[i] for i in group], n))
+                for group in self.batches(texts, first_batch, beams=max(self.beams, n))]
         for group, job in jobs:
-            yield list(zip(group, [h[0] for h in self.collect(job)], strict=True))
+            yield [Translation(i, tuple(h)) for i, h in zip(group, self.collect(job),
+                                                            strict=True)]
 
-    def translate_batch(self, texts: list[str]) -> list[str]:
-        return [hyps[0] for hyps in self.translate_nbest(texts, 1)] if texts else []
-
-    def translate_nbest(self, texts: list[str], n: int) -> list[list[str]]:
+    def translate_nbest(self, texts: list[str], n: int = 1) -> list[list[str]]:
         return self.collect(self.submit(texts, n)) if texts else []
 
     def submit(self, texts: list[str], n: int) -> tuple[list, list[int]]:
@@ -245,8 +237,6 @@ class Ct2Summarizer(AbstractiveSummarizer):
         self.engine, self.compute_type, vocab = _engine(loaded, compute_type, parallel=False)
         gen = loaded.generation_config
         self._options = _decode_options(self.tokenizer, gen, vocab)
-        # HF counts the decoder start in min_length; CTranslate2 counts generated tokens.
-        self._options["min_decoding_length"] = max(0, int(gen.min_length or 0) - 1)
         # CTranslate2 ignores forced_bos_token_id: give it as the target prefix.
         bos = gen.forced_bos_token_id
         self._prefix = [self.tokenizer.convert_ids_to_tokens(bos)] if bos is not None else None
@@ -261,7 +251,10 @@ class Ct2Summarizer(AbstractiveSummarizer):
         results = self.engine.translate_batch(
             tokens, [self._prefix] * len(texts) if self._prefix else None,
             beam_size=self.beams, max_decoding_length=self.output_limit - 1,
-            max_input_length=0, **self._options)
+            max_input_length=0, **{**self._options,
+                                   # HF counts the decoder start in min_length; CTranslate2
+                                   # counts generated tokens.
+                                   "min_decoding_length": max(0, self.min_length - 1)})
         hyps = [r.hypotheses[0][:self.output_limit - 2] for r in results]
         ids = [self.tokenizer.convert_tokens_to_ids(h) for h in hyps]
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]

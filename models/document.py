@@ -22,6 +22,12 @@ class Segment:
     source: str
     english: str | None = None  # None until translated (streaming)
     flags: list[str] = field(default_factory=list)
+    # Further translations when asked for (REST `alternatives`); never in the JSON.
+    alternatives: list[str] = field(default_factory=list, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "source": self.source, "english": self.english,
+                "flags": list(self.flags)}
 
 
 @dataclass
@@ -63,7 +69,8 @@ class Document:
         return {
             "source_language": self.source_language,
             "target_language": self.target_language,
-            "paragraphs": [{"segments": [asdict(s) for s in p.segments]} for p in self.paragraphs],
+            "paragraphs": [{"segments": [s.to_dict() for s in p.segments]}
+                           for p in self.paragraphs],
             "translation": self.translation,
             "summary": [asdict(s) for s in self.summary],
             "meta": self.meta,

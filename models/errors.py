@@ -1,5 +1,5 @@
-"""Typed errors. Library code raises these; only the CLI and the page turn them into exit
-codes or messages. Every message names the problem and the fix."""
+"""Typed errors. Library code raises these; only the doors turn them into exit codes, HTTP
+statuses or page messages. Every message names the problem and the fix."""
 
 from __future__ import annotations
 
@@ -28,3 +28,16 @@ class InputError(KhulasaError):
     def __init__(self, message: str, code: str = "invalid_input"):
         super().__init__(message)
         self.code = code
+
+
+class OptionError(InputError):
+    """An option's value is wrong (a usage error: the CLI exits 2)."""
+
+    def __init__(self, message: str, code: str = "bad_option"):
+        super().__init__(message, code)
+
+
+class DeviceError(KhulasaError):
+    """The device asked for cannot be used on this machine."""
+
+    code = "device_unavailable"

@@ -9,29 +9,19 @@ fraction of a second with the fix in the message, instead of after a minute of r
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelLoadError, ModelNotFound
+from .env import hf_cache_dir
+from .errors import DeviceError, ModelLoadError, ModelNotFound
 from .presets import PRESETS, Preset
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # Files a fetch skips: other frameworks' weights and exports we never load.
 FETCH_IGNORE = ["*.h5", "*.msgpack", "*.ot", "*.onnx", "*.tflite", "rust_model*", "flax_*",
                 "tf_*", "onnx/*", "*.gguf"]
-
-
-def hf_cache_dir() -> Path:
-    """Where Hugging Face caches hub models (HF_HUB_CACHE, else HF_HOME/hub), read at call time
-    so that a caller (or a test) that sets HF_HOME is obeyed."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    home = os.environ.get("HF_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface")
-    return Path(home).expanduser() / "hub"
 
 
 @dataclass(frozen=True)
@@ -146,20 +136,31 @@ _LOCK = threading.Lock()
 
 
 def pick_device(device: str = "auto") -> str:
-    if device != "auto":
-        return device
+    """`auto` is CUDA where a GPU is usable, else CPU; asking for CUDA without a usable GPU is
+    a DeviceError naming the fix."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(device.partition(":")[2] or 0)
+        if index >= count:
+            found = f"{count} usable GPU(s)" if count else "no usable GPU (CUDA)"
+            raise DeviceError(f"--device {device}: this machine has {found}. Fix: --device cpu "
+                              f"or --device auto.")
+    return device
 
 
-def load_seq2seq(spec: str, kind: str, device: str = "auto", cache_dir: Path | None = None,
-                 weights: bool = True) -> LoadedModel:
-    """Load a sequence-to-sequence model's tokenizer, configs and (with `weights`) its
-    PyTorch weights, once per process."""
+def find(spec: str, kind: str, cache_dir: Path | None = None) -> tuple[ModelRef, Path]:
+    """Resolve `spec` and locate its files (never loads, never goes to the network)."""
     ref = resolve(spec, kind)
-    path = locate(ref, cache_dir)
-    device = pick_device(device)
+    return ref, locate(ref, cache_dir)
+
+
+def load_seq2seq(ref: ModelRef, path: Path, device: str, weights: bool = True) -> LoadedModel:
+    """Load a located model's tokenizer, configs and (with `weights`) its PyTorch weights,
+    once per process. `device` is a concrete one (pick_device)."""
     key = (str(path), device, weights)
     with _LOCK:
         if key not in _LOADED:

@@ -1,20 +1,26 @@
 """The sentence memory: translations already made, in SQLite, so identical sentences (wire
 datelines, boilerplate, a resumed batch) are translated once.
 
-Keyed by everything that decides the output (model id, revision, backend, beams) and the
-normalised source sentence. It is a cache: deleting the file loses nothing but time.
+Keyed by everything that decides the output (model id, revision, backend, beams, and how many
+hypotheses were asked for) and the normalised source sentence. It is a cache: deleting the
+file loses nothing but time, and a memory that cannot be used (corrupt, read-only, a
+directory) is set aside with a warning rather than stopping the work.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from .interface import Translation, collect
+
+log = logging.getLogger("khulasa.memory")
 
 # Named, append-only migrations, run on open (the llm logs.db way).
 MIGRATIONS = [
@@ -29,22 +35,17 @@ MIGRATIONS = [
 ]
 
 
-def khulasa_home() -> Path:
-    """Where khulasa keeps its state: KHULASA_HOME, else ~/.cache/khulasa."""
-    return Path(os.environ.get("KHULASA_HOME") or Path("~/.cache/khulasa").expanduser())
-
-
-def default_memory_path() -> Path:
-    return khulasa_home() / "memory.sqlite"
-
-
 class SentenceMemory:
-    """A SQLite sentence memory, safe for several threads and processes at once (WAL)."""
+    """A SQLite sentence memory, safe for several threads and processes at once (WAL).
+
+    After a database error it turns itself off (`problem` says why; lookups find nothing,
+    stores are dropped), so a broken cache never stops a translation."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.problem: str | None = None
         self._local = threading.local()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._conn() as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY)")
             done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
@@ -53,15 +54,21 @@ class SentenceMemory:
                     conn.execute(sql)
                     conn.execute("INSERT INTO _migrations (name) VALUES (?)", (name,))
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> _Transaction:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None,
+                                   check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=60000")
             self._local.conn = conn
         return _Transaction(conn)
+
+    def _give_up(self, exc: Exception) -> None:
+        if self.problem is None:
+            self.problem = f"the sentence memory {self.path} failed ({exc}); going on without it"
+            log.warning("khulasa: warning: %s", self.problem)
 
     @staticmethod
     def key(settings: str, source: str) -> str:
@@ -70,29 +77,65 @@ class SentenceMemory:
     def get_many(self, settings: str, sources: list[str]) -> dict[str, str]:
         """The remembered translations of those `sources` made with `settings`."""
         found: dict[str, str] = {}
+        if self.problem:
+            return found
         unique = list(dict.fromkeys(sources))
-        with self._conn() as conn:
-            for start in range(0, len(unique), 500):
-                part = unique[start:start + 500]
-                keys = {self.key(settings, s): s for s in part}
-                marks = ",".join("?" * len(keys))
-                for key, english in conn.execute(
-                        f"SELECT key, english FROM translations WHERE key IN ({marks})",
-                        list(keys)):
-                    found[keys[key]] = english
+        try:
+            with self._conn() as conn:
+                for start in range(0, len(unique), 500):
+                    part = unique[start:start + 500]
+                    keys = {self.key(settings, s): s for s in part}
+                    marks = ",".join("?" * len(keys))
+                    for key, english in conn.execute(
+                            f"SELECT key, english FROM translations WHERE key IN ({marks})",
+                            list(keys)):
+                        found[keys[key]] = english
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+            return {}
         return found
 
     def put_many(self, settings: str, pairs: list[tuple[str, str]]) -> None:
+        if self.problem or not pairs:
+            return
         now = time.time()
-        with self._conn() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO translations (key, settings, source, english, created) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(self.key(settings, s), settings, s, e, now) for s, e in pairs])
+        try:
+            with self._conn() as conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO translations (key, settings, source, english, "
+                    "created) VALUES (?, ?, ?, ?, ?)",
+                    [(self.key(settings, s), settings, s, e, now) for s, e in pairs])
+        except sqlite3.Error as exc:
+            self._give_up(exc)
 
     def __len__(self) -> int:
         with self._conn() as conn:
             return conn.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+
+
+def open_memory(path: Path) -> tuple[SentenceMemory | None, str | None]:
+    """The memory at `path`, or (None, why not). A file that is not a database is moved
+    aside (kept, renamed) and a new memory started in its place."""
+    path = Path(path)
+    if path.is_dir():
+        return None, f"the sentence memory {path} is a directory; going on without a memory"
+    try:
+        return SentenceMemory(path), None
+    except sqlite3.DatabaseError as exc:
+        if path.is_file() and "not a database" in str(exc):
+            aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            try:
+                path.rename(aside)
+                for extra in ("-wal", "-shm"):
+                    Path(f"{path}{extra}").unlink(missing_ok=True)
+                return SentenceMemory(path), (f"the sentence memory {path} was not a database "
+                                              f"({exc}); moved it to {aside} and started anew")
+            except (OSError, sqlite3.Error) as again:
+                exc = again
+        return None, f"the sentence memory {path} cannot be used ({exc}); going on without it"
+    except OSError as exc:
+        return None, (f"the sentence memory {path} cannot be used "
+                      f"({exc.strerror or exc}); going on without it")
 
 
 class _Transaction:
@@ -110,52 +153,56 @@ class _Transaction:
 
 
 class MemoryTranslator:
-    """Any translator, with the sentence memory in front: hits come back at once, misses go
-    to the model in its own batches and are remembered as each batch finishes."""
+    """Any translator with the sentence memory in front: hits come back at once, misses go to
+    the model in its own batches and are remembered as each batch finishes. Identical texts
+    among the misses are translated once; the copies are answered from the memory."""
 
     def __init__(self, translator, memory: SentenceMemory):
         self.inner = translator
         self.memory = memory
-        self.settings_key = json.dumps(translator.settings, sort_keys=True)
-        self.hits = 0
-        self.misses = 0
+        self.backend = translator.backend
 
     @property
     def settings(self) -> dict:
         return self.inner.settings
 
-    @property
-    def backend(self) -> str:
-        return self.inner.backend
-
-    def pieces(self, sentence: str) -> list[str]:
-        return self.inner.pieces(sentence)
+    def settings_key(self, n: int) -> str:
+        settings = dict(self.inner.settings)
+        if n > 1:  # n-best lists are remembered apart from 1-best translations
+            settings["hypotheses"] = n
+        return json.dumps(settings, sort_keys=True)
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
 
-    def translate_iter(self, texts: list[str], hits: set[int] | None = None,
-                       first_batch: int | None = None) -> Iterator[list[tuple[int, str]]]:
-        known = self.memory.get_many(self.settings_key, texts)
-        found = [(i, known[t]) for i, t in enumerate(texts) if t in known]
-        if hits is not None:
-            hits.update(i for i, _ in found)
-        self.hits += len(found)
+    def pieces(self, sentence: str) -> list[str]:
+        return self.inner.pieces(sentence)
+
+    def translate_iter(self, texts: list[str], n: int = 1,
+                       first_batch: int | None = None) -> Iterator[list[Translation]]:
+        key = self.settings_key(n)
+        known = {s: self._decode(v, n) for s, v in self.memory.get_many(key, texts).items()}
+        found = [Translation(i, known[t], True) for i, t in enumerate(texts) if t in known]
         if found:
             yield found
         misses = [i for i, t in enumerate(texts) if t not in known]
-        # Identical sentences among the misses are translated once.
         unique = list(dict.fromkeys(texts[i] for i in misses))
-        self.misses += len(unique)
-        self.hits += len(misses) - len(unique)
-        for pairs in self.inner.translate_iter(unique, first_batch=first_batch):
-            done = {unique[j]: english for j, english in pairs}
-            self.memory.put_many(self.settings_key, list(done.items()))
-            yield [(i, done[texts[i]]) for i in misses if texts[i] in done]
+        first_of = {}
+        for i in misses:
+            first_of.setdefault(texts[i], i)
+        for batch in self.inner.translate_iter(unique, n, first_batch):
+            done = {unique[r.index]: r.hypotheses for r in batch}
+            self.memory.put_many(key, [(s, self._encode(h, n)) for s, h in done.items()])
+            yield [Translation(i, done[texts[i]], first_of[texts[i]] != i)
+                   for i in misses if texts[i] in done]
 
     def translate(self, texts: list[str]) -> list[str]:
-        out: list[str] = [""] * len(texts)
-        for pairs in self.translate_iter(texts):
-            for i, english in pairs:
-                out[i] = english
-        return out
+        return [h[0] for h in collect(self, texts)]
+
+    @staticmethod
+    def _encode(hypotheses: tuple[str, ...], n: int) -> str:
+        return hypotheses[0] if n == 1 else json.dumps(list(hypotheses), ensure_ascii=False)
+
+    @staticmethod
+    def _decode(value: str, n: int) -> tuple[str, ...]:
+        return (value,) if n == 1 else tuple(json.loads(value))

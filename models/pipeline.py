@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from .document import (
     FROM_MEMORY,
@@ -15,26 +16,19 @@ from .document import (
     Paragraph,
     Segment,
 )
+from .env import version, versions
 from .errors import InputError, KhulasaError
-from .text import arabic_ratio, normalize, split_paragraphs, split_sentences
+from .interface import Translator
+from .text import arabic_ratio, check_unicode, normalize, split_paragraphs, split_sentences
 
 MIN_ARABIC_RATIO = 0.5  # below this share of Arabic letters, the document carries a warning
 FIRST_BATCH = 2  # sentences in a stream's first model batch: the page shows text sooner
 
 
-def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
-
-    try:
-        return dist_version("khulasa")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
 def segment(text: str) -> Document:
     """The untranslated Document for `text`: paragraphs of sentences with global indices.
-    Raises InputError for text with nothing to translate."""
+    Raises InputError for text with nothing to translate or text that is not valid Unicode."""
+    check_unicode(text, "The input")
     clean = normalize(text)
     if not clean:
         raise InputError("The input is empty: paste or pass some Arabic text.", "empty_input")
@@ -52,10 +46,17 @@ def segment(text: str) -> Document:
 
 @dataclass
 class Pipeline:
-    """A translator and an optional summariser, applied to whole documents."""
+    """A translator and an optional summariser, applied to whole documents.
 
-    translator: object  # models.translate.Translator or anything with its interface
+    `mark_memory`: whether segments answered by the sentence memory say so (`from_memory`
+    flag, `memory_hits` in meta). Off on a server: one visitor must not learn what another
+    submitted."""
+
+    translator: Translator
     summarizer: object | None = None  # ExtractiveSummarizer | AbstractiveSummarizer | None
+    mark_memory: bool = True
+    memory: object | None = None  # the SentenceMemory in front of the translator, if any
+    warnings: list[str] = field(default_factory=list)  # set up with a problem (e.g. memory)
 
     def stream(self, text: str, summary: bool = True, summary_sentences: int | None = None,
                first_batch: int | None = FIRST_BATCH) -> Iterator[Document]:
@@ -82,9 +83,12 @@ class Pipeline:
         return doc
 
     def process_many(self, texts: list[str], summary: bool = True,
-                     summary_sentences: int | None = None) -> list[Document | KhulasaError]:
+                     summary_sentences: int | None = None,
+                     alternatives: int = 0) -> list[Document | KhulasaError]:
         """Several documents whose sentences share model batches (length-sorted across
-        documents). One result per text, in order: a Document, or the error that stopped it."""
+        documents). One result per text, in order: a Document, or the error that stopped it.
+        `alternatives` > 0 decodes that many further translations of every segment in the
+        same batches (`Segment.alternatives`; not part of the Document JSON)."""
         started = time.perf_counter()
         results: list[Document | KhulasaError] = []
         for text in texts:
@@ -95,7 +99,7 @@ class Pipeline:
             except KhulasaError as exc:
                 results.append(exc)
         docs = [d for d in results if isinstance(d, Document)]
-        for _ in self._translate(docs):
+        for _ in self._translate(docs, n=alternatives + 1):
             pass
         translate_ms = _ms(started)
         for i, doc in enumerate(results):
@@ -110,9 +114,13 @@ class Pipeline:
                     results[i] = exc
         return results
 
-    def _translate(self, docs: list[Document], first_batch: int | None = None) -> Iterator[None]:
-        """Fill in every segment's English, one model batch at a time (yields after each)."""
+    def _translate(self, docs: list[Document], first_batch: int | None = None,
+                   n: int = 1) -> Iterator[None]:
+        """Fill in every segment's English (and, for n > 1, its n - 1 alternatives), one model
+        batch at a time (yields after each). A segment translated in pieces is joined back,
+        the k-th alternative from each piece's k-th hypothesis."""
         segments = [seg for doc in docs for seg in doc.segments]
+        owner_doc = [doc for doc in docs for _ in doc.segments]
         pieces: list[str] = []
         spans: list[range] = []  # segment position -> its pieces
         owner: list[int] = []  # piece -> segment position
@@ -123,20 +131,29 @@ class Pipeline:
             spans.append(range(len(pieces), len(pieces) + len(parts)))
             pieces += parts
             owner += [pos] * len(parts)
-        english: list[str | None] = [None] * len(pieces)
+        hyps: list[tuple[str, ...]] = [()] * len(pieces)
+        remembered = [False] * len(pieces)
         remaining = [len(span) for span in spans]
-        hits: set[int] = set()
-        for pairs in self.translator.translate_iter(pieces, hits=hits, first_batch=first_batch):
-            for j, text_en in pairs:
-                english[j] = text_en
+        for batch in self.translator.translate_iter(pieces, n, first_batch):
+            for result in batch:
+                j = result.index
+                hyps[j], remembered[j] = result.hypotheses, result.from_memory
                 pos = owner[j]
                 remaining[pos] -= 1
                 if remaining[pos] == 0:
-                    segments[pos].english = " ".join(e for e in (english[k] for k in spans[pos])
-                                                     if e)
-                    if all(k in hits for k in spans[pos]):
+                    self._fill(segments[pos], [hyps[k] for k in spans[pos]], n)
+                    if self.mark_memory and all(remembered[k] for k in spans[pos]):
                         segments[pos].flags.append(FROM_MEMORY)
+                        owner_doc[pos].meta["memory_hits"] += 1
             yield
+
+    @staticmethod
+    def _fill(seg: Segment, piece_hyps: list[tuple[str, ...]], n: int) -> None:
+        def joined(k: int) -> str:
+            return " ".join(e for e in (h[min(k, len(h) - 1)] for h in piece_hyps) if e)
+
+        seg.english = joined(0)
+        seg.alternatives = [joined(k) for k in range(1, n)]
 
     def _summarize(self, doc: Document, sentences: int | None) -> None:
         if self.summarizer is None:
@@ -149,8 +166,13 @@ class Pipeline:
     def _meta(self) -> dict:
         summarizer = (self.summarizer.settings if self.summarizer is not None
                       else {"model": "none", "mode": "none"})
-        return {"translator": dict(self.translator.settings), "summarizer": summarizer,
-                "timings_ms": {"translate": 0, "summarize": 0}, "version": version()}
+        meta = {"translator": dict(self.translator.settings), "summarizer": summarizer,
+                "timings_ms": {"translate": 0, "summarize": 0}, "version": version(),
+                "versions": dict(versions()),
+                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if self.mark_memory:
+            meta["memory_hits"] = 0
+        return meta
 
 
 def _ms(since: float) -> int:

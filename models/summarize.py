@@ -71,6 +71,9 @@ class AbstractiveSummarizer:
     mode = "abstractive"
 
     def __init__(self, loaded: LoadedModel, beams: int | None = None):
+        from .options import check_beams
+
+        beams = check_beams(beams)
         self.loaded = loaded
         self.tokenizer = loaded.tokenizer
         self.model = loaded.model
@@ -85,6 +88,13 @@ class AbstractiveSummarizer:
         ref = self.loaded.ref
         return {"model": ref.name, "model_id": ref.model_id, "revision": self.loaded.revision,
                 "mode": self.mode, "backend": "torch", "beams": self.beams}
+
+    @property
+    def min_length(self) -> int:
+        """The model's min_length; one at or over the output limit could never be met, so
+        both backends clamp it to half the limit."""
+        declared = int(self.loaded.generation_config.min_length or 0)
+        return declared if declared < self.output_limit else self.output_limit // 2
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, verbose=False)["input_ids"])
@@ -106,12 +116,9 @@ class AbstractiveSummarizer:
 
         batch = self.tokenizer(texts, return_tensors="pt", padding=True)
         batch = {k: v.to(self.loaded.device) for k, v in batch.items()}
-        gen = self.loaded.generation_config
-        kwargs = {"num_beams": self.beams, "max_length": self.output_limit}
-        if gen.min_length and gen.min_length >= self.output_limit:
-            kwargs["min_length"] = self.output_limit // 2
         with torch.inference_mode():
-            out = self.model.generate(**batch, **kwargs)
+            out = self.model.generate(**batch, num_beams=self.beams, max_length=self.output_limit,
+                                      min_length=self.min_length)
         return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
 
     def summary_text(self, texts: list[str]) -> str:

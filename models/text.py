@@ -38,6 +38,32 @@ def decode_utf8(data: bytes, where: str) -> str:
             f"Arabic encoding).", "invalid_utf8") from exc
 
 
+def check_unicode(text: str, where: str) -> str:
+    """`text` when it is valid Unicode; InputError for a lone surrogate (JSON allows one as
+    `\\ud800`, and no model or file can take it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"{where} holds a lone surrogate (U+{ord(text[exc.start]):04X} at character "
+            f"{exc.start}), which is not valid Unicode. Fix: send UTF-8 text; a surrogate is "
+            f"only valid as half of a pair.", "invalid_unicode") from None
+    return text
+
+
+def detect_language(text: str) -> dict:
+    """Script-based detection for the two languages khulasa reads: Arabic letters mean `ar`,
+    Latin letters `en`. `confidence` is the share of letters in that script, 0-100."""
+    ratio = arabic_ratio(text)
+    letters = sum(ch.isalpha() for ch in text)
+    if not letters:
+        return {"confidence": 0.0, "language": "ar"}
+    if ratio >= 0.5:
+        return {"confidence": round(ratio * 100, 1), "language": "ar"}
+    latin = sum(ch.isascii() and ch.isalpha() for ch in text) / letters
+    return {"confidence": round(latin * 100, 1), "language": "en"}
+
+
 def normalize(text: str) -> str:
     """NFC, no tatweel, no invisible or control marks, tidy whitespace; newlines kept."""
     text = unicodedata.normalize("NFC", text)

@@ -1,15 +1,17 @@
 """Arabic→English translation with a transformers seq2seq model (the `torch` backend).
 
-One method does the model work (`translate_batch`: one `generate` call); everything else
-(length-sorted batching, splitting over-long sentences) is built on it, so other backends and
-the sentence memory only need to provide that one method.
+One method does the model work (`translate_nbest`: one `generate` call); batching, streaming
+and the 1-best path are built on it. The ct2 backend overrides that one method (and queues
+its batches at once); the sentence memory wraps either (models/memory.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from .interface import Translation, collect
 from .loading import LoadedModel
+from .options import check_beams
 from .text import split_long
 
 NLLB_SOURCE, NLLB_TARGET = "arb_Arab", "eng_Latn"
@@ -21,7 +23,7 @@ def output_cap(source_tokens: int, limit: int) -> int:
     return min(limit, 2 * source_tokens + 10)
 
 
-def _eos_id(gen) -> int:
+def eos_id(gen) -> int:
     eos = gen.eos_token_id
     return int(eos[0] if isinstance(eos, (list, tuple)) else eos)
 
@@ -45,7 +47,7 @@ class PerRowCap:
         return scores
 
 
-class Translator:
+class TorchTranslator:
     """Translate sentences with a loaded model; output is 1:1 with input."""
 
     backend = "torch"
@@ -53,13 +55,11 @@ class Translator:
     def __init__(self, loaded: LoadedModel, beams: int | None = None,
                  max_batch_tokens: int = 6000, max_batch_sentences: int = 48,
                  length_rule: Callable[[int, int], int] = output_cap):
-        if beams is not None and beams < 1:
-            raise ValueError(f"beams must be at least 1, got {beams}")
         self.loaded = loaded
         self.tokenizer = loaded.tokenizer
         self.model = loaded.model
         gen = loaded.generation_config
-        self.beams = beams or gen.num_beams or 1
+        self.beams = check_beams(beams) or gen.num_beams or 1
         self.length_rule = length_rule  # (source tokens, limit) -> most output tokens
         self.max_batch_tokens = max_batch_tokens
         self.max_batch_sentences = max_batch_sentences
@@ -83,29 +83,11 @@ class Translator:
         return len(self.tokenizer(text, verbose=False)["input_ids"])
 
     def pieces(self, sentence: str) -> list[str]:
-        """`sentence` as one piece, or several when it is longer than the model's limit."""
         return split_long(sentence, self.count_tokens, self.source_limit)
 
-    def translate_batch(self, texts: list[str]) -> list[str]:
-        """Translate pieces that each fit the source limit, in one `generate` call."""
-        import torch
-
-        if not texts:
-            return []
-        batch = self.tokenizer(texts, return_tensors="pt", padding=True)
-        batch = {k: v.to(self.loaded.device) for k, v in batch.items()}
-        caps = [self.length_rule(int(n), self.output_limit)
-                for n in batch["attention_mask"].sum(dim=1)]
-        # Each sentence gets its own cap, so a short sentence batched with a long one stops
-        # where it would alone: batched output equals one-at-a-time output.
-        cap_rows = PerRowCap(caps, self.beams, _eos_id(self.loaded.generation_config))
-        with torch.inference_mode():
-            out = self.model.generate(**batch, num_beams=self.beams, max_length=max(caps),
-                                      logits_processor=[cap_rows], **self._generate_kwargs)
-        return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
-
-    def translate_nbest(self, texts: list[str], n: int) -> list[list[str]]:
-        """The `n` best translations of each text (beam search with at least `n` beams)."""
+    def translate_nbest(self, texts: list[str], n: int = 1) -> list[list[str]]:
+        """The `n` best translations of each text (each within the source limit), in one
+        `generate` call: beam search with at least `n` beams."""
         import torch
 
         if not texts:
@@ -115,7 +97,9 @@ class Translator:
         batch = {k: v.to(self.loaded.device) for k, v in batch.items()}
         caps = [self.length_rule(int(k), self.output_limit)
                 for k in batch["attention_mask"].sum(dim=1)]
-        cap_rows = PerRowCap(caps, beams, _eos_id(self.loaded.generation_config))
+        # Each sentence gets its own cap, so a short sentence batched with a long one stops
+        # where it would alone: batched output equals one-at-a-time output.
+        cap_rows = PerRowCap(caps, beams, eos_id(self.loaded.generation_config))
         with torch.inference_mode():
             out = self.model.generate(**batch, num_beams=beams, num_return_sequences=n,
                                       max_length=max(caps), logits_processor=[cap_rows],
@@ -124,9 +108,10 @@ class Translator:
         return [flat[i * n:(i + 1) * n] for i in range(len(texts))]
 
     def batches(self, texts: list[str], first_batch: int | None = None,
-                max_sentences: int | None = None) -> list[list[int]]:
-        """Indices of `texts` grouped into length-sorted batches bounded by padded tokens;
-        `first_batch` caps the first one (streaming shows the first sentences sooner)."""
+                max_sentences: int | None = None, beams: int | None = None) -> list[list[int]]:
+        """Indices of `texts` grouped into length-sorted batches bounded by padded tokens x
+        beams; `first_batch` caps the first one (a watched stream shows text sooner)."""
+        beams = beams or self.beams
         lengths = [self.count_tokens(t) for t in texts]
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         groups: list[list[int]] = []
@@ -136,22 +121,17 @@ class Translator:
             limit = (first_batch if first_batch and len(groups) == 1
                      else max_sentences or self.max_batch_sentences)
             if group and len(group) < limit and \
-                    (len(group) + 1) * lengths[i] * self.beams <= self.max_batch_tokens:
+                    (len(group) + 1) * lengths[i] * beams <= self.max_batch_tokens:
                 group.append(i)
             else:
                 groups.append([i])
         return groups
 
-    def translate_iter(self, texts: list[str], hits: set[int] | None = None,
-                       first_batch: int | None = None) -> Iterator[list[tuple[int, str]]]:
-        """Translate `texts` batch by batch, yielding (index, english) pairs as each finishes.
-        (`hits` collects indices answered without the model: none here; see MemoryTranslator.)"""
-        for group in self.batches(texts, first_batch):
-            yield list(zip(group, self.translate_batch([texts[i] for i in group]), strict=True))
+    def translate_iter(self, texts: list[str], n: int = 1,
+                       first_batch: int | None = None) -> Iterator[list[Translation]]:
+        for group in self.batches(texts, first_batch, beams=max(self.beams, n)):
+            hyps = self.translate_nbest([texts[i] for i in group], n)
+            yield [Translation(i, tuple(h)) for i, h in zip(group, hyps, strict=True)]
 
     def translate(self, texts: list[str]) -> list[str]:
-        out: list[str | None] = [None] * len(texts)
-        for pairs in self.translate_iter(texts):
-            for i, english in pairs:
-                out[i] = english
-        return out  # type: ignore[return-value]
+        return [h[0] for h in collect(self, texts)]

@@ -1,218 +1,173 @@
 """`khulasa batch`: many documents in, one JSONL out, nothing lost, nothing duplicated.
 
 Each finished record is appended as one line, flushed and fsynced before the next document is
-reported done. A rerun of the same command skips the ids already in the output, after cutting
-off a half-written last line left by a crash.
+reported done. The output file is locked while a run writes it, so a second run on the same
+file stops at once. A rerun of the same command skips the ids already in the output, after
+cutting off a half-written last line left by a crash.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import argparse
+import errno
+import fcntl
 import json
+import logging
 import os
+import shutil
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.errors import InputError, KhulasaError
-from models.text import decode_utf8, normalize
+from khulasa.models.env import default_memory_path
+from khulasa.models.errors import KhulasaError
+from khulasa.models.options import ModelOptions, add_arguments, check_positive
 
-CSV_FIELD_LIMIT = 10_000_000  # csv's default 128 KiB field limit is too small for articles
+from .batch_inputs import Record, UsageError, check_text, find_duplicates, read_inputs
 
-
-@dataclass
-class Record:
-    id: str
-    source: str  # the file or stream it came from
-    text: str | None = None
-    error: KhulasaError | None = None
-
-    def error_line(self) -> dict:
-        err = self.error
-        return {"id": self.id, "source": self.source,
-                "error": {"code": getattr(err, "code", "error"), "message": str(err)}}
+__all__ = ["BatchOptions", "BatchStats", "JsonlOutput", "UsageError", "register", "run_batch"]
 
 
-class UsageError(Exception):
-    """A problem with the command line or the output file (exit status 2)."""
-
-
-def read_inputs(inputs: list[str], text_field: str, id_field: str,
-                stdin: io.BufferedReader | None = None) -> Iterator[Record]:
-    """Records from every input, in order: .txt files, directories (recursive *.txt), .jsonl,
-    .csv and '-' (JSONL on stdin). Unreadable parts become error records, never exceptions."""
-    for spec in inputs:
-        if spec == "-":
-            data = (stdin or sys.stdin.buffer).read()
-            yield from _jsonl_records(data, "<stdin>", text_field, id_field)
-            continue
-        path = Path(spec)
-        if path.is_dir():
-            for file in sorted(p for p in path.rglob("*.txt") if p.is_file()):
-                yield _txt_record(file)
-        elif not path.exists():
-            raise UsageError(f"No such input: {spec}. Fix: check the path (inputs are .txt, "
-                             f".jsonl, .csv files, directories, or - for JSONL on stdin).")
-        elif path.suffix.lower() == ".jsonl":
-            data = _read_bytes(path)
-            if isinstance(data, KhulasaError):
-                yield Record(str(path), str(path), error=data)
-            else:
-                yield from _jsonl_records(data, str(path), text_field, id_field)
-        elif path.suffix.lower() == ".csv":
-            yield from _csv_records(path, text_field, id_field)
-        else:
-            yield _txt_record(path)
-
-
-def _read_bytes(path: Path) -> bytes | KhulasaError:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        return InputError(f"Cannot read {path}: {exc.strerror}.", "unreadable")
-
-
-def _txt_record(path: Path) -> Record:
-    data = _read_bytes(path)
-    if isinstance(data, KhulasaError):
-        return Record(str(path), str(path), error=data)
-    try:
-        return Record(str(path), str(path), text=decode_utf8(data, str(path)))
-    except InputError as exc:
-        return Record(str(path), str(path), error=exc)
-
-
-def _from_fields(obj: dict, where: str, fallback_id: str, text_field: str,
-                 id_field: str) -> Record:
-    raw_id = obj.get(id_field)
-    rid = fallback_id if raw_id in (None, "") else str(raw_id)
-    text = obj.get(text_field)
-    if not isinstance(text, str):
-        problem = "has no" if text is None else "has a non-text"
-        return Record(rid, where, error=InputError(
-            f"Record {rid} {problem} {text_field!r} field. Fix: name the text field with "
-            f"--text-field (fields here: {', '.join(map(str, obj)) or 'none'}).",
-            "missing_text_field"))
-    return Record(rid, where, text=text)
-
-
-def _jsonl_records(data: bytes, where: str, text_field: str, id_field: str) -> Iterator[Record]:
-    for lineno, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        fallback = f"{where}:{lineno}"
-        try:
-            obj = json.loads(decode_utf8(raw, f"{where} line {lineno}"))
-        except InputError as exc:
-            yield Record(fallback, where, error=exc)
-            continue
-        except json.JSONDecodeError as exc:
-            yield Record(fallback, where, error=InputError(
-                f"{where} line {lineno} is not valid JSON ({exc.msg}).", "invalid_json"))
-            continue
-        if not isinstance(obj, dict):
-            yield Record(fallback, where, error=InputError(
-                f"{where} line {lineno} is not a JSON object.", "invalid_json"))
-            continue
-        yield _from_fields(obj, where, fallback, text_field, id_field)
-
-
-def _csv_records(path: Path, text_field: str, id_field: str) -> Iterator[Record]:
-    data = _read_bytes(path)
-    if isinstance(data, KhulasaError):
-        yield Record(str(path), str(path), error=data)
-        return
-    try:
-        text = decode_utf8(data, str(path))
-    except InputError as exc:
-        yield Record(str(path), str(path), error=exc)
-        return
-    csv.field_size_limit(CSV_FIELD_LIMIT)
-    for rowno, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
-        yield _from_fields(row, str(path), f"{path}:{rowno}", text_field, id_field)
+def check_output_path(path: Path) -> None:
+    """UsageError (exit 2) for an output that cannot be a file we append to, before any
+    input is read or model loaded."""
+    if path.is_dir():
+        raise UsageError(f"-o {path} is a directory. Fix: name a file, e.g. -o "
+                         f"{path / 'results.jsonl'}")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"-o {path}: {parent} is a file, not a directory. Fix: choose "
+                         f"another output path.")
+    if not os.access(parent if not path.exists() else path, os.W_OK):
+        raise UsageError(f"-o {path}: no permission to write there. Fix: choose a writable "
+                         f"place.")
 
 
 class JsonlOutput:
-    """The append-only output file: which ids are done, and one durable line per record."""
+    """The append-only output file, locked for this run: which ids are done, and one durable
+    line per record."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, dedupe: bool = False):
         self.path = path
         self.done: set[str] = set()
         self.repaired_bytes = 0
-        if path.exists():
-            self._load()
+        self.removed_duplicates = 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "ab")
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            _lock(self._fd, path)
+            self._load(dedupe)
+        except BaseException:
+            os.close(self._fd)
+            raise
 
-    def _load(self) -> None:
+    def _load(self, dedupe: bool) -> None:
         data = self.path.read_bytes()
         end = data.rfind(b"\n") + 1
         if end < len(data):
             # A crash mid-write left a partial last line: cut it off, never parse it.
             self.repaired_bytes = len(data) - end
-            with open(self.path, "r+b") as f:
-                f.truncate(end)
-                f.flush()
-                os.fsync(f.fileno())
+            os.ftruncate(self._fd, end)
+            os.fsync(self._fd)
+        ids, lines = [], []
         for lineno, line in enumerate(data[:end].split(b"\n"), start=1):
             if not line.strip():
                 continue
             try:
-                self.done.add(str(json.loads(line)["id"]))
+                ids.append(str(json.loads(line)["id"]))
+                lines.append(line)
             except (ValueError, KeyError, TypeError) as exc:
                 raise UsageError(
                     f"{self.path} line {lineno} is not a khulasa record ({exc}); it is not a "
                     f"file this command wrote, or it was edited. Fix: pass another -o path, or "
                     f"repair that line.") from exc
+        duplicates = find_duplicates(ids)
+        if duplicates and not dedupe:
+            shown = ", ".join(f"{rid!r} x{n}" for rid, n in list(duplicates.items())[:10])
+            raise UsageError(
+                f"{self.path} holds {len(duplicates)} ids more than once ({shown}), e.g. from "
+                f"two runs that wrote it at the same time before it was locked. Fix: rerun "
+                f"with --dedupe to keep the first record of each id.")
+        if duplicates:
+            self._rewrite_first_of_each(ids, lines)
+        self.done = set(ids)
+
+    def _rewrite_first_of_each(self, ids: list[str], lines: list[bytes]) -> None:
+        """Keep the first line of each id: written to a locked temporary file, fsynced, then
+        renamed over the output, so a crash leaves either the old file or the new one."""
+        seen: set[str] = set()
+        kept = []
+        for rid, line in zip(ids, lines, strict=True):
+            if rid not in seen:
+                seen.add(rid)
+                kept.append(line + b"\n")
+        tmp = self.path.with_name(f".{self.path.name}.dedupe")
+        fd = os.open(tmp, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o644)
+        _lock(fd, tmp)
+        os.write(fd, b"".join(kept))
+        os.fsync(fd)
+        os.replace(tmp, self.path)
+        os.close(self._fd)
+        self._fd = fd
+        self.removed_duplicates = len(lines) - len(kept)
 
     def append(self, record: dict) -> None:
-        line = json.dumps(record, ensure_ascii=False) + "\n"
-        self._file.write(line.encode("utf-8"))
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        try:
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+            data = line.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (an invalid id): JSON-escape it
+            data = (json.dumps(record) + "\n").encode("ascii")
+        try:
+            os.write(self._fd, data)
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise _write_error(self.path, exc) from None
         self.done.add(str(record["id"]))
 
     def close(self) -> None:
-        self._file.close()
+        os.close(self._fd)
 
 
-def find_duplicates(records: list[Record]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in records:
-        counts[r.id] = counts.get(r.id, 0) + 1
-    return {rid: n for rid, n in counts.items() if n > 1}
+def _lock(fd: int, path: Path) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise UsageError(
+            f"{path} is locked: another khulasa batch is writing to it. Fix: wait for that run "
+            f"to finish (then rerun this command to resume), or choose another -o.") from None
 
 
-def check_text(record: Record, max_chars: int) -> Record:
-    """Turn empty or over-long text into an error record before any model sees it."""
-    if record.error is None and record.text is not None:
-        if not normalize(record.text):
-            record.error = InputError(f"Record {record.id} has no text.", "empty_input")
-        elif len(record.text) > max_chars:
-            record.error = InputError(
-                f"Record {record.id} has {len(record.text):,} characters, over --max-chars "
-                f"{max_chars:,}. Fix: raise --max-chars or split the document.", "too_long")
-    return record
+def _write_error(path: Path, exc: OSError) -> KhulasaError:
+    free = ""
+    try:
+        free = f"; {shutil.disk_usage(path.parent).free / 2**20:.1f} MiB free there"
+    except OSError:
+        pass
+    fix = ("Fix: free some space, then rerun the same command: it resumes where it stopped."
+           if exc.errno == errno.ENOSPC else "Fix: rerun the same command once the problem "
+                                              "is solved: it resumes where it stopped.")
+    return KhulasaError(f"Could not write to {path}: {exc.strerror or exc}{free}. {fix}")
 
 
 @dataclass(frozen=True)
 class BatchOptions:
     inputs: list[str]
     output: Path
-    translator: str
-    summarizer: str
+    models: ModelOptions = field(default_factory=ModelOptions)
     summary: bool = True
-    beams: int | None = None
-    device: str = "auto"
-    backend: str = "auto"
     text_field: str = "text"
     id_field: str = "id"
-    memory: Path | None = None  # None: no sentence memory
     quiet: bool = False
     max_chars: int = 200_000
     docs_per_step: int = 16  # documents whose sentences share model batches
+    dedupe: bool = False
+
+    def __post_init__(self):
+        check_positive("--max-chars", self.max_chars, False)
+        check_positive("--batch-docs", self.docs_per_step, False)
 
 
 @dataclass
@@ -223,75 +178,87 @@ class BatchStats:
     sentences: int = 0
     memory_hits: int = 0
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # e.g. the memory was set aside
 
     def line(self) -> str:
+        notes = "".join(f"; {n}" for n in self.notes)
         return (f"khulasa batch: {self.done} documents done, {self.failed} failed, "
                 f"{self.skipped} skipped (already done), {self.sentences} sentences, "
-                f"{self.memory_hits} memory hits, {self.seconds:.1f} s")
+                f"{self.memory_hits} memory hits, {self.seconds:.1f} s{notes}")
 
 
 def run_batch(opts: BatchOptions, log=None) -> BatchStats:
-    """Process every input record not yet in the output. Raises UsageError (exit 2) for bad
-    inputs, duplicate ids or a foreign output file, before any model loads."""
-    import time
-
-    from tqdm import tqdm
-
-    from models.api import load_pipeline
-    from models.memory import MemoryTranslator, SentenceMemory
+    """Process every input record not yet in the output. Raises UsageError (exit 2) for a bad
+    output path, bad inputs, duplicate ids, a locked or foreign output file; and, like a
+    missing model, before the output file is created or any model loads."""
+    from khulasa.models.factory import build_pipeline, locate
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     started = time.perf_counter()
+    check_output_path(opts.output)
     records = list(read_inputs(opts.inputs, opts.text_field, opts.id_field))
-    duplicates = find_duplicates(records)
+    duplicates = find_duplicates([r.id for r in records])
     if duplicates:
         shown = ", ".join(f"{rid!r} x{n}" for rid, n in list(duplicates.items())[:10])
         raise UsageError(f"{len(duplicates)} ids occur more than once in the input ({shown}). "
                          f"Records are resumed by id, so ids must be unique. Fix: make them "
                          f"unique, or name another field with --id-field.")
-    out = JsonlOutput(opts.output)
-    if out.repaired_bytes:
-        log(f"khulasa batch: cut off a half-written last line ({out.repaired_bytes} bytes) "
-            f"left in {opts.output} by an earlier run")
-    todo = [r for r in records if r.id not in out.done]
-    stats = BatchStats(skipped=len(records) - len(todo))
+    if not opts.output.exists():
+        locate(opts.models, opts.summary)  # a missing model fails before the file exists
+    out = JsonlOutput(opts.output, opts.dedupe)
+    stats = BatchStats()
     try:
+        if out.repaired_bytes:
+            log(f"khulasa batch: cut off a half-written last line ({out.repaired_bytes} bytes) "
+                f"left in {opts.output} by an earlier run")
+        if out.removed_duplicates:
+            log(f"khulasa batch: --dedupe removed {out.removed_duplicates} repeated records "
+                f"from {opts.output}, keeping the first of each id")
+        todo = [r for r in records if r.id not in out.done]
+        stats.skipped = len(records) - len(todo)
         if todo:
-            pipeline = load_pipeline(opts.translator, opts.summarizer if opts.summary else "none",
-                                     opts.beams, opts.device, backend=opts.backend)
-            if opts.memory is not None:
-                pipeline.translator = MemoryTranslator(pipeline.translator,
-                                                       SentenceMemory(opts.memory))
-            work_started = time.perf_counter()
-            bar = tqdm(total=len(todo), unit="doc", disable=opts.quiet, file=sys.stderr,
-                       dynamic_ncols=True)
-            for start in range(0, len(todo), opts.docs_per_step):
-                step = [check_text(r, opts.max_chars)
-                        for r in todo[start:start + opts.docs_per_step]]
-                for line in _process_step(pipeline, step, opts):
-                    out.append(line)
-                    if "error" in line:
-                        stats.failed += 1
-                    else:
-                        stats.done += 1
-                        stats.sentences += sum(len(p["segments"])
-                                               for p in line["document"]["paragraphs"])
-                elapsed = time.perf_counter() - work_started
-                bar.update(len(step))
-                bar.set_postfix_str(f"{stats.sentences / max(elapsed, 1e-9):.1f} sentences/s")
-            bar.close()
-            stats.memory_hits = getattr(pipeline.translator, "hits", 0)
+            pipeline = build_pipeline(opts.models, summary=opts.summary)
+            for warning in pipeline.warnings:
+                log(f"khulasa batch: warning: {warning}")
+                stats.notes.append(warning)
+            _run(pipeline, todo, opts, out, stats)
+            if pipeline.memory is not None and pipeline.memory.problem:
+                stats.notes.append(pipeline.memory.problem)
     finally:
         out.close()
     stats.seconds = time.perf_counter() - started
     return stats
 
 
+def _run(pipeline, todo: list[Record], opts: BatchOptions, out: JsonlOutput,
+         stats: BatchStats) -> None:
+    from tqdm import tqdm
+
+    work_started = time.perf_counter()
+    bar = tqdm(total=len(todo), unit="doc", disable=opts.quiet, file=sys.stderr,
+               dynamic_ncols=True)
+    try:
+        for start in range(0, len(todo), opts.docs_per_step):
+            step = [check_text(r, opts.max_chars) for r in todo[start:start + opts.docs_per_step]]
+            for line in _process_step(pipeline, step, opts):
+                out.append(line)
+                if "error" in line:
+                    stats.failed += 1
+                    continue
+                stats.done += 1
+                doc = line["document"]
+                stats.sentences += sum(len(p["segments"]) for p in doc["paragraphs"])
+                stats.memory_hits += doc["meta"].get("memory_hits", 0)
+            elapsed = time.perf_counter() - work_started
+            bar.update(len(step))
+            bar.set_postfix_str(f"{stats.sentences / max(elapsed, 1e-9):.1f} sentences/s")
+    finally:
+        bar.close()
+
+
 def _process_step(pipeline, step: list[Record], opts: BatchOptions) -> list[dict]:
     """Output lines for `step`, in order. Documents share model batches; if the shared run
     fails unexpectedly, each document is retried alone so one bad record fails alone."""
-    import logging
-
     todo = [r for r in step if r.error is None]
     try:
         results = pipeline.process_many([r.text for r in todo], summary=opts.summary)
@@ -316,3 +283,38 @@ def _process_one(pipeline, record: Record, opts: BatchOptions):
         return pipeline.process_many([record.text], summary=opts.summary)[0]
     except Exception as exc:  # an unexpected failure of one document becomes its record
         return KhulasaError(f"Processing failed: {type(exc).__name__}: {exc}")
+
+
+def register(sub) -> None:
+    ba = sub.add_parser("batch", help="translate many documents into one JSONL file, "
+                                      "resumable")
+    ba.add_argument("inputs", nargs="+", metavar="INPUT",
+                    help=".txt files (id = path), directories (recursive *.txt), .jsonl or .csv "
+                         "(id and text fields), or - for JSONL on stdin")
+    ba.add_argument("-o", "--output", required=True, type=Path,
+                    help="JSONL output; a rerun skips the ids already in it")
+    add_arguments(ba, memory="on")
+    ba.add_argument("--summary", action=argparse.BooleanOptionalAction, default=True,
+                    help="summarise each document (default: --summary)")
+    ba.add_argument("--text-field", default="text", help="JSONL/CSV text field (default: text)")
+    ba.add_argument("--id-field", default="id", help="JSONL/CSV id field (default: id)")
+    ba.add_argument("--max-chars", type=int, default=200_000,
+                    help="longer documents become error records (default: 200000)")
+    ba.add_argument("--batch-docs", type=int, default=16, metavar="N",
+                    help="documents whose sentences share model batches (default: 16)")
+    ba.add_argument("--dedupe", action="store_true",
+                    help="repair an output that holds an id more than once: keep the first")
+    ba.add_argument("--quiet", action="store_true", help="no progress bar")
+    ba.set_defaults(run=cmd_batch)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    memory = None if args.no_memory else (args.memory or default_memory_path())
+    options = BatchOptions(
+        inputs=args.inputs, output=args.output,
+        models=ModelOptions.from_args(args, memory=memory), summary=args.summary,
+        text_field=args.text_field, id_field=args.id_field, quiet=args.quiet,
+        max_chars=args.max_chars, docs_per_step=args.batch_docs, dedupe=args.dedupe)
+    stats = run_batch(options)
+    print(stats.line(), file=sys.stderr)
+    return 1 if stats.failed else 0

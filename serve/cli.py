@@ -1,145 +1,51 @@
-"""`khulasa`: one entry point, thin commands. Each command parses its options and calls the
-core; heavy imports (torch, transformers, gradio) happen inside the command that needs them,
-so `khulasa --help` stays instant."""
+"""`khulasa`: one entry point composed of its commands. Each module registers its own
+(`register(subparsers)`): translate, serve and models here, batch in batch.py, bench and eval
+in the measuring package. Heavy imports (torch, transformers, gradio) happen inside the
+command that needs them, so `khulasa --help` stays instant."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from pathlib import Path
 
-from models.errors import InputError, KhulasaError
-from models.presets import DEFAULT_SUMMARIZER, DEFAULT_TRANSLATOR, PRESETS, names
-from models.text import decode_utf8
-
-
-def _model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--translator", default=DEFAULT_TRANSLATOR, metavar="NAME|HUB_ID|DIR",
-                        help=f"translation model: a preset ({', '.join(names('translator'))}), "
-                             f"a hub id or a local directory (default: {DEFAULT_TRANSLATOR})")
-    parser.add_argument("--summarizer", default=DEFAULT_SUMMARIZER, metavar="NAME|HUB_ID|DIR",
-                        help=f"summary model: a preset ({', '.join(names('summarizer'))}), a hub "
-                             f"id or a local directory (default: {DEFAULT_SUMMARIZER})")
-    parser.add_argument("--beams", type=int, default=None,
-                        help="beam size for translation (default: the model's own, usually 4)")
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA when available, else CPU), cpu or cuda")
-    parser.add_argument("--backend", choices=["auto", "torch", "ct2"], default="auto",
-                        help="inference backend: ct2 (CTranslate2, int8 on CPU / float16 on "
-                             "CUDA, converted once on first use), torch, or auto (ct2 when "
-                             "installed; default)")
+from khulasa.models.errors import InputError, KhulasaError, OptionError
+from khulasa.models.options import ModelOptions, add_arguments, check_positive
+from khulasa.models.presets import PRESETS
+from khulasa.models.text import decode_utf8
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from khulasa.eval import bench
+    from khulasa.eval import cli as eval_cli
+
+    from . import batch
+
     parser = argparse.ArgumentParser(
         prog="khulasa",
         description="Arabic news in; a faithful English translation, sentence by sentence, and "
                     "a short English summary out.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-
-    tr = sub.add_parser("translate", help="translate (and summarise) one Arabic document")
-    tr.add_argument("file", nargs="?", default="-", metavar="FILE|-",
-                    help="UTF-8 text file, or - for standard input (default)")
-    _model_options(tr)
-    tr.add_argument("--json", action="store_true", help="print the Document as JSON")
-    tr.add_argument("--no-summary", action="store_true", help="translate only")
-    tr.add_argument("--sentences", type=int, default=None,
-                    help="summary length in sentences (extractive default 3)")
-    tr.set_defaults(run=cmd_translate)
-
-    se = sub.add_parser("serve", help="run the web page (and its API) on this machine")
-    se.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
-                    "127.0.0.1; use 0.0.0.0 to serve your network)")
-    se.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
-    _model_options(se)
-    se.add_argument("--max-chars", type=int, default=20_000,
-                    help="longest input accepted, in characters (default: 20000)")
-    se.add_argument("--concurrency", type=int, default=1,
-                    help="jobs run at once on the loaded models (default: 1)")
-    se.add_argument("--queue-size", type=int, default=16,
-                    help="jobs that may wait; beyond it clients are told the server is busy "
-                         "(default: 16)")
-    se_mem = se.add_mutually_exclusive_group()
-    se_mem.add_argument("--memory", type=Path, default=None, metavar="PATH",
-                        help="sentence memory file (default: $KHULASA_HOME/memory.sqlite)")
-    se_mem.add_argument("--no-memory", action="store_true",
-                        help="translate every sentence anew")
-    se.add_argument("--char-limit", type=int, default=20_000,
-                    help="REST: most characters in one request's q (default: 20000)")
-    se.add_argument("--batch-limit", type=int, default=32,
-                    help="REST: most texts in one q array (default: 32)")
-    se.add_argument("--req-limit", type=int, default=0,
-                    help="REST: requests per minute per client address; 0 = no limit "
-                         "(default: 0)")
-    se.add_argument("--alternatives-limit", type=int, default=5,
-                    help="REST: most alternatives one request may ask for (default: 5)")
-    se.add_argument("--api-keys", type=Path, default=None, metavar="FILE",
-                    help="REST: file of API keys, one per line; when given, a key is required")
-    se.set_defaults(run=cmd_serve)
-
-    ba = sub.add_parser("batch", help="translate many documents into one JSONL file, "
-                                      "resumable")
-    ba.add_argument("inputs", nargs="+", metavar="INPUT",
-                    help=".txt files (id = path), directories (recursive *.txt), .jsonl or .csv "
-                         "(id and text fields), or - for JSONL on stdin")
-    ba.add_argument("-o", "--output", required=True, type=Path,
-                    help="JSONL output; a rerun skips the ids already in it")
-    _model_options(ba)
-    ba.add_argument("--summary", action=argparse.BooleanOptionalAction, default=True,
-                    help="summarise each document (default: --summary)")
-    ba.add_argument("--text-field", default="text", help="JSONL/CSV text field (default: text)")
-    ba.add_argument("--id-field", default="id", help="JSONL/CSV id field (default: id)")
-    mem = ba.add_mutually_exclusive_group()
-    mem.add_argument("--memory", type=Path, default=None, metavar="PATH",
-                     help="sentence memory file (default: $KHULASA_HOME/memory.sqlite)")
-    mem.add_argument("--no-memory", action="store_true", help="translate every sentence anew")
-    ba.add_argument("--max-chars", type=int, default=200_000,
-                    help="longer documents become error records (default: 200000)")
-    ba.add_argument("--batch-docs", type=int, default=16, metavar="N",
-                    help="documents whose sentences share model batches (default: 16)")
-    ba.add_argument("--quiet", action="store_true", help="no progress bar")
-    ba.set_defaults(run=cmd_batch)
-
-    be = sub.add_parser("bench", add_help=False,
-                        help="time the translation paths on full-size replicas "
-                             "(khulasa bench --help)")
-    be.set_defaults(run=None)  # main() hands its arguments to eval.bench
-    ev = sub.add_parser("eval", add_help=False,
-                        help="translation and summary quality, evaluation sets "
-                             "(khulasa eval --help)")
-    ev.set_defaults(run=None)  # main() hands its arguments to eval.cli
-
-    mo = sub.add_parser("models", help="list or fetch models")
-    mo_sub = mo.add_subparsers(dest="models_command", metavar="ACTION")
-    mo_sub.required = True
-    ls = mo_sub.add_parser("list", help="presets, hub ids, size, licence, present locally?")
-    ls.set_defaults(run=cmd_models_list)
-    fe = mo_sub.add_parser("fetch", help="download models into the Hugging Face cache "
-                                         "(needs network)")
-    fe.add_argument("models", nargs="+", metavar="NAME|HUB_ID")
-    fe.set_defaults(run=cmd_models_fetch)
+    for register in (register_translate, register_serve, batch.register, register_models,
+                     bench.register, eval_cli.register):
+        register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
-            stream.reconfigure(encoding="utf-8")
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["bench"]:  # the measuring commands own their options (eval/)
-        from eval.bench import main as bench_main
-
-        return bench_main(argv[1:])
-    if argv[:1] == ["eval"]:
-        from eval.cli import main as eval_main
-
-        return eval_main(argv[1:])
-    args = build_parser().parse_args(argv)
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return args.run(args)
+    except OptionError as exc:
+        print(f"khulasa {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except KhulasaError as exc:
-        print(f"khulasa: error: {exc}", file=sys.stderr)
+        print(f"khulasa {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("khulasa: interrupted", file=sys.stderr)
@@ -149,31 +55,49 @@ def main(argv: list[str] | None = None) -> int:
 def read_text(path: str) -> str:
     """The document at `path` ('-' for stdin) as text; InputError naming the fix otherwise."""
     if path == "-":
-        data = sys.stdin.buffer.read()
-        where = "standard input"
-    else:
-        file = Path(path)
-        if not file.is_file():
-            raise InputError(f"No such file: {path}. Fix: check the path, or pass - to read "
-                             f"standard input.", "file_not_found")
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            raise InputError(f"Cannot read {path}: {exc.strerror}.", "unreadable") from exc
-        where = path
-    return decode_utf8(data, where)
+        if sys.stdin.isatty():
+            print("khulasa: reading the article from standard input; end it with Ctrl-D "
+                  "(or pass a file: khulasa translate FILE)", file=sys.stderr)
+        return decode_utf8(sys.stdin.buffer.read(), "standard input")
+    file = Path(path)
+    if file.is_dir():
+        raise OptionError(f"{path} is a directory: translate takes one file. For a folder of "
+                          f"articles: khulasa batch {path} -o results.jsonl")
+    if not file.exists():
+        raise InputError(f"No such file: {path}. Fix: check the path, or pass - to read "
+                         f"standard input.", "file_not_found")
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"Cannot read {path}: {exc.strerror}.", "unreadable") from exc
+    return decode_utf8(data, path)
+
+
+def register_translate(sub) -> None:
+    tr = sub.add_parser("translate", help="translate (and summarise) one Arabic document")
+    tr.add_argument("file", nargs="?", default="-", metavar="FILE|-",
+                    help="UTF-8 text file, or - for standard input (default)")
+    add_arguments(tr)
+    tr.add_argument("--json", action="store_true", help="print the Document as JSON")
+    tr.add_argument("--no-summary", action="store_true", help="translate only")
+    tr.add_argument("--sentences", type=int, default=None, metavar="N",
+                    help="summary length in sentences, at least 1 (extractive default 3)")
+    tr.set_defaults(run=cmd_translate)
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
-    from models.api import load_pipeline
-    from models.pipeline import segment
+    from khulasa.models.factory import build_pipeline, locate
+    from khulasa.models.pipeline import segment
 
+    options = ModelOptions.from_args(args)
+    sentences = check_positive("--sentences", args.sentences)
     text = read_text(args.file)
     segment(text)  # bad input fails before any model loads
-    summarizer = "none" if args.no_summary else args.summarizer
-    pipeline = load_pipeline(args.translator, summarizer, args.beams, args.device,
-                             backend=args.backend)
-    doc = pipeline.process(text, summary=not args.no_summary, summary_sentences=args.sentences)
+    locate(options, summary=not args.no_summary)  # and a missing model, before any loads
+    pipeline = build_pipeline(options, summary=not args.no_summary)
+    doc = pipeline.process(text, summary=not args.no_summary, summary_sentences=sentences)
+    for warning in pipeline.warnings:
+        print(f"khulasa: warning: {warning}", file=sys.stderr)
     if args.json:
         print(doc.to_json())
         return 0
@@ -188,64 +112,96 @@ def cmd_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def register_serve(sub) -> None:
+    se = sub.add_parser("serve", help="run the web page (and its REST API) on this machine")
+    se.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
+                    "127.0.0.1; use 0.0.0.0 to serve your network)")
+    se.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    add_arguments(se, memory="off")
+    se.add_argument("--max-chars", type=int, default=20_000,
+                    help="longest page input, in characters (default: 20000)")
+    se.add_argument("--concurrency", type=int, default=1,
+                    help="model jobs at once, page and REST together (default: 1)")
+    se.add_argument("--queue-size", type=int, default=16,
+                    help="model jobs that may wait, page and REST together; beyond it clients "
+                         "are told the server is busy (default: 16)")
+    se.add_argument("--char-limit", type=int, default=20_000,
+                    help="REST: most characters in one request's q (default: 20000)")
+    se.add_argument("--batch-limit", type=int, default=32,
+                    help="REST: most texts in one q array (default: 32)")
+    se.add_argument("--req-limit", type=int, default=0,
+                    help="requests per minute per client address, every door; 0 = no limit "
+                         "(default: 0)")
+    se.add_argument("--alternatives-limit", type=int, default=5,
+                    help="REST: most alternatives one request may ask for (default: 5)")
+    se.add_argument("--api-keys", type=Path, default=None, metavar="FILE",
+                    help="file of API keys, one per line; when given, every door needs one "
+                         "(REST: api_key; the page asks for it once)")
+    se.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                    help="a reverse proxy (address or network) whose X-Forwarded-For names the "
+                         "client; repeatable (default: trust none)")
+    se.add_argument("--keep-downloads", type=int, default=3600, metavar="SECONDS",
+                    help="how long page downloads are kept on disk at most (default: 3600)")
+    se.set_defaults(run=cmd_serve)
+
+
+def read_keys(path: Path) -> frozenset[str]:
+    if path.is_dir() or not path.exists():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise OptionError(f"--api-keys {path} {what}. Fix: give a file with one API key per "
+                          f"line.")
+    try:
+        text = decode_utf8(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise OptionError(f"Cannot read --api-keys {path}: {exc.strerror}.") from exc
+    keys = frozenset(k.strip() for k in text.splitlines() if k.strip())
+    if not keys:
+        raise OptionError(f"--api-keys {path} holds no API key (one per line).")
+    return keys
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
     import os
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a server
-    from models.memory import default_memory_path
-    from serve.rest import RestOptions
-    from serve.web import Models, ServeOptions, build_app, launch
+    from .server import ServeOptions, check_port_free, launch
 
+    options = ServeOptions(
+        models=ModelOptions.from_args(args), host=args.host, port=args.port,
+        max_chars=args.max_chars, concurrency=args.concurrency, queue_size=args.queue_size,
+        char_limit=args.char_limit, batch_limit=args.batch_limit, req_limit=args.req_limit,
+        alternatives_limit=args.alternatives_limit,
+        api_keys=read_keys(args.api_keys) if args.api_keys is not None else None,
+        trusted_proxies=tuple(args.trusted_proxy), keep_downloads=args.keep_downloads)
+    check_port_free(options.host, options.port)
     logging.basicConfig(level=logging.INFO, format="khulasa: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    for name in ("max_chars", "concurrency", "queue_size"):
-        if getattr(args, name) < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be at least 1.", "bad_option")
-    options = ServeOptions(translator=args.translator, summarizer=args.summarizer,
-                           beams=args.beams, device=args.device, backend=args.backend,
-                           max_chars=args.max_chars,
-                           concurrency=args.concurrency, queue_size=args.queue_size,
-                           memory=None if args.no_memory else
-                           (args.memory or default_memory_path()))
-    keys = None
-    if args.api_keys is not None:
-        text = read_text(str(args.api_keys))
-        keys = frozenset(k.strip() for k in text.splitlines() if k.strip())
-        if not keys:
-            raise InputError(f"{args.api_keys} holds no API key (one per line).", "bad_option")
-    rest = RestOptions(char_limit=args.char_limit, batch_limit=args.batch_limit,
-                       req_limit=args.req_limit, alternatives_limit=args.alternatives_limit,
-                       api_keys=keys)
-    print(f"khulasa: loading {args.translator} and {args.summarizer} ...", file=sys.stderr)
-    models = Models(options)  # fails here, with the fix, when weights are missing
-    launch(build_app(options, models), options, args.host, args.port, models, rest)
+    models = options.models
+    print(f"khulasa: loading {models.translator} and {models.summarizer} ...", file=sys.stderr)
+    if models.memory:
+        print(f"khulasa: the sentence memory {models.memory} keeps visitors' sentences on disk",
+              file=sys.stderr)
+    launch(options)  # fails before serving, with the fix, when weights are missing
     return 0
 
 
-def cmd_batch(args: argparse.Namespace) -> int:
-    from models.memory import default_memory_path
-    from serve.batch import BatchOptions, UsageError, run_batch
-
-    memory = None if args.no_memory else (args.memory or default_memory_path())
-    options = BatchOptions(inputs=args.inputs, output=args.output, translator=args.translator,
-                           summarizer=args.summarizer, summary=args.summary, beams=args.beams,
-                           device=args.device, backend=args.backend,
-                           text_field=args.text_field,
-                           id_field=args.id_field, memory=memory, quiet=args.quiet,
-                           max_chars=args.max_chars, docs_per_step=max(1, args.batch_docs))
-    try:
-        stats = run_batch(options)
-    except UsageError as exc:
-        print(f"khulasa batch: error: {exc}", file=sys.stderr)
-        return 2
-    print(stats.line(), file=sys.stderr)
-    return 1 if stats.failed else 0
+def register_models(sub) -> None:
+    mo = sub.add_parser("models", help="list or fetch models")
+    mo_sub = mo.add_subparsers(dest="models_command", metavar="ACTION")
+    mo_sub.required = True
+    ls = mo_sub.add_parser("list", help="presets, hub ids, size, licence, present locally?")
+    ls.set_defaults(run=cmd_models_list)
+    fe = mo_sub.add_parser("fetch", help="download models into the Hugging Face cache "
+                                         "(needs network)")
+    fe.add_argument("models", nargs="+", metavar="NAME|HUB_ID")
+    fe.set_defaults(run=cmd_models_fetch)
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
-    from models.errors import ModelNotFound
-    from models.loading import hf_cache_dir, locate, resolve
+    from khulasa.models.env import hf_cache_dir
+    from khulasa.models.errors import ModelNotFound
+    from khulasa.models.loading import find
 
     rows = [("preset", "kind", "hub id", "params", "download", "licence", "local", "note")]
     for p in PRESETS.values():
@@ -253,7 +209,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
             local = "built in"
         else:
             try:
-                locate(resolve(p.name, p.kind))
+                find(p.name, p.kind)
                 local = "yes"
             except ModelNotFound:
                 local = "no"
@@ -268,29 +224,42 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_models_fetch(args: argparse.Namespace) -> int:
-    from models.loading import FETCH_IGNORE, hf_cache_dir, resolve
+    from khulasa.models.env import hf_cache_dir
+    from khulasa.models.loading import FETCH_IGNORE, resolve
 
     refs = []
     for spec in args.models:
-        kind = PRESETS[spec].kind if spec in PRESETS else "translator"
-        ref = resolve(spec, kind)
+        if spec not in PRESETS and "/" not in spec:
+            close = difflib.get_close_matches(spec, list(PRESETS), n=3, cutoff=0.6)
+            if close:
+                raise OptionError(f"Unknown model {spec!r}. Did you mean {' or '.join(close)}? "
+                                  f"Presets: {', '.join(PRESETS)}; or give a hub id "
+                                  f"(org/name).", "unknown_model")
+        ref = resolve(spec, PRESETS[spec].kind if spec in PRESETS else "translator")
         if ref.hub_id is None:
             print(f"khulasa: {spec} needs no download", file=sys.stderr)
             continue
         refs.append(ref)
     from huggingface_hub import snapshot_download
 
+    failed = []
     for ref in refs:
         print(f"Fetching {ref.name} ({ref.hub_id}) into {hf_cache_dir()} ...", file=sys.stderr)
         try:
             path = snapshot_download(ref.hub_id, cache_dir=hf_cache_dir(),
                                      ignore_patterns=FETCH_IGNORE)
-        except Exception as exc:  # network errors come in many types; name the fix
-            raise KhulasaError(
-                f"Could not download {ref.hub_id}: {type(exc).__name__}: {exc}. Fix: check the "
-                f"network (and HF_ENDPOINT / proxy settings), then run the same command again; "
-                f"or copy a saved model directory here and pass its path.") from exc
+        except Exception as exc:  # network errors come in many types; name them all
+            reason = str(exc).strip().rstrip(".") or type(exc).__name__
+            failed.append(f"{ref.hub_id}: {type(exc).__name__}: {reason}")
+            print(f"khulasa: could not download {ref.hub_id}", file=sys.stderr)
+            continue
         print(f"{ref.name}: {path}")
+    if failed:
+        raise KhulasaError(
+            f"Could not download {len(failed)} of {len(refs)} models:\n  " + "\n  ".join(failed)
+            + "\nFix: check the network (and HF_ENDPOINT / proxy settings), then run the same "
+              "command again; or copy a saved model directory onto this machine and pass it "
+              "with --translator DIR or --summarizer DIR.")
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from models.document import Document, Segment, SummarySentence
+from khulasa.models.document import Document, Segment, SummarySentence
 
 FLAG_LABELS = {
     "split_at_length_limit": "split at the length limit",

@@ -1,16 +1,33 @@
-"""Fixtures: every test gets its own KHULASA_HOME and HF_HOME with the hub switched off; tiny
-replicas of each preset are built once per session and loaded through the public code."""
+"""Fixtures: every test gets its own KHULASA_HOME and HF_HOME with the hub switched off (and
+the whole session, module fixtures included, a throwaway one: nothing is written to the real
+home); tiny replicas of each preset are built once per session and loaded through the public
+code."""
 
 from __future__ import annotations
 
 import os
+import socket
+import tempfile
 from pathlib import Path
 
 import pytest
+from khulasa.eval.replicas import REPLICA_PRESETS, arabic_text, build_replica
 
-from eval.replicas import REPLICA_PRESETS, arabic_text, build_replica
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_AR = ROOT / "eval" / "data" / "brussels_ar.txt"
+_SESSION_HOME = tempfile.TemporaryDirectory(prefix="khulasa-tests-")
 
-SAMPLE_AR = Path(__file__).resolve().parent.parent / "eval" / "data" / "brussels_ar.txt"
+
+def pytest_configure(config):
+    home = Path(_SESSION_HOME.name)
+    os.environ.update(KHULASA_HOME=str(home / "khulasa-home"), HF_HOME=str(home / "hf-home"),
+                      HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
+                      GRADIO_TEMP_DIR=str(home / "gradio"))
+    os.environ.pop("HF_HUB_CACHE", None)
+
+
+def pytest_unconfigure(config):
+    _SESSION_HOME.cleanup()
 
 
 @pytest.fixture(autouse=True)
@@ -44,19 +61,27 @@ def cli_env(tmp_path) -> dict[str, str]:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def start_server(options, models=None, rest=None):
-    """Launch the page (and REST) for `options` on a free loopback port; (app, url)."""
-    from serve.web import Models, build_app, launch
+def serve_options(replicas, translator="opus-mt", summarizer="distilbart-cnn", **kw):
+    """ServeOptions on loopback with replica models (`summarizer` a replica name or preset)."""
+    from khulasa.models.options import ModelOptions
+    from khulasa.serve.server import ServeOptions
 
-    models = models or Models(options)
-    app = build_app(options, models)
-    port = free_port()
-    launch(app, options, "127.0.0.1", port, models, rest, block=False)
-    return app, f"http://127.0.0.1:{port}/"
+    model_kw = {k: kw.pop(k) for k in ("beams", "backend", "memory", "device") if k in kw}
+    summ = str(replicas[summarizer]) if summarizer in replicas else summarizer
+    models = ModelOptions(translator=str(replicas[translator]), summarizer=summ, **model_kw)
+    return ServeOptions(models=models, host="127.0.0.1", port=free_port(), **kw)
+
+
+def start_server(options, pool=None):
+    """Launch the page (and REST) for `options` on a free loopback port; the running Server
+    (`.url`, `.close()`)."""
+    from dataclasses import replace
+
+    from khulasa.serve.server import launch
+
+    return launch(replace(options, port=free_port()), pool, block=False)

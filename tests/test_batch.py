@@ -8,19 +8,18 @@ import time
 from pathlib import Path
 
 import pytest
-
-from models.memory import SentenceMemory
-from serve.batch import BatchOptions, UsageError, run_batch
+from khulasa.models.memory import SentenceMemory
+from khulasa.models.options import ModelOptions
+from khulasa.serve.batch import BatchOptions, UsageError, run_batch
 
 ARABIC = "قال وزير الخارجية الأمركي جون كيري في ختام مؤتمر لدول التحالف في بروكسل."
 
 
-def options(replicas, inputs, out, **kw) -> BatchOptions:
-    base = dict(inputs=[str(i) for i in inputs], output=out,
-                translator=str(replicas["opus-mt"]), summarizer="extractive", quiet=True,
-                beams=1, memory=None, backend="torch")
-    base.update(kw)
-    return BatchOptions(**base)
+def options(replicas, inputs, out, memory=None, **kw) -> BatchOptions:
+    models = ModelOptions(translator=str(replicas["opus-mt"]), summarizer="extractive", beams=1,
+                          backend="torch", memory=memory)
+    return BatchOptions(inputs=[str(i) for i in inputs], output=out, models=models, quiet=True,
+                        **kw)
 
 
 def read_lines(path: Path) -> list[dict]:
@@ -86,16 +85,16 @@ def test_rerun_skips_done_ids_and_duplicate_ids_are_refused(replicas, tmp_path):
 
 
 def count_model_calls(monkeypatch) -> list[int]:
-    from models.translate import Translator
+    from khulasa.models.translate import TorchTranslator
 
     calls: list[int] = []
-    real = Translator.translate_batch
+    real = TorchTranslator.translate_nbest
 
-    def counting(self, texts):
+    def counting(self, texts, n=1):
         calls.append(len(texts))
-        return real(self, texts)
+        return real(self, texts, n)
 
-    monkeypatch.setattr(Translator, "translate_batch", counting)
+    monkeypatch.setattr(TorchTranslator, "translate_nbest", counting)
     return calls
 
 
@@ -119,9 +118,9 @@ def test_memory_translates_repeated_sentences_once(replicas, sample_ar, tmp_path
 
 
 def test_documents_share_model_batches(replicas, sample_ar, monkeypatch):
-    from models import load_pipeline
+    from khulasa.models.factory import load_pipeline
 
-    pipeline = load_pipeline(str(replicas["opus-mt"]), "none", beams=1)
+    pipeline = load_pipeline(str(replicas["opus-mt"]), "none", beams=1, backend="torch")
     calls = count_model_calls(monkeypatch)
     for _ in range(4):
         pipeline.process(sample_ar)
@@ -159,7 +158,7 @@ def test_kill_9_at_several_points_then_resume_loses_and_duplicates_nothing(
     src.write_text("".join(json.dumps({"id": f"doc{i}", "text": f"{ARABIC} رقم {i}."}) + "\n"
                            for i in range(n)), encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    cmd = [sys.executable, "-m", "serve", "batch", str(src), "-o", str(out), "--translator",
+    cmd = [sys.executable, "-m", "khulasa.serve", "batch", str(src), "-o", str(out), "--translator",
            str(replicas["opus-mt"]), "--summarizer", str(replicas["distilbart-cnn"]),
            "--batch-docs", "1", "--quiet", "--memory", str(tmp_path / "memory.sqlite")]
     kills = 0
@@ -191,7 +190,7 @@ def test_cli_exit_codes(replicas, cli_env, tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"id": 1, "text": ARABIC}) + "\n" + json.dumps({"id": 2}) + "\n",
                    encoding="utf-8")
-    base = [sys.executable, "-m", "serve", "batch", "--translator", str(replicas["opus-mt"]),
+    base = [sys.executable, "-m", "khulasa.serve", "batch", "--translator", str(replicas["opus-mt"]),
             "--summarizer", "extractive", "--no-memory"]
     some_failed = subprocess.run(base + [str(src), "-o", str(tmp_path / "a.jsonl")],
                                  env=cli_env, capture_output=True, timeout=300)

@@ -4,7 +4,7 @@ import sys
 
 
 def test_bench_runs_on_tiny_replicas_and_emits_its_json(cli_env):
-    run = subprocess.run([sys.executable, "-m", "serve", "bench", "--size", "tiny", "--runs",
+    run = subprocess.run([sys.executable, "-m", "khulasa.serve", "bench", "--size", "tiny", "--runs",
                           "1", "--json", "--translator", "opus-mt"],
                          capture_output=True, env=cli_env, timeout=600)
     assert run.returncode == 0, run.stderr.decode()[-3000:]

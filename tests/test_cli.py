@@ -1,12 +1,13 @@
 import json
+import re
 import subprocess
 import sys
 
-from serve.cli import main
+from khulasa.serve.cli import main
 
 
 def khulasa(args, env, stdin=b""):
-    return subprocess.run([sys.executable, "-m", "serve", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "khulasa.serve", *args], input=stdin,
                           capture_output=True, env=env, timeout=300)
 
 
@@ -45,7 +46,7 @@ def test_bad_input_gets_a_named_error_and_no_traceback(replicas, cli_env, tmp_pa
 
 
 def test_help_does_not_import_torch(cli_env):
-    code = ("import sys\nfrom serve.cli import main\ntry:\n    main(['--help'])\n"
+    code = ("import sys\nfrom khulasa.serve.cli import main\ntry:\n    main(['--help'])\n"
             "except SystemExit:\n    pass\nprint('torch' in sys.modules, "
             "'transformers' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, env=cli_env,
@@ -79,9 +80,12 @@ def test_serve_exits_with_the_fix_when_weights_are_missing(replicas, cli_env):
     assert "khulasa models fetch distilbart-cnn" in err and "Traceback" not in err
 
 
-def test_fetch_without_network_names_the_problem_and_the_fix(cli_env):
-    run = khulasa(["models", "fetch", "opus-mt"], cli_env)  # HF_HUB_OFFLINE=1 here
+def test_fetch_without_network_reports_every_model_and_the_fix(cli_env):
+    run = khulasa(["models", "fetch", "opus-mt", "distilbart-cnn"], cli_env)  # offline here
     err = run.stderr.decode()
     assert run.returncode == 1
-    assert "Could not download Helsinki-NLP/opus-mt-ar-en" in err and "check the network" in err
+    assert "Could not download 2 of 2 models" in err
+    assert "Helsinki-NLP/opus-mt-ar-en: " in err and "sshleifer/distilbart-cnn-12-6: " in err
+    assert "check the network" in err and "--translator DIR or --summarizer DIR" in err
+    assert not re.search(r"(?<!\.)\.\.(?!\.)", err)  # no doubled period
     assert "Traceback" not in err

@@ -1,11 +1,11 @@
 """The ct2 backend against the torch reference, on every preset's replica."""
 
 import pytest
-from test_summarize import english_segments
-
-from models.api import load_pipeline, load_summarizer, load_translator, pick_backend
-from models.memory import khulasa_home
-from models.pipeline import segment
+from khulasa.models.env import khulasa_home
+from khulasa.models.errors import OptionError
+from khulasa.models.factory import load_pipeline, load_translator, pick_backend
+from khulasa.models.pipeline import segment
+from test_summarize import english_segments, greedy_summarizer
 
 pytest.importorskip("ctranslate2", reason="ctranslate2 is a declared dependency; "
                                           "installed by the README's set-up")
@@ -14,23 +14,31 @@ pytest.importorskip("ctranslate2", reason="ctranslate2 is a declared dependency;
 @pytest.mark.parametrize("preset", ["opus-mt-tc-big", "opus-mt", "nllb-600m"])
 def test_ct2_float32_greedy_equals_torch_greedy(replicas, sample_ar, preset):
     sentences = [s.source for s in segment(sample_ar).segments]
-    torch_out = load_translator(str(replicas[preset]), beams=1).translate(sentences)
+    torch_out = load_translator(str(replicas[preset]), beams=1, backend="torch").translate(
+        sentences)
     ct2 = load_translator(str(replicas[preset]), beams=1, backend="ct2", compute_type="float32")
     assert ct2.translate(sentences) == torch_out
 
 
 def test_ct2_bart_float32_greedy_equals_torch_greedy(replicas):
     texts = [" ".join(t for _, t in english_segments()[i:i + 4]) for i in (0, 4, 8)]
-    torch_out = load_summarizer(str(replicas["distilbart-cnn"]), beams=1).generate(texts)
-    ct2 = load_summarizer(str(replicas["distilbart-cnn"]), beams=1, backend="ct2",
-                          compute_type="float32")
-    assert ct2.generate(texts) == torch_out
+    torch_sum = greedy_summarizer(replicas)
+    ct2 = greedy_summarizer(replicas, "ct2", compute_type="float32")
+    assert ct2.generate(texts) == torch_sum.generate(texts)
+    # The same min_length clamp on both backends: with the output limit below the model's
+    # min_length, both write the clamped length, not the impossible one.
+    for s in (torch_sum, ct2):
+        s.output_limit = 40
+    assert ct2.min_length == torch_sum.min_length == 20
+    assert ct2.generate(texts) == torch_sum.generate(texts)
 
 
 def test_ct2_int8_end_to_end_is_aligned_and_converts_once(replicas, sample_ar, monkeypatch):
-    import models.ct2
+    import khulasa.models.ct2
+    import khulasa.models.factory
 
-    monkeypatch.setattr(models.ct2, "_ENGINES", {})  # engines earlier tests loaded
+    monkeypatch.setattr(khulasa.models.ct2, "_ENGINES", {})  # engines earlier tests loaded
+    monkeypatch.setattr(khulasa.models.factory, "_CACHE", {})
     pipeline = load_pipeline(str(replicas["opus-mt-tc-big"]), str(replicas["distilbart-cnn"]),
                              backend="ct2")
     doc = pipeline.process(sample_ar)
@@ -49,12 +57,12 @@ def test_ct2_int8_end_to_end_is_aligned_and_converts_once(replicas, sample_ar, m
 
 def test_auto_backend_picks_ct2_when_installed():
     assert pick_backend("auto") == "ct2"
-    with pytest.raises(ValueError, match="unknown backend"):
+    with pytest.raises(OptionError, match="Unknown backend"):
         pick_backend("onnx")
 
 
 def test_balanced_cuts_let_workers_finish_together():
-    from models.ct2 import balanced_cuts
+    from khulasa.models.ct2 import balanced_cuts
 
     lengths = [10 * k for k in range(1, 17)]
     # Rows x longest length: 10 x 100 = 1000 against 6 x 160 = 960, the best split in two.

@@ -2,10 +2,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from eval.cli import main as eval_main
-from eval.metrics import summary_scores, translation_scores
-from models.errors import InputError
+from khulasa.eval.cli import main as eval_main
+from khulasa.eval.metrics import summary_scores, translation_scores
+from khulasa.models.errors import InputError
 
 DATA = Path(__file__).resolve().parent.parent / "eval" / "data"
 HYP = ["The cat sat on the mat.", "Kerry said the coalition is united.", "It is too early."]

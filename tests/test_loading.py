@@ -4,13 +4,12 @@ import sys
 import time
 
 import pytest
-
-from models import ModelNotFound, load_summarizer, load_translator
-from models.loading import load_seq2seq, resolve
+from khulasa.models import ModelNotFound, load_summarizer, load_translator
+from khulasa.models.loading import find, load_seq2seq, resolve
 
 
 def test_replicas_load_through_the_public_code_with_their_own_special_tokens(replicas):
-    tc_big = load_translator(str(replicas["opus-mt-tc-big"]))
+    tc_big = load_translator(str(replicas["opus-mt-tc-big"]), backend="torch")
     assert type(tc_big.model).__name__ == "MarianMTModel"
     assert type(tc_big.tokenizer).__name__ == "MarianTokenizer"
     vocab = tc_big.tokenizer.get_vocab()
@@ -19,22 +18,25 @@ def test_replicas_load_through_the_public_code_with_their_own_special_tokens(rep
     assert tc_big.model.generation_config.bad_words_ids == [[vocab["<pad>"]]]
     assert tc_big.beams == 4  # from the model's generation config
 
-    opus = load_translator(str(replicas["opus-mt"]), beams=2)
+    opus = load_translator(str(replicas["opus-mt"]), beams=2, backend="torch")
     assert opus.model.config.eos_token_id == 0 and opus.beams == 2
 
-    nllb = load_translator(str(replicas["nllb-600m"]))
+    nllb = load_translator(str(replicas["nllb-600m"]), backend="torch")
     assert type(nllb.model).__name__ == "M2M100ForConditionalGeneration"
     assert type(nllb.tokenizer).__name__ == "NllbTokenizer"
 
-    bart = load_summarizer(str(replicas["distilbart-cnn"]))
+    bart = load_summarizer(str(replicas["distilbart-cnn"]), backend="torch")
     assert type(bart.model).__name__ == "BartForConditionalGeneration"
     assert bart.model.generation_config.min_length == 56
 
 
 def test_weights_load_once_per_process(replicas):
-    a = load_seq2seq(str(replicas["opus-mt"]), "translator", device="cpu")
-    b = load_seq2seq(str(replicas["opus-mt"]), "translator", device="cpu")
+    a = load_seq2seq(*find(str(replicas["opus-mt"]), "translator"), device="cpu")
+    b = load_seq2seq(*find(str(replicas["opus-mt"]), "translator"), device="cpu")
     assert a is b
+    # The pipeline factory builds each translator once per process and options.
+    one = load_translator(str(replicas["opus-mt"]), beams=2, backend="torch")
+    assert load_translator(str(replicas["opus-mt"]), beams=2, backend="torch") is one
 
 
 def test_missing_preset_names_model_place_and_fix(tmp_path):
@@ -72,7 +74,7 @@ def test_cli_fails_fast_on_missing_weights_without_touching_the_network(cli_env)
     env["HF_ENDPOINT"] = f"http://127.0.0.1:{blackhole.getsockname()[1]}"
     try:
         started = time.monotonic()
-        run = subprocess.run([sys.executable, "-m", "serve", "translate", "-"],
+        run = subprocess.run([sys.executable, "-m", "khulasa.serve", "translate", "-"],
                              input="قال كيري".encode(), capture_output=True, env=env, timeout=30)
         elapsed = time.monotonic() - started
     finally:

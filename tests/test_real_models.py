@@ -2,8 +2,7 @@
 (`khulasa models fetch opus-mt-tc-big distilbart-cnn` brings them)."""
 
 import pytest
-
-from models import ModelNotFound, check_available, load_pipeline
+from khulasa.models import ModelNotFound, ModelOptions, load_pipeline, locate
 
 pytestmark = pytest.mark.real_models
 
@@ -22,7 +21,7 @@ def real_cache(monkeypatch):
 
 def _need(translator, summarizer):
     try:
-        check_available(translator, summarizer)
+        locate(ModelOptions(translator, summarizer or "none"))
     except ModelNotFound as exc:
         pytest.skip(f"real weights not on disk: {str(exc).splitlines()[0]}")
 
@@ -43,9 +42,9 @@ def test_brussels_reference_scores_above_floor(real_cache):
     _need("opus-mt-tc-big", None)
     from pathlib import Path
 
-    from eval.cli import translate_lines
-    from eval.metrics import translation_scores
-    from models import load_translator
+    from khulasa.eval.cli import translate_lines
+    from khulasa.eval.metrics import translation_scores
+    from khulasa.models import load_translator
 
     data = Path(__file__).resolve().parent.parent / "eval" / "data"
     src = data.joinpath("brussels.sent.ar").read_text(encoding="utf-8").splitlines()

@@ -1,9 +1,9 @@
-from eval.replicas import english_text
-from models import Document, load_pipeline, load_summarizer
-from models.document import UNSUPPORTED
-from models.provenance import supporting_sources
-from models.summarize import ExtractiveSummarizer
-from models.text import normalize, split_paragraphs, split_sentences
+from khulasa.eval.replicas import english_text
+from khulasa.models import Document, load_pipeline
+from khulasa.models.document import UNSUPPORTED
+from khulasa.models.provenance import supporting_sources
+from khulasa.models.summarize import ExtractiveSummarizer
+from khulasa.models.text import normalize, split_paragraphs, split_sentences
 
 
 def english_segments() -> list[tuple[int, str]]:
@@ -48,8 +48,23 @@ def test_abstractive_summary_flags_unsupported_sentences(replicas, sample_ar):
     assert doc.meta["summarizer"]["mode"] == "abstractive"
 
 
+def greedy_summarizer(replicas, backend="torch", **kw):
+    """A summariser of its own (not the factory's shared one), greedy."""
+    from khulasa.models.loading import find, load_seq2seq
+
+    loaded = load_seq2seq(*find(str(replicas["distilbart-cnn"]), "summarizer"), "cpu",
+                          weights=backend == "torch")
+    if backend == "ct2":
+        from khulasa.models.ct2 import Ct2Summarizer
+
+        return Ct2Summarizer(loaded, beams=1, **kw)
+    from khulasa.models.summarize import AbstractiveSummarizer
+
+    return AbstractiveSummarizer(loaded, beams=1)
+
+
 def test_abstractive_chunks_long_input_then_merges(replicas):
-    summarizer = load_summarizer(str(replicas["distilbart-cnn"]), beams=1)
+    summarizer = greedy_summarizer(replicas)
     segments = english_segments() * 6  # well over the replica's 512-token input limit
     segments = [(i, t) for i, (_, t) in enumerate(segments)]
     calls = []
@@ -77,7 +92,10 @@ def test_document_json_round_trips_with_the_documented_names(replicas, sample_ar
                          "summary", "meta"}
     assert set(data["paragraphs"][0]["segments"][0]) == {"index", "source", "english", "flags"}
     assert set(data["summary"][0]) == {"text", "sources", "flags"}
-    assert {"translator", "summarizer", "timings_ms", "version"} <= set(data["meta"])
+    assert {"translator", "summarizer", "timings_ms", "version", "versions", "created"} <= set(
+        data["meta"])
+    assert set(data["meta"]["versions"]) == {"khulasa", "transformers", "ctranslate2", "torch"}
+    assert data["meta"]["versions"]["transformers"]
     assert data["meta"]["summarizer"] == {"model": "extractive", "mode": "extractive"}
     assert data["translation"].count("\n\n") == len(doc.paragraphs) - 1
     again = Document.from_json(doc.to_json())

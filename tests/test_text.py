@@ -1,5 +1,11 @@
-from models.pipeline import segment
-from models.text import normalize, split_english, split_long, split_paragraphs, split_sentences
+from khulasa.models.pipeline import segment
+from khulasa.models.text import (
+    normalize,
+    split_english,
+    split_long,
+    split_paragraphs,
+    split_sentences,
+)
 
 
 def test_sample_article_splits_into_its_sentences(sample_ar):

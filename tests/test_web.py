@@ -5,52 +5,42 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import start_server
-
-from models.document import Document
-from models.errors import InputError, ModelNotFound
-from serve.render import render_panes
-from serve.web import API_NAME, Models, ServeOptions, build_app, check_input
+from conftest import ROOT, serve_options, start_server
+from khulasa.models.document import Document
+from khulasa.models.errors import InputError, ModelNotFound
+from khulasa.serve.render import render_panes
+from khulasa.serve.server import EXAMPLE, Downloads, Gate, Guard, ModelPool
+from khulasa.serve.web import API_NAME, build_app, check_input
 
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
 @pytest.fixture(scope="module")
 def options(replicas):
-    return ServeOptions(translator=str(replicas["opus-mt"]),
-                        summarizer=str(replicas["distilbart-cnn"]), queue_size=1)
+    return serve_options(replicas, queue_size=1, backend="torch")
 
 
-@pytest.fixture(scope="module")
-def live(options):
-    """A live server on 127.0.0.1 whose model calls can be held at a gate."""
-    models = Models(options)
-    gate = threading.Event()
-    gate.set()
-    real_get = models.get
-
-    def gated_get(*args):
-        gate.wait(timeout=60)
-        return real_get(*args)
-
-    models.get = gated_get
-    app, url = start_server(options, models)
-    yield url, gate
-    app.close()
+def page_handler(options, pool=None):
+    """The page's streaming handler, as Gradio calls it, with its own server parts."""
+    pool = pool or ModelPool(options)
+    app = build_app(options, pool, Gate(1, 1), Guard(options), Downloads(60))
+    return next(fn for fn in app.fns.values() if fn.api_name == "translate_page").fn
 
 
 def test_input_limits_are_named_before_any_model_call():
     with pytest.raises(InputError, match="empty"):
         check_input(" \u200b\n ", 100)
-    with pytest.raises(InputError, match="at most 100"):
+    with pytest.raises(InputError, match="the limit here is 100"):
         check_input("ب" * 101, 100)
     # Control characters are stripped, not rejected.
     assert check_input("قال\x07 كيري", 100)
 
 
-def test_untrusted_text_is_escaped_in_every_pane(replicas, options):
-    from models.document import Document
+def test_the_example_ships_with_the_product():
+    assert EXAMPLE.read_bytes() == (ROOT / "eval" / "data" / "brussels_ar.txt").read_bytes()
 
+
+def test_untrusted_text_is_escaped_in_every_pane():
     doc = Document.from_dict({"paragraphs": [{"segments": [
         {"index": 0, "source": XSS, "english": XSS, "flags": []}]}],
         "summary": [{"text": XSS, "sources": [0], "flags": []}]})
@@ -60,10 +50,8 @@ def test_untrusted_text_is_escaped_in_every_pane(replicas, options):
 
 
 def test_page_streams_translation_then_summary(options, sample_ar):
-    models = Models(options)
-    app = build_app(options, models)
-    handler = next(fn for fn in app.fns.values() if fn.api_name == "translate_page").fn
-    updates = list(handler(sample_ar, options.translator, options.summarizer, 0, 3))
+    handler = page_handler(options)
+    updates = list(handler(sample_ar, "", "", 0, 3, None))
     assert len(updates) >= 3
     first_panes, last_panes = updates[0][1], updates[-1][1]
     assert "kh-pending" in first_panes  # sentences not yet translated show as pending
@@ -75,9 +63,30 @@ def test_page_streams_translation_then_summary(options, sample_ar):
     assert Document.from_json(Path(saved).read_text(encoding="utf-8")).to_dict()["summary"]
 
 
-def test_missing_model_stops_the_server_before_it_serves(replicas):
+def test_missing_model_stops_the_server_before_it_serves(replicas, options):
+    from dataclasses import replace
+
+    models = options.models.with_(summarizer="distilbart-cnn")  # the preset: not on disk
     with pytest.raises(ModelNotFound, match="khulasa models fetch distilbart-cnn"):
-        Models(ServeOptions(translator=str(replicas["opus-mt"]), summarizer="distilbart-cnn"))
+        ModelPool(replace(options, models=models))
+
+
+@pytest.fixture(scope="module")
+def live(options):
+    """A live server on 127.0.0.1 whose model calls can be held at a gate."""
+    pool = ModelPool(options)
+    gate = threading.Event()
+    gate.set()
+    real_get = pool.get
+
+    def gated_get(*args):
+        gate.wait(timeout=60)
+        return real_get(*args)
+
+    pool.get = gated_get
+    server = start_server(options, pool)
+    yield server.url, gate
+    server.close()
 
 
 def test_api_returns_the_document_json(live, sample_ar):
@@ -98,6 +107,8 @@ def test_api_names_bad_input(live):
     client = Client(live[0], verbose=False)
     with pytest.raises(AppError, match="empty"):
         client.predict("   ", api_name=f"/{API_NAME}")
+    with pytest.raises(AppError, match="beams must be 0"):
+        client.predict("قال كيري", "", "", 99, api_name=f"/{API_NAME}")
 
 
 def test_a_full_queue_answers_busy_and_the_server_keeps_serving(live, sample_ar):
@@ -128,23 +139,10 @@ def test_a_full_queue_answers_busy_and_the_server_keeps_serving(live, sample_ar)
     assert doc["paragraphs"][0]["segments"][0]["english"]
 
 
-def test_page_with_memory_answers_a_repeated_article_from_it(options, sample_ar, tmp_path):
-    from dataclasses import replace
-
-    opts = replace(options, memory=tmp_path / "memory.sqlite")
-    app = build_app(opts, Models(opts))
-    handler = next(fn for fn in app.fns.values() if fn.api_name == "translate_page").fn
-    first = list(handler(sample_ar, opts.translator, "none", 0, 3))[-1]
-    second = list(handler(sample_ar, opts.translator, "none", 0, 3))[-1]
-    assert "from memory" not in first[0]
-    assert "16 of 16 sentences translated (16 from memory)" in second[0]
-    assert first[1] == second[1]  # the same panes either way
-
-
 def test_visitors_can_pick_only_offered_models(options):
-    models = Models(options)
+    pool = ModelPool(options)
     with pytest.raises(InputError, match="not offered by this server"):
-        models.get("/etc", options.summarizer, None)
+        pool.get("/etc", None, None)
     with pytest.raises(InputError, match="not offered"):
-        models.get(options.translator, "some-org/some-model", None)
-    assert "opus-mt-tc-big" in models.offered("translator")
+        pool.get(None, "some-org/some-model", None)
+    assert "opus-mt-tc-big" in pool.offered("translator")

@@ -1,0 +1,145 @@
+"""The one way to turn options into ready models: every door (CLI, page, REST, batch, bench,
+eval) calls this. Each model is located once (fast, no torch, no network), loaded once per
+process (cached), and the sentence memory is applied here and nowhere else."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from .errors import ModelLoadError
+from .loading import ModelRef, find, load_seq2seq, pick_device
+from .options import BACKENDS, ModelOptions, OptionError
+from .pipeline import Pipeline
+
+NO_WEIGHTS = ("none", "extractive")  # summariser presets built in
+_CACHE: dict[tuple, object] = {}
+_LOCK = threading.RLock()
+
+Located = dict[str, tuple[ModelRef, Path]]
+
+
+def ct2_available() -> bool:
+    try:
+        import ctranslate2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pick_backend(backend: str) -> str:
+    """`auto` is ct2 where CTranslate2 is installed, else torch."""
+    if backend not in BACKENDS:
+        raise OptionError(f"Unknown backend {backend!r}: use {', '.join(BACKENDS)}.")
+    if backend == "auto":
+        return "ct2" if ct2_available() else "torch"
+    if backend == "ct2" and not ct2_available():
+        raise ModelLoadError("--backend ct2 needs CTranslate2, which is not installed. Fix: "
+                             "pip install ctranslate2, or --backend torch.")
+    return backend
+
+
+def locate(options: ModelOptions, summary: bool = True) -> Located:
+    """Where each model's files are; ModelNotFound (with the fix) for the first one missing.
+    Quick and without torch: doors call it before any slow work."""
+    located = {"translator": find(options.translator, "translator")}
+    if summary and options.summarizer not in NO_WEIGHTS:
+        located["summarizer"] = find(options.summarizer, "summarizer")
+    return located
+
+
+def build_translator(options: ModelOptions, located: Located | None = None):
+    """The translator (torch or ct2), with the sentence memory in front when asked for."""
+    ref, path = (located or {}).get("translator") or find(options.translator, "translator")
+    backend = pick_backend(options.backend)
+    device = pick_device(options.device)
+    key = ("translator", str(path), device, backend, options.beams, options.compute_type)
+    with _LOCK:
+        translator = _CACHE.get(key)
+        if translator is None:
+            if backend == "ct2":
+                from .ct2 import Ct2Translator
+
+                translator = Ct2Translator(load_seq2seq(ref, path, device, weights=False),
+                                           beams=options.beams,
+                                           compute_type=options.compute_type)
+            else:
+                from .translate import TorchTranslator
+
+                translator = TorchTranslator(load_seq2seq(ref, path, device), beams=options.beams)
+            _CACHE[key] = translator
+    return translator
+
+
+def build_summarizer(options: ModelOptions, located: Located | None = None):
+    """The summariser, or None for the `none` preset. Its beams are the model's own."""
+    from .summarize import AbstractiveSummarizer, ExtractiveSummarizer
+
+    if options.summarizer == "none":
+        return None
+    if options.summarizer == "extractive":
+        return ExtractiveSummarizer()
+    ref, path = (located or {}).get("summarizer") or find(options.summarizer, "summarizer")
+    backend = pick_backend(options.backend)
+    device = pick_device(options.device)
+    key = ("summarizer", str(path), device, backend, options.compute_type)
+    with _LOCK:
+        summarizer = _CACHE.get(key)
+        if summarizer is None:
+            if backend == "ct2":
+                from .ct2 import Ct2Summarizer
+
+                summarizer = Ct2Summarizer(load_seq2seq(ref, path, device, weights=False),
+                                           compute_type=options.compute_type)
+            else:
+                summarizer = AbstractiveSummarizer(load_seq2seq(ref, path, device))
+            _CACHE[key] = summarizer
+    return summarizer
+
+
+def open_memory(path: Path):
+    """The sentence memory at `path`, one per process and path: (memory or None, warning)."""
+    from .memory import open_memory as open_file
+
+    key = ("memory", str(Path(path).resolve()))
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = open_file(path)
+        return _CACHE[key]
+
+
+def build_pipeline(options: ModelOptions, summary: bool = True,
+                   mark_memory: bool = True) -> Pipeline:
+    """Both models, located first (so a missing one fails before any load), then loaded."""
+    located = locate(options, summary)
+    translator = build_translator(options, located)
+    memory, warning = open_memory(options.memory) if options.memory else (None, None)
+    if memory is not None:
+        from .memory import MemoryTranslator
+
+        translator = MemoryTranslator(translator, memory)
+    summarizer = build_summarizer(options, located) if summary else None
+    return Pipeline(translator, summarizer, mark_memory=mark_memory, memory=memory,
+                    warnings=[warning] if warning else [])
+
+
+# The short forms, for scripts and notebooks: the same factory underneath.
+def load_translator(spec: str, beams: int | None = None, device: str = "auto",
+                    backend: str = "auto", compute_type: str | None = None):
+    options = ModelOptions(translator=spec, summarizer="none", beams=beams, device=device,
+                           backend=backend, compute_type=compute_type)
+    return build_translator(options)
+
+
+def load_summarizer(spec: str, device: str = "auto", backend: str = "auto",
+                    compute_type: str | None = None):
+    options = ModelOptions(summarizer=spec, device=device, backend=backend,
+                           compute_type=compute_type)
+    return build_summarizer(options)
+
+
+def load_pipeline(translator: str, summarizer: str = "none", beams: int | None = None,
+                  device: str = "auto", backend: str = "auto",
+                  memory: Path | None = None) -> Pipeline:
+    return build_pipeline(ModelOptions(translator, summarizer, beams, device, backend,
+                                       memory=memory))

@@ -1,0 +1,217 @@
+"""`khulasa batch`'s inputs: every record of every input, in order. Anything unreadable
+becomes an error record with a documented code, never an exception and never a silent skip.
+
+Codes: invalid_utf8, invalid_unicode, invalid_id, empty_input, missing_text_field,
+invalid_json, too_long, unreadable.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from khulasa.models.errors import InputError, KhulasaError, OptionError
+from khulasa.models.text import check_unicode, decode_utf8, normalize
+
+CSV_FIELD_LIMIT = 10_000_000  # csv's default 128 KiB field limit is too small for articles
+
+
+class UsageError(OptionError):
+    """A problem with the command line or the output file (exit status 2)."""
+
+
+@dataclass
+class Record:
+    id: str
+    source: str  # the file or stream it came from
+    text: str | None = None
+    error: KhulasaError | None = None
+
+    def error_line(self) -> dict:
+        err = self.error
+        return {"id": self.id, "source": self.source,
+                "error": {"code": getattr(err, "code", "error"), "message": str(err)}}
+
+
+def valid_id(record: Record) -> Record:
+    """An id that is not valid Unicode (a lone surrogate in JSON, a file name that is not
+    UTF-8) makes the record an `invalid_id` error; the output writes the id JSON-escaped
+    (`\\udcff`), which reads back as the same string, so a rerun still skips it."""
+    try:
+        record.id.encode("utf-8")
+    except UnicodeEncodeError:
+        record.error = InputError(
+            f"Record id {ascii(record.id)} is not valid Unicode (a lone surrogate, or a file "
+            f"name that is not UTF-8). Fix: give the record a UTF-8 id (or rename the file).",
+            "invalid_id")
+    return record
+
+
+def read_inputs(inputs: list[str], text_field: str, id_field: str,
+                stdin: io.BufferedReader | None = None) -> Iterator[Record]:
+    """Records from every input, in order: .txt files, directories (recursive *.txt), .jsonl,
+    .csv and '-' (JSONL on stdin)."""
+    for spec in inputs:
+        if spec == "-":
+            data = (stdin or sys.stdin.buffer).read()
+            yield from map(valid_id, _jsonl_records(data, "<stdin>", text_field, id_field))
+            continue
+        path = Path(spec)
+        if path.is_dir():
+            for file, problem in _txt_files(path):
+                yield valid_id(Record(str(file), str(file), error=problem) if problem
+                               else _txt_record(file))
+        elif not path.exists() and not path.is_symlink():
+            raise UsageError(f"No such input: {spec}. Fix: check the path (inputs are .txt, "
+                             f".jsonl, .csv files, directories, or - for JSONL on stdin).")
+        elif path.suffix.lower() == ".jsonl":
+            data = _read_bytes(path)
+            if isinstance(data, KhulasaError):
+                yield Record(str(path), str(path), error=data)
+            else:
+                yield from map(valid_id, _jsonl_records(data, str(path), text_field, id_field))
+        elif path.suffix.lower() == ".csv":
+            yield from map(valid_id, _csv_records(path, text_field, id_field))
+        else:
+            yield valid_id(_txt_record(path))
+
+
+def _txt_files(root: Path) -> list[tuple[Path, KhulasaError | None]]:
+    """Every *.txt under `root`, sorted by path. Linked folders are followed once; a link that
+    is broken, loops, or leads back into a folder already read is an `unreadable` error."""
+    found: list[tuple[Path, KhulasaError | None]] = []
+    seen = {os.path.realpath(root)}
+
+    def unreadable(path: Path, why: str) -> None:
+        found.append((path, InputError(f"Cannot read {path}: {why}.", "unreadable")))
+
+    def visit(folder: Path) -> None:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            unreadable(folder, exc.strerror or str(exc))
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            is_txt = path.suffix.lower() == ".txt"
+            if entry.is_symlink():
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    if is_txt:
+                        unreadable(path, "a broken or looping symbolic link")
+                    continue
+                if target.is_dir():
+                    if str(target) in seen:
+                        unreadable(path, "a symbolic link back into a folder already read "
+                                         "(a cycle)")
+                    else:
+                        seen.add(str(target))
+                        visit(path)
+                    continue
+            if entry.is_dir(follow_symlinks=False):
+                seen.add(os.path.realpath(path))
+                visit(path)
+            elif is_txt:
+                found.append((path, None))
+
+    visit(root)
+    return sorted(found, key=lambda item: str(item[0]))
+
+
+def _read_bytes(path: Path) -> bytes | KhulasaError:
+    try:
+        return path.read_bytes()
+    except (OSError, RuntimeError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        return InputError(f"Cannot read {path}: {why}.", "unreadable")
+
+
+def _txt_record(path: Path) -> Record:
+    data = _read_bytes(path)
+    if isinstance(data, KhulasaError):
+        return Record(str(path), str(path), error=data)
+    try:
+        return Record(str(path), str(path), text=decode_utf8(data, str(path)))
+    except InputError as exc:
+        return Record(str(path), str(path), error=exc)
+
+
+def _from_fields(obj: dict, where: str, fallback_id: str, text_field: str,
+                 id_field: str) -> Record:
+    raw_id = obj.get(id_field)
+    rid = fallback_id if raw_id in (None, "") else str(raw_id)
+    text = obj.get(text_field)
+    if not isinstance(text, str):
+        problem = "has no" if text is None else "has a non-text"
+        return Record(rid, where, error=InputError(
+            f"Record {rid} {problem} {text_field!r} field. Fix: name the text field with "
+            f"--text-field (fields here: {', '.join(map(str, obj)) or 'none'}).",
+            "missing_text_field"))
+    try:
+        check_unicode(text, f"Record {ascii(rid)}'s text")
+    except InputError as exc:
+        return Record(rid, where, error=exc)
+    return Record(rid, where, text=text)
+
+
+def _jsonl_records(data: bytes, where: str, text_field: str, id_field: str) -> Iterator[Record]:
+    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        fallback = f"{where}:{lineno}"
+        try:
+            obj = json.loads(decode_utf8(raw, f"{where} line {lineno}"))
+        except InputError as exc:
+            yield Record(fallback, where, error=exc)
+            continue
+        except (json.JSONDecodeError, RecursionError) as exc:
+            why = getattr(exc, "msg", "nested too deeply")
+            yield Record(fallback, where, error=InputError(
+                f"{where} line {lineno} is not valid JSON ({why}).", "invalid_json"))
+            continue
+        if not isinstance(obj, dict):
+            yield Record(fallback, where, error=InputError(
+                f"{where} line {lineno} is not a JSON object.", "invalid_json"))
+            continue
+        yield _from_fields(obj, where, fallback, text_field, id_field)
+
+
+def _csv_records(path: Path, text_field: str, id_field: str) -> Iterator[Record]:
+    data = _read_bytes(path)
+    if isinstance(data, KhulasaError):
+        yield Record(str(path), str(path), error=data)
+        return
+    try:
+        text = decode_utf8(data, str(path))
+    except InputError as exc:
+        yield Record(str(path), str(path), error=exc)
+        return
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    for rowno, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
+        yield _from_fields(row, str(path), f"{path}:{rowno}", text_field, id_field)
+
+
+def find_duplicates(ids: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for rid in ids:
+        counts[rid] = counts.get(rid, 0) + 1
+    return {rid: n for rid, n in counts.items() if n > 1}
+
+
+def check_text(record: Record, max_chars: int) -> Record:
+    """Turn empty or over-long text into an error record before any model sees it."""
+    if record.error is None and record.text is not None:
+        if not normalize(record.text):
+            record.error = InputError(f"Record {record.id} has no text.", "empty_input")
+        elif len(record.text) > max_chars:
+            record.error = InputError(
+                f"Record {record.id} has {len(record.text):,} characters, over --max-chars "
+                f"{max_chars:,}. Fix: raise --max-chars or split the document.", "too_long")
+    return record

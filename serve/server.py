@@ -1,0 +1,314 @@
+"""The server behind `khulasa serve`: its options, the pool of loaded pipelines, the one
+limit on model jobs shared by every door (page, page API, REST), request rate per client,
+and launching the page with the REST routes on one port.
+
+Doors: `web.py` builds the page, `rest.py` maps HTTP to calls; both take their pipelines
+and their turn here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from khulasa.models.errors import InputError, OptionError
+from khulasa.models.factory import build_pipeline, locate
+from khulasa.models.options import ModelOptions, check_beams, check_positive
+from khulasa.models.pipeline import Pipeline
+from khulasa.models.presets import names
+
+log = logging.getLogger("khulasa.serve")
+MODEL_JOBS = "models"  # the Gradio concurrency id of every event that runs the models
+EXAMPLE = Path(__file__).resolve().parent / "examples" / "brussels_ar.txt"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Everything `khulasa serve` is told. Checks itself on creation."""
+
+    models: ModelOptions = field(default_factory=ModelOptions)
+    host: str = "127.0.0.1"
+    port: int = 7860
+    max_chars: int = 20_000  # one page input
+    concurrency: int = 1  # model jobs at once, all doors together
+    queue_size: int = 16  # model jobs waiting, all doors together
+    summary_sentences: int = 3
+    char_limit: int = 20_000  # REST: characters in one request's q
+    batch_limit: int = 32  # REST: texts in one q array
+    alternatives_limit: int = 5
+    req_limit: int = 0  # requests per minute per client, every door; 0 = no limit
+    api_keys: frozenset[str] | None = None  # when set, every door needs a key
+    trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For names the client
+    keep_downloads: int = 3600  # seconds a page download (or upload) is kept at most
+
+    def __post_init__(self):
+        if not 0 <= self.port <= 65535:
+            raise OptionError(f"--port must be between 1 and 65535, not {self.port}.")
+        for name in ("max_chars", "concurrency", "queue_size", "summary_sentences",
+                     "char_limit", "batch_limit", "keep_downloads"):
+            check_positive(f"--{name.replace('_', '-')}", getattr(self, name), False)
+        for name in ("alternatives_limit", "req_limit"):
+            if getattr(self, name) < 0:
+                raise OptionError(f"--{name.replace('_', '-')} must be 0 or more.")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise OptionError(f"--trusted-proxy {proxy!r} is not an IP address or "
+                                  f"network (e.g. 10.0.0.5 or 10.0.0.0/24).") from None
+
+    @property
+    def max_body(self) -> int:
+        """Largest request body REST reads: every text at its limit, 4 bytes a character in
+        UTF-8 (6 escaped in JSON), plus room for the other fields."""
+        return self.char_limit * 6 + self.batch_limit * 64 + 64 * 1024
+
+
+def check_port_free(host: str, port: int) -> None:
+    """OptionError naming the fix when `port` is taken (checked before any model loads)."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise InputError(f"Cannot listen on {host}:{port}: {exc.strerror}. Fix: pick "
+                             f"another port with --port, or stop what is using it.",
+                             "port_unavailable") from None
+
+
+class ModelPool:
+    """The loaded pipelines. The server's own pair is located and loaded (or fails, with the
+    fix) before the page is served; presets picked on the page load on first use, once."""
+
+    def __init__(self, options: ServeOptions):
+        self.options = options
+        self.models = options.models
+        locate(self.models)  # fast: a missing model fails before anything loads
+        self.default = self.get(None, None, None)
+
+    def offered(self, kind: str) -> list[str]:
+        """What a visitor may pick: the server's own model and the presets, nothing else (a
+        visitor must not make the server load arbitrary paths or hub ids)."""
+        default = self.models.translator if kind == "translator" else self.models.summarizer
+        return list(dict.fromkeys([default, *names(kind)]))
+
+    def get(self, translator: str | None, summarizer: str | None,
+            beams: int | None) -> Pipeline:
+        """The pipeline for a visitor's choice (None or "" = the server's own)."""
+        translator = translator or self.models.translator
+        summarizer = summarizer or self.models.summarizer
+        for spec, kind in ((translator, "translator"), (summarizer, "summarizer")):
+            if spec not in self.offered(kind):
+                raise InputError(f"{kind.capitalize()} {spec!r} is not offered by this server; "
+                                 f"choose one of: {', '.join(self.offered(kind))}.",
+                                 "not_offered")
+        beams = check_beams(beams) if beams else self.models.beams
+        options = self.models.with_(translator=translator, summarizer=summarizer, beams=beams)
+        return build_pipeline(options, mark_memory=False)
+
+
+class Busy(Exception):
+    """Every model slot is taken and the waiting line is full."""
+
+
+class Gate:
+    """One limit on model jobs for every door: at most `concurrency` run at once and at most
+    `queue_size` wait. Page events wait in Gradio's queue (which counts them), REST jobs
+    here; `full()` adds both, so the (concurrency + queue_size + 1)-th job from any door is
+    refused."""
+
+    def __init__(self, concurrency: int, queue_size: int):
+        self.concurrency = concurrency
+        self.queue_size = queue_size
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._lock = threading.Lock()
+        self._rest = 0  # REST jobs running or waiting
+        self.page_jobs = lambda: 0  # set by launch: page jobs queued or running in Gradio
+
+    def load(self) -> int:
+        return self._rest + self.page_jobs()
+
+    def full(self) -> bool:
+        return self.load() >= self.concurrency + self.queue_size
+
+    def describe(self) -> str:
+        return (f"Server busy: {self.load()} jobs are running or waiting (at most "
+                f"{self.concurrency} at once and {self.queue_size} waiting). Retry in a "
+                f"minute.")
+
+    @contextmanager
+    def rest_job(self):
+        """A REST job's turn: Busy at once when the line is full, else wait for a slot."""
+        with self._lock:
+            if self.full():
+                raise Busy(self.describe())
+            self._rest += 1
+        try:
+            with self.slot():
+                yield
+        finally:
+            with self._lock:
+                self._rest -= 1
+
+    @contextmanager
+    def slot(self):
+        """One of the `concurrency` model slots (page jobs take it inside their handler)."""
+        self._slots.acquire()
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+class RateLimiter:
+    """Requests per minute per client address over a sliding minute, for every door. Entries
+    expire: memory holds only the clients seen in the last minute."""
+
+    def __init__(self, per_minute: int, window: float = 60.0):
+        self.per_minute = per_minute
+        self.window = window
+        self._seen: dict[str, deque] = {}
+        self._lock = threading.Lock()
+        self._next_sweep = 0.0
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def allow(self, client: str) -> bool:
+        if self.per_minute <= 0:
+            return True
+        now = time.monotonic()
+        with self._lock:
+            if now >= self._next_sweep:  # drop clients idle for a whole window
+                self._seen = {c: q for c, q in self._seen.items() if now - q[-1] <= self.window}
+                self._next_sweep = now + self.window / 4
+            seen = self._seen.setdefault(client, deque())
+            while seen and now - seen[0] > self.window:
+                seen.popleft()
+            if len(seen) >= self.per_minute:
+                return False
+            seen.append(now)
+            return True
+
+    def refusal(self) -> str:
+        return f"Too many requests: the limit is {self.per_minute} per minute. Retry later."
+
+
+class Guard:
+    """API keys and request rate, the same for every door."""
+
+    def __init__(self, options: ServeOptions):
+        self.keys = options.api_keys
+        self.limiter = RateLimiter(options.req_limit)
+
+    def key_ok(self, key) -> bool:
+        return self.keys is None or (isinstance(key, str) and key in self.keys)
+
+    def login(self, username: str, password: str) -> bool:
+        """The page's login (Gradio auth): any name, an API key as the password."""
+        return self.key_ok(password)
+
+
+class Downloads:
+    """The page's download files: one folder per run, deleted after `keep` seconds (checked
+    on every new run) and all of them when the server stops."""
+
+    def __init__(self, keep: int):
+        self.keep = keep
+        self.root = Path(tempfile.mkdtemp(prefix="khulasa-downloads-"))
+
+    def folder(self) -> Path:
+        now = time.time()
+        for old in self.root.iterdir():
+            if now - old.stat().st_mtime > self.keep:
+                shutil.rmtree(old, ignore_errors=True)
+        return Path(tempfile.mkdtemp(dir=self.root))
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class Server:
+    """A running server: `url`, and `close()` to stop it and delete its files."""
+
+    app: object
+    url: str
+    pool: ModelPool
+    gate: Gate
+    guard: Guard
+    downloads: Downloads
+
+    def close(self) -> None:
+        self.app.close()
+        self.downloads.close()
+
+
+def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = True) -> Server:
+    """Load the models, then serve the page and the REST routes on one port."""
+
+    from .render import CSS, HEAD
+    from .rest import build_router
+    from .web import build_app
+
+    pool = pool or ModelPool(options)
+    gate = Gate(options.concurrency, options.queue_size)
+    guard = Guard(options)
+    downloads = Downloads(options.keep_downloads)
+    app = build_app(options, pool, gate, guard, downloads)
+    # Gradio queues page events; their model slot is taken in the handler (Gate.slot), so
+    # Gradio itself must not limit them (None) nor cap its line (the gate does, below).
+    app.queue(default_concurrency_limit=None, max_size=None)
+    # Client addresses come from X-Forwarded-For only when the operator names the proxies
+    # (uvicorn reads this when the server starts); by default nobody is trusted.
+    os.environ["FORWARDED_ALLOW_IPS"] = ",".join(options.trusted_proxies)
+    server, local_url, _ = app.launch(
+        server_name=options.host, server_port=options.port or None, prevent_thread_lock=True,
+        css=CSS, head=HEAD, allowed_paths=[str(downloads.root)], show_error=True, quiet=True,
+        auth=guard.login if options.api_keys is not None else None,
+        auth_message="This server needs an API key: enter any name and your key.",
+        max_file_size="5mb", max_threads=max(40, options.concurrency + options.queue_size + 8),
+        share=False)
+    _share_the_gate(app, gate)
+    server.include_router(build_router(options, pool, gate, guard))
+    url = local_url or f"http://{options.host}:{options.port}/"
+    if block:
+        print(f"khulasa: serving on {url} (Ctrl-C stops)", flush=True)
+        try:
+            app.block_thread()
+        finally:
+            downloads.close()
+    return Server(app, url, pool, gate, guard, downloads)
+
+
+def _share_the_gate(app, gate: Gate) -> None:
+    """Count Gradio's model events in the gate, and refuse a page event with Gradio's own
+    "queue is full" answer when the gate is full."""
+    queue = app._queue
+
+    def page_jobs() -> int:
+        events = queue.event_queue_per_concurrency_id.get(MODEL_JOBS)
+        return len(events.queue) + events.current_concurrency if events else 0
+
+    gate.page_jobs = page_jobs
+    push = queue.push
+
+    async def gated_push(body, request, username):
+        fn = app.fns.get(body.fn_index) if body.fn_index is not None else None
+        if fn is not None and fn.concurrency_id == MODEL_JOBS and gate.full():
+            return False, f"Queue is full. {gate.describe()}", "queue_full"
+        return await push(body, request, username)
+
+    queue.push = gated_push
