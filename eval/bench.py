@@ -68,10 +68,10 @@ def median_time(fn, runs: int) -> float:
     return statistics.median(times)
 
 
-def translation_paths(translator: str, beams: int, runs: int, root: Path | None,
-                      size: str) -> dict:
+def translation_paths(translator: str, beams: int, runs: int, root: Path | None, size: str) -> dict:
     """Seconds for the four translation paths, and the token counts they share."""
     import torch
+
     from khulasa.models.factory import load_translator
     from khulasa.models.pipeline import Pipeline, segment
     from khulasa.models.translate import PerRowCap, eos_id
@@ -86,42 +86,66 @@ def translation_paths(translator: str, beams: int, runs: int, root: Path | None,
 
     loaded, tok = torch_tr.loaded, torch_tr.tokenizer
     whole = tok(text, return_tensors="pt")["input_ids"].shape[1]
-    demo_batch = tok(text, return_tensors="pt", truncation=True,
-                     max_length=min(DEMO_TRUNCATION, torch_tr.source_limit))
+    demo_batch = tok(
+        text,
+        return_tensors="pt",
+        truncation=True,
+        max_length=min(DEMO_TRUNCATION, torch_tr.source_limit),
+    )
     demo_cap = forced_length(demo_batch["input_ids"].shape[1], torch_tr.output_limit)
 
     def demo():
         with torch.inference_mode():
-            loaded.model.generate(**demo_batch, num_beams=beams, max_length=demo_cap,
-                                  logits_processor=[PerRowCap([demo_cap], beams,
-                                                              eos_id(loaded.generation_config))])
+            loaded.model.generate(
+                **demo_batch,
+                num_beams=beams,
+                max_length=demo_cap,
+                logits_processor=[PerRowCap([demo_cap], beams, eos_id(loaded.generation_config))],
+            )
 
     # The PyTorch paths are timed before a CTranslate2 engine exists in this process: its
     # thread settings would otherwise slow PyTorch's.
-    seconds = {"demo-path": median_time(demo, runs),
-               "khulasa-torch": median_time(lambda: Pipeline(torch_tr).process(text, False),
-                                            runs)}
+    seconds = {
+        "demo-path": median_time(demo, runs),
+        "khulasa-torch": median_time(lambda: Pipeline(torch_tr).process(text, False), runs),
+    }
     ct2_tr = load_translator(path, beams=beams, backend="ct2")
     ct2_tr.length_rule = forced_length
+    seconds["khulasa-ct2"] = median_time(lambda: Pipeline(ct2_tr).process(text, False), runs)
+    seconds["raw-ct2"] = median_time(raw_ct2(ct2_tr, pieces, beams), runs)
+    return {
+        "seconds": seconds,
+        "source_tokens": sum(source_tokens),
+        "output_tokens": output_tokens,
+        "segments": len(pieces),
+        "demo_source_tokens": int(demo_batch["input_ids"].shape[1]),
+        "demo_dropped_source_tokens": int(whole - demo_batch["input_ids"].shape[1]),
+    }
+
+
+def raw_ct2(ct2_tr, pieces: list[str], beams: int):
+    """CTranslate2 alone on our batches: the same engine calls as khulasa-ct2 (all batches
+    queued, then awaited) on pre-tokenised pieces, nothing else."""
+    tok = ct2_tr.tokenizer
     tokens = [tok.convert_ids_to_tokens(tok(p)["input_ids"]) for p in pieces]
     groups = ct2_tr.batches(pieces)
 
-    def raw_ct2():  # the same engine calls as khulasa-ct2: all batches queued, then awaited
+    def run():
         jobs = []
         for group in groups:
             cap = max(forced_length(len(tokens[i]), ct2_tr.output_limit) for i in group)
             jobs += ct2_tr.engine.translate_batch(
-                [tokens[i] for i in group], beam_size=beams, max_decoding_length=cap - 1,
-                max_input_length=0, asynchronous=True, **ct2_tr._options)
+                [tokens[i] for i in group],
+                beam_size=beams,
+                max_decoding_length=cap - 1,
+                max_input_length=0,
+                asynchronous=True,
+                **ct2_tr._options,
+            )
         for job in jobs:
             job.result()
 
-    seconds["khulasa-ct2"] = median_time(lambda: Pipeline(ct2_tr).process(text, False), runs)
-    seconds["raw-ct2"] = median_time(raw_ct2, runs)
-    return {"seconds": seconds, "source_tokens": sum(source_tokens),
-            "output_tokens": output_tokens, "segments": len(pieces),
-            "demo_source_tokens": int(demo_batch["input_ids"].shape[1]),
-            "demo_dropped_source_tokens": int(whole - demo_batch["input_ids"].shape[1])}
+    return run
 
 
 class ReferenceInput:
@@ -141,7 +165,8 @@ class ReferenceInput:
         if len(segments) != len(self.english):
             raise ValueError("the reference English is for the sample article only")
         return self.inner.summarize(
-            [(i, en) for (i, _), en in zip(segments, self.english, strict=True)], sentences)
+            [(i, en) for (i, _), en in zip(segments, self.english, strict=True)], sentences
+        )
 
 
 def prepare(pairing: str, root: Path | None, size: str) -> None:
@@ -163,8 +188,7 @@ def end_to_end(pairing: str, runs: int, root: Path | None, size: str) -> dict:
     from khulasa.models.factory import load_pipeline
 
     translator, summarizer, beams = PAIRINGS[pairing]
-    summ_spec = (str(replica(summarizer, root, size)) if summarizer != "extractive"
-                 else summarizer)
+    summ_spec = str(replica(summarizer, root, size)) if summarizer != "extractive" else summarizer
     pipeline = load_pipeline(str(replica(translator, root, size)), summ_spec, beams)
     pipeline.translator.length_rule = forced_length
     if hasattr(pipeline.summarizer, "output_limit"):
@@ -184,8 +208,12 @@ def end_to_end(pairing: str, runs: int, root: Path | None, size: str) -> dict:
     seconds = median_time(lambda: pipeline.process(text), runs)
     first_sentence()  # warm-up
     first = statistics.median(first_sentence() for _ in range(runs))
-    return {"seconds": seconds, "first_sentence": first, "peak_rss_mb": peak_rss_mb(),
-            "backend": pipeline.translator.backend}
+    return {
+        "seconds": seconds,
+        "first_sentence": first,
+        "peak_rss_mb": peak_rss_mb(),
+        "backend": pipeline.translator.backend,
+    }
 
 
 def peak_rss_mb() -> int:
@@ -201,8 +229,17 @@ def peak_rss_mb() -> int:
 
 def _in_fresh_process(pairing: str, runs: int, root: Path | None, size: str) -> dict:
     prepare(pairing, root, size)
-    cmd = [sys.executable, "-m", "khulasa.eval.bench", "--e2e", pairing, "--runs", str(runs),
-           "--size", size]
+    cmd = [
+        sys.executable,
+        "-m",
+        "khulasa.eval.bench",
+        "--e2e",
+        pairing,
+        "--runs",
+        str(runs),
+        "--size",
+        size,
+    ]
     if root:
         cmd += ["--replica-root", str(root)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
@@ -211,24 +248,40 @@ def _in_fresh_process(pairing: str, runs: int, root: Path | None, size: str) -> 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(translator: str = "opus-mt-tc-big", beams: int = 4, runs: int = 3,
-        root: Path | None = None, size: str = "full") -> dict:
+def run(
+    translator: str = "opus-mt-tc-big",
+    beams: int = 4,
+    runs: int = 3,
+    root: Path | None = None,
+    size: str = "full",
+) -> dict:
     paths = translation_paths(translator, beams, runs, root, size)
     quality = _in_fresh_process("quality", runs, root, size)
     fast = _in_fresh_process("fast", runs, root, size)
     s = {k: round(v, 2) for k, v in paths["seconds"].items()}
-    s.update({"end-to-end-quality": round(quality["seconds"], 2),
-              "end-to-end-fast": round(fast["seconds"], 2),
-              "first-sentence": round(quality["first_sentence"], 2)})
+    s.update(
+        {
+            "end-to-end-quality": round(quality["seconds"], 2),
+            "end-to-end-fast": round(fast["seconds"], 2),
+            "first-sentence": round(quality["first_sentence"], 2),
+        }
+    )
     return {
-        "article": "brussels_ar", "cores": os.cpu_count(), "translator": translator,
-        "beams": beams, "runs": runs, "output_tokens": paths["output_tokens"],
-        "source_tokens": paths["source_tokens"], "segments": paths["segments"],
+        "article": "brussels_ar",
+        "cores": os.cpu_count(),
+        "translator": translator,
+        "beams": beams,
+        "runs": runs,
+        "output_tokens": paths["output_tokens"],
+        "source_tokens": paths["source_tokens"],
+        "segments": paths["segments"],
         "demo_source_tokens": paths["demo_source_tokens"],
         "demo_dropped_source_tokens": paths["demo_dropped_source_tokens"],
         "seconds": s,
-        "ratios": {"demo_over_khulasa": round(s["demo-path"] / s["khulasa-ct2"], 2),
-                   "khulasa_over_raw_ct2": round(s["khulasa-ct2"] / s["raw-ct2"], 3)},
+        "ratios": {
+            "demo_over_khulasa": round(s["demo-path"] / s["khulasa-ct2"], 2),
+            "khulasa_over_raw_ct2": round(s["khulasa-ct2"] / s["raw-ct2"], 3),
+        },
         "peak_rss_mb": quality["peak_rss_mb"],
         "peak_rss_mb_fast": fast["peak_rss_mb"],
         "versions": dict(versions()),
@@ -243,20 +296,31 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beams", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per figure (median)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--replica-root", type=Path, default=None,
-                        help="where full-size replicas are cached (default: "
-                             "$KHULASA_HOME/replicas)")
-    parser.add_argument("--size", choices=SIZES, default="full",
-                        help="replica size: full (real architecture; default) or tiny (a "
-                             "smoke test of the bench itself; its timings mean nothing)")
+    parser.add_argument(
+        "--replica-root",
+        type=Path,
+        default=None,
+        help="where full-size replicas are cached (default: $KHULASA_HOME/replicas)",
+    )
+    parser.add_argument(
+        "--size",
+        choices=SIZES,
+        default="full",
+        help="replica size: full (real architecture; default) or tiny (a "
+        "smoke test of the bench itself; its timings mean nothing)",
+    )
     parser.add_argument("--e2e", choices=sorted(PAIRINGS), help=argparse.SUPPRESS)
     parser.set_defaults(run=_run_args)
 
 
 def register(sub) -> None:
     """`khulasa bench` as a subcommand of the khulasa CLI."""
-    be = sub.add_parser("bench", help="time the translation paths on full-size replicas",
-                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    be = sub.add_parser(
+        "bench",
+        help="time the translation paths on full-size replicas",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_options(be)
 
 
@@ -275,8 +339,11 @@ def _run_args(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="khulasa bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="khulasa bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_options(parser)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -25,8 +25,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--translator", default="opus-mt")
     parser.add_argument("--beams", type=int, default=4)
     parser.add_argument("--backend", choices=["auto", "torch", "ct2"], default="auto")
-    parser.add_argument("--replica-dir", type=Path, default=Path(tempfile.gettempdir()) /
-                        "khulasa-replicas")
+    parser.add_argument(
+        "--replica-dir", type=Path, default=Path(tempfile.gettempdir()) / "khulasa-replicas"
+    )
     args = parser.parse_args(argv)
 
     from khulasa.models.factory import load_translator
@@ -47,17 +48,24 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     shared_docs = []
     for start in range(0, len(texts), 16):  # as `khulasa batch` does (--batch-docs 16)
-        shared_docs += pipeline.process_many(texts[start:start + 16], summary=False)
+        shared_docs += pipeline.process_many(texts[start : start + 16], summary=False)
     shared_s = time.perf_counter() - t0
     sentences = sum(len(d.segments) for d in loop_docs)
     assert sentences == sum(len(d.segments) for d in shared_docs)
-    result = {"article": "brussels_ar", "copies": args.copies, "sentences": sentences,
-              "translator": f"{args.translator} (full-size replica)", "beams": args.beams,
-              "backend": translator.backend,
-              "seconds": {"loop": round(loop_s, 1), "batch": round(shared_s, 1)},
-              "sentences_per_s": {"loop": round(sentences / loop_s, 2),
-                                  "batch": round(sentences / shared_s, 2)},
-              "speedup": round(loop_s / shared_s, 2)}
+    result = {
+        "article": "brussels_ar",
+        "copies": args.copies,
+        "sentences": sentences,
+        "translator": f"{args.translator} (full-size replica)",
+        "beams": args.beams,
+        "backend": translator.backend,
+        "seconds": {"loop": round(loop_s, 1), "batch": round(shared_s, 1)},
+        "sentences_per_s": {
+            "loop": round(sentences / loop_s, 2),
+            "batch": round(sentences / shared_s, 2),
+        },
+        "speedup": round(loop_s / shared_s, 2),
+    }
     print(json.dumps(result, indent=2))
     return result
 

@@ -48,9 +48,18 @@ def _append_results(path: Path, rows: list[dict]) -> None:
 
 def _rows(set_name: str, model: dict, scores: dict, extra: dict) -> list[dict]:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return [{"time": stamp, "set": set_name, **{f"model_{k}": v for k, v in model.items()},
-             "metric": metric, "score": s["score"], "signature": s["signature"], **extra}
-            for metric, s in scores.items()]
+    return [
+        {
+            "time": stamp,
+            "set": set_name,
+            **{f"model_{k}": v for k, v in model.items()},
+            "metric": metric,
+            "score": s["score"],
+            "signature": s["signature"],
+            **extra,
+        }
+        for metric, s in scores.items()
+    ]
 
 
 def translate_lines(translator, lines: list[str]) -> list[str]:
@@ -73,8 +82,11 @@ def cmd_translation(args: argparse.Namespace) -> dict:
 
     src, ref = _lines(args.src), _lines(args.ref)
     if len(src) != len(ref):
-        raise InputError(f"{args.src} has {len(src)} lines but {args.ref} has {len(ref)}: "
-                         f"they must be aligned, one segment per line.", "misaligned")
+        raise InputError(
+            f"{args.src} has {len(src)} lines but {args.ref} has {len(ref)}: "
+            f"they must be aligned, one segment per line.",
+            "misaligned",
+        )
     translator = build_translator(ModelOptions.from_args(args, summarizer="none"))
     started = time.perf_counter()
     hyps = translate_lines(translator, src)
@@ -84,13 +96,22 @@ def cmd_translation(args: argparse.Namespace) -> dict:
     scores = translation_scores(hyps, ref)
     set_name = args.set or args.src.name
     versions = _versions()
-    _append_results(args.results, _rows(set_name, translator.settings, scores,
-                                        {"segments": len(src), "versions": versions}))
+    _append_results(
+        args.results,
+        _rows(set_name, translator.settings, scores, {"segments": len(src), "versions": versions}),
+    )
     if args.output:
         args.output.write_text("\n".join(hyps) + "\n", encoding="utf-8")
-    return {"task": "translation", "set": set_name, "segments": len(src),
-            "seconds": round(seconds, 2), "scores": scores, "translator": translator.settings,
-            "versions": versions, "results_file": str(args.results)}
+    return {
+        "task": "translation",
+        "set": set_name,
+        "segments": len(src),
+        "seconds": round(seconds, 2),
+        "scores": scores,
+        "translator": translator.settings,
+        "versions": versions,
+        "results_file": str(args.results),
+    }
 
 
 def cmd_summary(args: argparse.Namespace) -> dict:
@@ -113,12 +134,24 @@ def cmd_summary(args: argparse.Namespace) -> dict:
     scores = summary_scores(preds, refs)
     set_name = args.set or args.ref.name
     versions = _versions()
-    extra = {"summaries": len(preds), "sentences": total, "with_sources": supported,
-             "versions": versions}
+    extra = {
+        "summaries": len(preds),
+        "sentences": total,
+        "with_sources": supported,
+        "versions": versions,
+    }
     _append_results(args.results, _rows(set_name, model, scores, extra))
-    return {"task": "summary", "set": set_name, "summaries": len(preds), "scores": scores,
-            "summary_sentences": total, "summary_sentences_with_sources": supported,
-            "summarizer": model, "versions": versions, "results_file": str(args.results)}
+    return {
+        "task": "summary",
+        "set": set_name,
+        "summaries": len(preds),
+        "scores": scores,
+        "summary_sentences": total,
+        "summary_sentences_with_sources": supported,
+        "summarizer": model,
+        "versions": versions,
+        "results_file": str(args.results),
+    }
 
 
 def cmd_sets(args: argparse.Namespace) -> dict:
@@ -134,12 +167,20 @@ def cmd_sets(args: argparse.Namespace) -> dict:
         raise InputError(f"No such file: {path}.", "file_not_found")
     expected, actual = EVAL_SETS[name].sha256, sha256_of(path)
     if expected is None:
-        return {"set": name, "file": str(path), "sha256": actual, "verified": None,
-                "note": "no checksum is recorded for this set yet; compare with the publisher"}
+        return {
+            "set": name,
+            "file": str(path),
+            "sha256": actual,
+            "verified": None,
+            "note": "no checksum is recorded for this set yet; compare with the publisher",
+        }
     if actual != expected:
-        raise InputError(f"CHECKSUM MISMATCH for {name}: {path} has sha256 {actual}, expected "
-                         f"{expected}. It is not the published {EVAL_SETS[name].file}: fetch it "
-                         f"again from {EVAL_SETS[name].url}.", "checksum_mismatch")
+        raise InputError(
+            f"CHECKSUM MISMATCH for {name}: {path} has sha256 {actual}, expected "
+            f"{expected}. It is not the published {EVAL_SETS[name].file}: fetch it "
+            f"again from {EVAL_SETS[name].url}.",
+            "checksum_mismatch",
+        )
     return {"set": name, "file": str(path), "sha256": actual, "verified": True}
 
 
@@ -152,8 +193,12 @@ def _add_tasks(parser: argparse.ArgumentParser) -> None:
     def common(p, summarizer: bool = False):
         add_arguments(p, summarizer=summarizer)
         p.add_argument("--set", default=None, help="name for the results (default: file name)")
-        p.add_argument("--results", type=Path, default=results,
-                       help=f"JSONL the scores are appended to (default: {results})")
+        p.add_argument(
+            "--results",
+            type=Path,
+            default=results,
+            help=f"JSONL the scores are appended to (default: {results})",
+        )
         p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     tr = sub.add_parser("translation", help="BLEU, chrF, chrF++ of a translator")
@@ -179,14 +224,21 @@ def _add_tasks(parser: argparse.ArgumentParser) -> None:
 
 def register(sub) -> None:
     """`khulasa eval` as a subcommand of the khulasa CLI."""
-    ev = sub.add_parser("eval", help="translation and summary quality, evaluation sets",
-                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ev = sub.add_parser(
+        "eval",
+        help="translation and summary quality, evaluation sets",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_tasks(ev)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="khulasa eval", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="khulasa eval",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_tasks(parser)
     return parser
 
@@ -198,15 +250,19 @@ def _report(args: argparse.Namespace, task) -> int:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     elif "sets" in result:
         for s in result["sets"]:
-            print(f"{s['name']:22s} {s['pair']:18s} {s['licence']:13s} {s['url']}\n"
-                  f"{'':22s} sha256({s['file']}) = {s['sha256'] or 'not recorded'}\n"
-                  f"{'':22s} {s['contents']}")
+            print(
+                f"{s['name']:22s} {s['pair']:18s} {s['licence']:13s} {s['url']}\n"
+                f"{'':22s} sha256({s['file']}) = {s['sha256'] or 'not recorded'}\n"
+                f"{'':22s} {s['contents']}"
+            )
     elif "scores" in result:
         for metric, s in result["scores"].items():
             print(f"{metric:8s} {s['score']:8.2f}  {s['signature']}")
         if result.get("summary_sentences") is not None:
-            print(f"summary sentences with sources: {result['summary_sentences_with_sources']}"
-                  f" of {result['summary_sentences']}")
+            print(
+                f"summary sentences with sources: {result['summary_sentences_with_sources']}"
+                f" of {result['summary_sentences']}"
+            )
     else:
         print(json.dumps(result, indent=2))
     return 0

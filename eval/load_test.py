@@ -44,8 +44,9 @@ def run(base: str, clients: int = 50, requests: int = 3, timeout: float = 120.0)
 
     def client(k: int) -> None:
         for i in range(requests):
-            status, seconds = _post(url, {"q": f"{TEXT} {k}-{i}", "source": "ar",
-                                          "target": "en"}, timeout)
+            status, seconds = _post(
+                url, {"q": f"{TEXT} {k}-{i}", "source": "ar", "target": "en"}, timeout
+            )
             with lock:
                 results.append((status, seconds))
 
@@ -61,17 +62,24 @@ def run(base: str, clients: int = 50, requests: int = 3, timeout: float = 120.0)
     for code, _ in results:
         codes[str(code)] = codes.get(str(code), 0) + 1
     q = statistics.quantiles(ok, n=20) if len(ok) >= 2 else [ok[0]] * 19 if ok else [0.0] * 19
-    return {"clients": clients, "requests_each": requests, "sent": clients * requests,
-            "answered": len(results), "codes": codes, "seconds": round(wall, 2),
-            "requests_per_s": round(len(results) / wall, 2),
-            "ok_per_s": round(len(ok) / wall, 2),
-            "p50_ms": round(statistics.median(ok) * 1000) if ok else None,
-            "p95_ms": round(q[18] * 1000) if ok else None}
+    return {
+        "clients": clients,
+        "requests_each": requests,
+        "sent": clients * requests,
+        "answered": len(results),
+        "codes": codes,
+        "seconds": round(wall, 2),
+        "requests_per_s": round(len(results) / wall, 2),
+        "ok_per_s": round(len(ok) / wall, 2),
+        "p50_ms": round(statistics.median(ok) * 1000) if ok else None,
+        "p95_ms": round(q[18] * 1000) if ok else None,
+    }
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("url")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=3)

@@ -62,8 +62,10 @@ def _lines(text: str) -> list[str]:
 def build_replica(preset: str, out_dir: str | Path, size: str = "tiny", seed: int = 0) -> Path:
     """Write a replica of `preset` to `out_dir` with `save_pretrained`; return the directory."""
     if (preset, size) not in SHAPES:
-        raise ValueError(f"no replica for preset {preset!r} at size {size!r}; "
-                         f"known: {', '.join(REPLICA_PRESETS)} x {', '.join(SIZES)}")
+        raise ValueError(
+            f"no replica for preset {preset!r} at size {size!r}; "
+            f"known: {', '.join(REPLICA_PRESETS)} x {', '.join(SIZES)}"
+        )
     import torch
 
     torch.manual_seed(seed)
@@ -87,17 +89,27 @@ def build_replica(preset: str, out_dir: str | Path, size: str = "tiny", seed: in
 
 def _shape_config(shape: Shape, vocab_size: int) -> dict:
     """The config fields every replica sets from its Shape."""
-    return dict(vocab_size=max(shape.vocab_size or 0, vocab_size), d_model=shape.d_model,
-                encoder_layers=shape.encoder_layers, decoder_layers=shape.decoder_layers,
-                encoder_attention_heads=shape.heads, decoder_attention_heads=shape.heads,
-                encoder_ffn_dim=shape.ffn, decoder_ffn_dim=shape.ffn,
-                max_position_embeddings=shape.positions)
+    return dict(
+        vocab_size=max(shape.vocab_size or 0, vocab_size),
+        d_model=shape.d_model,
+        encoder_layers=shape.encoder_layers,
+        decoder_layers=shape.decoder_layers,
+        encoder_attention_heads=shape.heads,
+        decoder_attention_heads=shape.heads,
+        encoder_ffn_dim=shape.ffn,
+        decoder_ffn_dim=shape.ffn,
+        max_position_embeddings=shape.positions,
+    )
 
 
 def _train_bpe(bpe, lines: list[str], vocab_size: int) -> tuple[dict, list[tuple[str, str]]]:
     """Train a `tokenizers` BPE with BART/NLLB's first four special tokens; vocab, merges."""
-    bpe.train_from_iterator(lines, vocab_size=vocab_size, show_progress=False,
-                            special_tokens=["<s>", "<pad>", "</s>", "<unk>"])
+    bpe.train_from_iterator(
+        lines,
+        vocab_size=vocab_size,
+        show_progress=False,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+    )
     model_json = json.loads(bpe.to_str())["model"]
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model_json["merges"]]
     return dict(model_json["vocab"]), merges
@@ -143,8 +155,11 @@ def _build_marian(preset: str, shape: Shape, out: Path, size: str) -> None:
         proc = spm.SentencePieceProcessor(model_proto=blob)
         pieces += [proc.id_to_piece(i) for i in range(proc.get_piece_size())]
     eos_real = MARIAN_EOS[preset]
-    vocab = _marian_vocab(pieces, shape.vocab_size, eos_real if size == "full" else
-                          (0 if eos_real == 0 else len(set(pieces)) // 2))
+    vocab = _marian_vocab(
+        pieces,
+        shape.vocab_size,
+        eos_real if size == "full" else (0 if eos_real == 0 else len(set(pieces)) // 2),
+    )
     (out / "source.spm").write_bytes(src_model)
     (out / "target.spm").write_bytes(tgt_model)
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
@@ -168,8 +183,12 @@ def _build_marian(preset: str, shape: Shape, out: Path, size: str) -> None:
     )
     model = MarianMTModel(config).eval()
     model.generation_config = GenerationConfig(
-        num_beams=4, max_length=shape.positions, bad_words_ids=[[pad]],
-        pad_token_id=pad, eos_token_id=eos, decoder_start_token_id=pad,
+        num_beams=4,
+        max_length=shape.positions,
+        bad_words_ids=[[pad]],
+        pad_token_id=pad,
+        eos_token_id=eos,
+        decoder_start_token_id=pad,
         forced_eos_token_id=eos,
     )
     model.save_pretrained(out)
@@ -184,12 +203,18 @@ def _build_nllb(preset: str, shape: Shape, out: Path, size: str) -> None:
         NllbTokenizer,
     )
 
-    vocab, merges = _train_bpe(SentencePieceBPETokenizer(),
-                               _lines(arabic_text()) + _lines(english_text()), 600)
+    vocab, merges = _train_bpe(
+        SentencePieceBPETokenizer(), _lines(arabic_text()) + _lines(english_text()), 600
+    )
 
     def tokenizer_for(vocab):
-        return NllbTokenizer(vocab=vocab, merges=merges, src_lang="arb_Arab",
-                             tgt_lang="eng_Latn", model_max_length=shape.positions)
+        return NllbTokenizer(
+            vocab=vocab,
+            merges=merges,
+            src_lang="arb_Arab",
+            tgt_lang="eng_Latn",
+            model_max_length=shape.positions,
+        )
 
     tokenizer = tokenizer_for(vocab)
     if shape.vocab_size:  # full size: fill up to the real vocabulary, language codes after
@@ -201,11 +226,18 @@ def _build_nllb(preset: str, shape: Shape, out: Path, size: str) -> None:
         **_shape_config(shape, len(tokenizer)),
         activation_function="relu",
         scale_embedding=True,
-        pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=2,
     )
     model = M2M100ForConditionalGeneration(config).eval()
     model.generation_config = GenerationConfig(
-        num_beams=4, max_length=200, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        num_beams=4,
+        max_length=200,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
         decoder_start_token_id=2,
     )
     model.save_pretrained(out)
@@ -229,17 +261,29 @@ def _build_bart(preset: str, shape: Shape, out: Path, size: str) -> None:
     config = BartConfig(
         **_shape_config(shape, len(tokenizer)),
         activation_function="gelu",
-        pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
-        forced_bos_token_id=0, forced_eos_token_id=2,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        forced_bos_token_id=0,
+        forced_eos_token_id=2,
         # CTranslate2 refuses BART configs without it (../shared/DESIGN.md).
         normalize_before=False,
     )
     model = BartForConditionalGeneration(config).eval()
     # transformers 5 drops generation settings given to BartConfig: set them here.
     model.generation_config = GenerationConfig(
-        num_beams=4, length_penalty=2.0, min_length=56, max_length=142,
-        no_repeat_ngram_size=3, early_stopping=True, forced_bos_token_id=0,
-        forced_eos_token_id=2, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        num_beams=4,
+        length_penalty=2.0,
+        min_length=56,
+        max_length=142,
+        no_repeat_ngram_size=3,
+        early_stopping=True,
+        forced_bos_token_id=0,
+        forced_eos_token_id=2,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
         decoder_start_token_id=2,
     )
     model.save_pretrained(out)

@@ -20,17 +20,26 @@ class EvalSet:
 
 
 EVAL_SETS = {
-    s.name: s for s in (
-        EvalSet("flores200-devtest", "arb_Arab-eng_Latn",
-                "https://dl.fbaipublicfiles.com/nllb/flores200_dataset.tar.gz",
-                "flores200_dataset.tar.gz",
-                "b8b0b76783024b85797e5cc75064eb83fc5288b41e9654dabc7be6ae944011f6",
-                "CC-BY-SA-4.0",
-                "1,012 sentences; use devtest/arb_Arab.devtest and devtest/eng_Latn.devtest"),
-        EvalSet("tatoeba-ara-eng-test", "ara-eng",
-                "https://object.pouta.csc.fi/Tatoeba-Challenge-v2021-08-07/ara-eng.tar",
-                "ara-eng.tar", None, "CC-BY-2.0-FR",
-                "Tatoeba Challenge test set (short sentences); test.src / test.trg"),
+    s.name: s
+    for s in (
+        EvalSet(
+            "flores200-devtest",
+            "arb_Arab-eng_Latn",
+            "https://dl.fbaipublicfiles.com/nllb/flores200_dataset.tar.gz",
+            "flores200_dataset.tar.gz",
+            "b8b0b76783024b85797e5cc75064eb83fc5288b41e9654dabc7be6ae944011f6",
+            "CC-BY-SA-4.0",
+            "1,012 sentences; use devtest/arb_Arab.devtest and devtest/eng_Latn.devtest",
+        ),
+        EvalSet(
+            "tatoeba-ara-eng-test",
+            "ara-eng",
+            "https://object.pouta.csc.fi/Tatoeba-Challenge-v2021-08-07/ara-eng.tar",
+            "ara-eng.tar",
+            None,
+            "CC-BY-2.0-FR",
+            "Tatoeba Challenge test set (short sentences); test.src / test.trg",
+        ),
     )
 }
 

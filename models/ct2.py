@@ -48,7 +48,8 @@ def converted_dir(loaded: LoadedModel, quantization: str) -> Path:
         try:
             source = _convertible_source(loaded, work)
             ctranslate2.converters.TransformersConverter(str(source)).convert(
-                str(work / "out"), quantization=quantization, force=True)
+                str(work / "out"), quantization=quantization, force=True
+            )
             try:
                 os.replace(work / "out", target)
             except OSError:
@@ -57,7 +58,8 @@ def converted_dir(loaded: LoadedModel, quantization: str) -> Path:
         except Exception as exc:
             raise ModelLoadError(
                 f"Could not convert {loaded.ref.name!r} for the ct2 backend: {exc}. Fix: use "
-                f"--backend torch.") from exc
+                f"--backend torch."
+            ) from exc
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return target
@@ -99,8 +101,13 @@ def _engine(loaded: LoadedModel, compute_type: str | None, parallel: bool):
     # On CPU, one worker per core running its own batch beats all cores on one batch
     # (measured on 2 cores: 1.75 s against 2.18 s for the sample, greedy).
     workers = (os.cpu_count() or 1) if device == "cpu" and parallel else 1
-    engine = ctranslate2.Translator(str(path), device=device, compute_type=compute_type,
-                                    inter_threads=workers, intra_threads=1 if workers > 1 else 0)
+    engine = ctranslate2.Translator(
+        str(path),
+        device=device,
+        compute_type=compute_type,
+        inter_threads=workers,
+        intra_threads=1 if workers > 1 else 0,
+    )
     with _CONVERT_LOCK:
         return _ENGINES.setdefault(key, (engine, compute_type, _target_vocabulary(path)))
 
@@ -139,15 +146,22 @@ class Ct2Translator(TorchTranslator):
 
     backend = "ct2"
 
-    def __init__(self, loaded: LoadedModel, beams: int | None = None,
-                 compute_type: str | None = None, **kwargs):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        beams: int | None = None,
+        compute_type: str | None = None,
+        **kwargs,
+    ):
         super().__init__(loaded, beams, **kwargs)
         self.engine, self.compute_type, vocab = _engine(loaded, compute_type, parallel=True)
         gen = loaded.generation_config
         self._options = _decode_options(self.tokenizer, gen, vocab)
-        self._prefix = ([self.tokenizer.convert_ids_to_tokens(
-            self._generate_kwargs["forced_bos_token_id"])]
-            if "forced_bos_token_id" in self._generate_kwargs else None)
+        self._prefix = (
+            [self.tokenizer.convert_ids_to_tokens(self._generate_kwargs["forced_bos_token_id"])]
+            if "forced_bos_token_id" in self._generate_kwargs
+            else None
+        )
 
     @property
     def settings(self) -> dict:
@@ -157,46 +171,65 @@ class Ct2Translator(TorchTranslator):
     def workers(self) -> int:
         return self.engine.num_translators
 
-    def batches(self, texts: list[str], first_batch: int | None = None,
-                max_sentences: int | None = None, beams: int | None = None) -> list[list[int]]:
+    def batches(
+        self,
+        texts: list[str],
+        first_batch: int | None = None,
+        max_sentences: int | None = None,
+        beams: int | None = None,
+    ) -> list[list[int]]:
         """As the torch translator's; but when all the text fits in one batch per engine
         worker, it is cut so the workers finish together (a batch decodes as many steps as
         its longest sentence needs, so the cut balances rows x longest length)."""
         beams = beams or self.beams
         groups = super().batches(texts, first_batch, max_sentences, beams)
         head = groups[:1] if first_batch and groups else []
-        rest = [i for g in groups[len(head):] for i in g]  # still in ascending length
+        rest = [i for g in groups[len(head) :] for i in g]  # still in ascending length
         if self.workers < 2 or not 2 <= len(rest) <= 256:
             return groups
         lengths = [self.count_tokens(texts[i]) for i in rest]
-        bounds = list(zip([0, *(cuts := balanced_cuts(lengths, self.workers))],
-                          [*cuts, len(rest)], strict=True))
+        bounds = list(
+            zip(
+                [0, *(cuts := balanced_cuts(lengths, self.workers))],
+                [*cuts, len(rest)],
+                strict=True,
+            )
+        )
         if any((b - a) * lengths[b - 1] * beams > self.max_batch_tokens for a, b in bounds):
             return groups  # too much for one batch per worker: many batches, a shared queue
         return head + [rest[a:b] for a, b in bounds]
 
-    def translate_iter(self, texts: list[str], n: int = 1,
-                       first_batch: int | None = None) -> Iterator[list[Translation]]:
+    def translate_iter(
+        self, texts: list[str], n: int = 1, first_batch: int | None = None
+    ) -> Iterator[list[Translation]]:
         """All batches are queued at once, so the engine's workers run them in parallel;
         results come back batch by batch, in order."""
-        jobs = [(group, self.submit([texts[i] for i in group], n))
-                for group in self.batches(texts, first_batch, beams=max(self.beams, n))]
+        jobs = [
+            (group, self.submit([texts[i] for i in group], n))
+            for group in self.batches(texts, first_batch, beams=max(self.beams, n))
+        ]
         for group, job in jobs:
-            yield [Translation(i, tuple(h)) for i, h in zip(group, self.collect(job),
-                                                            strict=True)]
+            yield [Translation(i, tuple(h)) for i, h in zip(group, self.collect(job), strict=True)]
 
     def translate_nbest(self, texts: list[str], n: int = 1) -> list[list[str]]:
         return self.collect(self.submit(texts, n)) if texts else []
 
     def submit(self, texts: list[str], n: int) -> tuple[list, list[int]]:
         """Queue one batch on the engine; (asynchronous results, per-sentence caps)."""
-        tokens = [self.tokenizer.convert_ids_to_tokens(self.tokenizer(t)["input_ids"])
-                  for t in texts]
+        tokens = [
+            self.tokenizer.convert_ids_to_tokens(self.tokenizer(t)["input_ids"]) for t in texts
+        ]
         caps = [self.length_rule(len(t), self.output_limit) for t in tokens]
         results = self.engine.translate_batch(
-            tokens, [self._prefix] * len(texts) if self._prefix else None,
-            beam_size=max(self.beams, n), num_hypotheses=n, asynchronous=True,
-            max_decoding_length=max(caps) - 1, max_input_length=0, **self._options)
+            tokens,
+            [self._prefix] * len(texts) if self._prefix else None,
+            beam_size=max(self.beams, n),
+            num_hypotheses=n,
+            asynchronous=True,
+            max_decoding_length=max(caps) - 1,
+            max_input_length=0,
+            **self._options,
+        )
         return results, caps
 
     def collect(self, job: tuple[list, list[int]]) -> list[list[str]]:
@@ -206,10 +239,13 @@ class Ct2Translator(TorchTranslator):
         # PyTorch writes decoder start + at most cap - 2 tokens + eos; CTranslate2 returns the
         # tokens alone (with any forced prefix): the same bound is cap - 2 of them.
         for result, cap in zip(results, caps, strict=True):
-            ids = [self.tokenizer.convert_tokens_to_ids(h[:cap - 2])
-                   for h in result.result().hypotheses]
-            out.append([t.strip() for t in
-                        self.tokenizer.batch_decode(ids, skip_special_tokens=True)])
+            ids = [
+                self.tokenizer.convert_tokens_to_ids(h[: cap - 2])
+                for h in result.result().hypotheses
+            ]
+            out.append(
+                [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+            )
         return out
 
 
@@ -217,10 +253,12 @@ def _decode_options(tokenizer, gen, vocab: set[str]) -> dict:
     """The model's own generation settings in CTranslate2's words. Banned sequences that the
     converted vocabulary lacks (Marian's <pad> is dropped on conversion) cannot be generated
     anyway and are left out."""
-    options = {"min_decoding_length": 0,
-               "length_penalty": float(gen.length_penalty or 1.0),
-               "no_repeat_ngram_size": int(gen.no_repeat_ngram_size or 0),
-               "repetition_penalty": float(gen.repetition_penalty or 1.0)}
+    options = {
+        "min_decoding_length": 0,
+        "length_penalty": float(gen.length_penalty or 1.0),
+        "no_repeat_ngram_size": int(gen.no_repeat_ngram_size or 0),
+        "repetition_penalty": float(gen.repetition_penalty or 1.0),
+    }
     banned = [tokenizer.convert_ids_to_tokens(seq) for seq in (gen.bad_words_ids or [])]
     banned = [seq for seq in banned if all(tok in vocab for tok in seq)]
     if banned:
@@ -231,8 +269,9 @@ def _decode_options(tokenizer, gen, vocab: set[str]) -> dict:
 class Ct2Summarizer(AbstractiveSummarizer):
     """BART-family summariser on CTranslate2 (chunking and provenance inherited)."""
 
-    def __init__(self, loaded: LoadedModel, beams: int | None = None,
-                 compute_type: str | None = None):
+    def __init__(
+        self, loaded: LoadedModel, beams: int | None = None, compute_type: str | None = None
+    ):
         super().__init__(loaded, beams)
         self.engine, self.compute_type, vocab = _engine(loaded, compute_type, parallel=False)
         gen = loaded.generation_config
@@ -246,15 +285,22 @@ class Ct2Summarizer(AbstractiveSummarizer):
         return {**super().settings, "backend": "ct2", "compute_type": self.compute_type}
 
     def generate(self, texts: list[str]) -> list[str]:
-        tokens = [self.tokenizer.convert_ids_to_tokens(self.tokenizer(t)["input_ids"])
-                  for t in texts]
+        tokens = [
+            self.tokenizer.convert_ids_to_tokens(self.tokenizer(t)["input_ids"]) for t in texts
+        ]
         results = self.engine.translate_batch(
-            tokens, [self._prefix] * len(texts) if self._prefix else None,
-            beam_size=self.beams, max_decoding_length=self.output_limit - 1,
-            max_input_length=0, **{**self._options,
-                                   # HF counts the decoder start in min_length; CTranslate2
-                                   # counts generated tokens.
-                                   "min_decoding_length": max(0, self.min_length - 1)})
-        hyps = [r.hypotheses[0][:self.output_limit - 2] for r in results]
+            tokens,
+            [self._prefix] * len(texts) if self._prefix else None,
+            beam_size=self.beams,
+            max_decoding_length=self.output_limit - 1,
+            max_input_length=0,
+            **{
+                **self._options,
+                # HF counts the decoder start in min_length; CTranslate2
+                # counts generated tokens.
+                "min_decoding_length": max(0, self.min_length - 1),
+            },
+        )
+        hyps = [r.hypotheses[0][: self.output_limit - 2] for r in results]
         ids = [self.tokenizer.convert_tokens_to_ids(h) for h in hyps]
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]

@@ -26,8 +26,12 @@ class Segment:
     alternatives: list[str] = field(default_factory=list, repr=False, compare=False)
 
     def to_dict(self) -> dict:
-        return {"index": self.index, "source": self.source, "english": self.english,
-                "flags": list(self.flags)}
+        return {
+            "index": self.index,
+            "source": self.source,
+            "english": self.english,
+            "flags": list(self.flags),
+        }
 
 
 @dataclass
@@ -69,8 +73,9 @@ class Document:
         return {
             "source_language": self.source_language,
             "target_language": self.target_language,
-            "paragraphs": [{"segments": [s.to_dict() for s in p.segments]}
-                           for p in self.paragraphs],
+            "paragraphs": [
+                {"segments": [s.to_dict() for s in p.segments]} for p in self.paragraphs
+            ],
             "translation": self.translation,
             "summary": [asdict(s) for s in self.summary],
             "meta": self.meta,
@@ -82,8 +87,9 @@ class Document:
     @classmethod
     def from_dict(cls, data: dict) -> Document:
         return cls(
-            paragraphs=[Paragraph([Segment(**s) for s in p["segments"]])
-                        for p in data["paragraphs"]],
+            paragraphs=[
+                Paragraph([Segment(**s) for s in p["segments"]]) for p in data["paragraphs"]
+            ],
             summary=[SummarySentence(**s) for s in data.get("summary", [])],
             meta=data.get("meta", {}),
             source_language=data.get("source_language", "ar"),
@@ -112,9 +118,11 @@ class Document:
                 lines.append("")
         meta = self.meta
         tr, su = meta.get("translator", {}), meta.get("summarizer", {})
-        lines.append(f"_Translator: {tr.get('model', '?')} ({tr.get('backend', '?')}, beams "
-                     f"{tr.get('beams', '?')}); summariser: {su.get('model', '-')} "
-                     f"({su.get('mode', '-')}); khulasa {meta.get('version', '?')}_")
+        lines.append(
+            f"_Translator: {tr.get('model', '?')} ({tr.get('backend', '?')}, beams "
+            f"{tr.get('beams', '?')}); summariser: {su.get('model', '-')} "
+            f"({su.get('mode', '-')}); khulasa {meta.get('version', '?')}_"
+        )
         return "\n".join(lines) + "\n"
 
 

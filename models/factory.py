@@ -34,8 +34,10 @@ def pick_backend(backend: str) -> str:
     if backend == "auto":
         return "ct2" if ct2_available() else "torch"
     if backend == "ct2" and not ct2_available():
-        raise ModelLoadError("--backend ct2 needs CTranslate2, which is not installed. Fix: "
-                             "pip install ctranslate2, or --backend torch.")
+        raise ModelLoadError(
+            "--backend ct2 needs CTranslate2, which is not installed. Fix: "
+            "pip install ctranslate2, or --backend torch."
+        )
     return backend
 
 
@@ -60,9 +62,11 @@ def build_translator(options: ModelOptions, located: Located | None = None):
             if backend == "ct2":
                 from .ct2 import Ct2Translator
 
-                translator = Ct2Translator(load_seq2seq(ref, path, device, weights=False),
-                                           beams=options.beams,
-                                           compute_type=options.compute_type)
+                translator = Ct2Translator(
+                    load_seq2seq(ref, path, device, weights=False),
+                    beams=options.beams,
+                    compute_type=options.compute_type,
+                )
             else:
                 from .translate import TorchTranslator
 
@@ -89,8 +93,10 @@ def build_summarizer(options: ModelOptions, located: Located | None = None):
             if backend == "ct2":
                 from .ct2 import Ct2Summarizer
 
-                summarizer = Ct2Summarizer(load_seq2seq(ref, path, device, weights=False),
-                                           compute_type=options.compute_type)
+                summarizer = Ct2Summarizer(
+                    load_seq2seq(ref, path, device, weights=False),
+                    compute_type=options.compute_type,
+                )
             else:
                 summarizer = AbstractiveSummarizer(load_seq2seq(ref, path, device))
             _CACHE[key] = summarizer
@@ -108,8 +114,9 @@ def open_memory(path: Path):
         return _CACHE[key]
 
 
-def build_pipeline(options: ModelOptions, summary: bool = True,
-                   mark_memory: bool = True) -> Pipeline:
+def build_pipeline(
+    options: ModelOptions, summary: bool = True, mark_memory: bool = True
+) -> Pipeline:
     """Both models, located first (so a missing one fails before any load), then loaded."""
     located = locate(options, summary)
     translator = build_translator(options, located)
@@ -119,27 +126,51 @@ def build_pipeline(options: ModelOptions, summary: bool = True,
 
         translator = MemoryTranslator(translator, memory)
     summarizer = build_summarizer(options, located) if summary else None
-    return Pipeline(translator, summarizer, mark_memory=mark_memory, memory=memory,
-                    warnings=[warning] if warning else [])
+    return Pipeline(
+        translator,
+        summarizer,
+        mark_memory=mark_memory,
+        memory=memory,
+        warnings=[warning] if warning else [],
+    )
 
 
 # The short forms, for scripts and notebooks: the same factory underneath.
-def load_translator(spec: str, beams: int | None = None, device: str = "auto",
-                    backend: str = "auto", compute_type: str | None = None):
-    options = ModelOptions(translator=spec, summarizer="none", beams=beams, device=device,
-                           backend=backend, compute_type=compute_type)
+def load_translator(
+    spec: str,
+    beams: int | None = None,
+    device: str = "auto",
+    backend: str = "auto",
+    compute_type: str | None = None,
+):
+    options = ModelOptions(
+        translator=spec,
+        summarizer="none",
+        beams=beams,
+        device=device,
+        backend=backend,
+        compute_type=compute_type,
+    )
     return build_translator(options)
 
 
-def load_summarizer(spec: str, device: str = "auto", backend: str = "auto",
-                    compute_type: str | None = None):
-    options = ModelOptions(summarizer=spec, device=device, backend=backend,
-                           compute_type=compute_type)
+def load_summarizer(
+    spec: str, device: str = "auto", backend: str = "auto", compute_type: str | None = None
+):
+    options = ModelOptions(
+        summarizer=spec, device=device, backend=backend, compute_type=compute_type
+    )
     return build_summarizer(options)
 
 
-def load_pipeline(translator: str, summarizer: str = "none", beams: int | None = None,
-                  device: str = "auto", backend: str = "auto",
-                  memory: Path | None = None) -> Pipeline:
-    return build_pipeline(ModelOptions(translator, summarizer, beams, device, backend,
-                                       memory=memory))
+def load_pipeline(
+    translator: str,
+    summarizer: str = "none",
+    beams: int | None = None,
+    device: str = "auto",
+    backend: str = "auto",
+    memory: Path | None = None,
+) -> Pipeline:
+    return build_pipeline(
+        ModelOptions(translator, summarizer, beams, device, backend, memory=memory)
+    )

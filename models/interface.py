@@ -45,8 +45,9 @@ class Translator(Protocol):
         """`sentence` as one piece, or several when it is over the model's source limit."""
         ...
 
-    def translate_iter(self, texts: list[str], n: int = 1,
-                       first_batch: int | None = None) -> Iterator[list[Translation]]:
+    def translate_iter(
+        self, texts: list[str], n: int = 1, first_batch: int | None = None
+    ) -> Iterator[list[Translation]]:
         """The `n` best translations of every text, yielded batch by batch as each finishes
         (every index exactly once). `first_batch` caps the first batch's size."""
         ...

@@ -20,8 +20,18 @@ from .presets import PRESETS, Preset
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # Files a fetch skips: other frameworks' weights and exports we never load.
-FETCH_IGNORE = ["*.h5", "*.msgpack", "*.ot", "*.onnx", "*.tflite", "rust_model*", "flax_*",
-                "tf_*", "onnx/*", "*.gguf"]
+FETCH_IGNORE = [
+    "*.h5",
+    "*.msgpack",
+    "*.ot",
+    "*.onnx",
+    "*.tflite",
+    "rust_model*",
+    "flax_*",
+    "tf_*",
+    "onnx/*",
+    "*.gguf",
+]
 
 
 @dataclass(frozen=True)
@@ -49,17 +59,21 @@ def resolve(spec: str, kind: str) -> ModelRef:
     preset = PRESETS.get(spec)
     if preset is not None:
         if preset.kind != kind:
-            raise ModelNotFound(f"{spec!r} is a {preset.kind} preset, not a {kind}. "
-                                f"List the {kind} presets with: khulasa models list")
+            raise ModelNotFound(
+                f"{spec!r} is a {preset.kind} preset, not a {kind}. "
+                f"List the {kind} presets with: khulasa models list"
+            )
         return ModelRef(spec, kind, preset, preset.hub_id, None)
     # An existing directory wins; a missing relative path would otherwise pass for a hub id.
     path = Path(spec).expanduser()
     if path.is_dir():
         return ModelRef(spec, kind, None, None, path.resolve())
     if spec.startswith((".", "/", "~")) or "\\" in spec or not _HUB_ID.match(spec):
-        raise ModelNotFound(f"{kind.capitalize()} {spec!r}: there is no directory at "
-                            f"{path.resolve()}. Fix: pass a directory saved with "
-                            f"save_pretrained, a hub id, or a preset (khulasa models list).")
+        raise ModelNotFound(
+            f"{kind.capitalize()} {spec!r}: there is no directory at "
+            f"{path.resolve()}. Fix: pass a directory saved with "
+            f"save_pretrained, a hub id, or a preset (khulasa models list)."
+        )
     return ModelRef(spec, kind, None, spec, None)
 
 
@@ -71,7 +85,8 @@ def locate(ref: ModelRef, cache_dir: Path | None = None) -> Path:
             raise ModelNotFound(
                 f"{ref.kind.capitalize()} directory {ref.path} holds no config.json, so it is "
                 f"not a saved model. Fix: point --{ref.kind} at the directory that "
-                f"save_pretrained wrote (it has config.json and the weights).")
+                f"save_pretrained wrote (it has config.json and the weights)."
+            )
         return ref.path
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
@@ -89,10 +104,12 @@ def locate(ref: ModelRef, cache_dir: Path | None = None) -> Path:
 def _missing_message(ref: ModelRef, cache: Path) -> str:
     label = f"{ref.preset.name!r} ({ref.hub_id})" if ref.preset else repr(ref.hub_id)
     size = f", {ref.preset.download}" if ref.preset else ""
-    return (f"{ref.kind.capitalize()} model {label} is not on this machine: looked in the "
-            f"Hugging Face cache at {cache}.\n"
-            f"Fix: khulasa models fetch {ref.spec}   (downloads it once{size}; needs network)\n"
-            f" or: --{ref.kind} /path/to/model-dir   (a directory saved with save_pretrained)")
+    return (
+        f"{ref.kind.capitalize()} model {label} is not on this machine: looked in the "
+        f"Hugging Face cache at {cache}.\n"
+        f"Fix: khulasa models fetch {ref.spec}   (downloads it once{size}; needs network)\n"
+        f" or: --{ref.kind} /path/to/model-dir   (a directory saved with save_pretrained)"
+    )
 
 
 def revision_of(path: Path) -> str:
@@ -147,8 +164,9 @@ def pick_device(device: str = "auto") -> str:
         index = int(device.partition(":")[2] or 0)
         if index >= count:
             found = f"{count} usable GPU(s)" if count else "no usable GPU (CUDA)"
-            raise DeviceError(f"--device {device}: this machine has {found}. Fix: --device cpu "
-                              f"or --device auto.")
+            raise DeviceError(
+                f"--device {device}: this machine has {found}. Fix: --device cpu or --device auto."
+            )
     return device
 
 
@@ -190,6 +208,6 @@ def _load(ref: ModelRef, path: Path, device: str, weights: bool) -> LoadedModel:
         raise ModelLoadError(
             f"{ref.kind.capitalize()} {ref.name!r} at {path} did not load as a "
             f"sequence-to-sequence model: {exc}. Fix: re-fetch it (khulasa models fetch "
-            f"{ref.spec}) or point --{ref.kind} at a model saved with save_pretrained.") from exc
-    return LoadedModel(ref, path, revision_of(path), config, generation, tokenizer, device,
-                       model)
+            f"{ref.spec}) or point --{ref.kind} at a model saved with save_pretrained."
+        ) from exc
+    return LoadedModel(ref, path, revision_of(path), config, generation, tokenizer, device, model)

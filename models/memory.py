@@ -24,14 +24,17 @@ log = logging.getLogger("khulasa.memory")
 
 # Named, append-only migrations, run on open (the llm logs.db way).
 MIGRATIONS = [
-    ("001_translations", """
+    (
+        "001_translations",
+        """
         CREATE TABLE translations (
             key TEXT PRIMARY KEY,
             settings TEXT NOT NULL,
             source TEXT NOT NULL,
             english TEXT NOT NULL,
             created REAL NOT NULL
-        )"""),
+        )""",
+    ),
 ]
 
 
@@ -57,8 +60,9 @@ class SentenceMemory:
     def _conn(self) -> _Transaction:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=60000")
@@ -83,12 +87,12 @@ class SentenceMemory:
         try:
             with self._conn() as conn:
                 for start in range(0, len(unique), 500):
-                    part = unique[start:start + 500]
+                    part = unique[start : start + 500]
                     keys = {self.key(settings, s): s for s in part}
                     marks = ",".join("?" * len(keys))
                     for key, english in conn.execute(
-                            f"SELECT key, english FROM translations WHERE key IN ({marks})",
-                            list(keys)):
+                        f"SELECT key, english FROM translations WHERE key IN ({marks})", list(keys)
+                    ):
                         found[keys[key]] = english
         except sqlite3.Error as exc:
             self._give_up(exc)
@@ -104,7 +108,8 @@ class SentenceMemory:
                 conn.executemany(
                     "INSERT OR REPLACE INTO translations (key, settings, source, english, "
                     "created) VALUES (?, ?, ?, ?, ?)",
-                    [(self.key(settings, s), settings, s, e, now) for s, e in pairs])
+                    [(self.key(settings, s), settings, s, e, now) for s, e in pairs],
+                )
         except sqlite3.Error as exc:
             self._give_up(exc)
 
@@ -128,14 +133,18 @@ def open_memory(path: Path) -> tuple[SentenceMemory | None, str | None]:
                 path.rename(aside)
                 for extra in ("-wal", "-shm"):
                     Path(f"{path}{extra}").unlink(missing_ok=True)
-                return SentenceMemory(path), (f"the sentence memory {path} was not a database "
-                                              f"({exc}); moved it to {aside} and started anew")
+                return SentenceMemory(path), (
+                    f"the sentence memory {path} was not a database "
+                    f"({exc}); moved it to {aside} and started anew"
+                )
             except (OSError, sqlite3.Error) as again:
                 exc = again
         return None, f"the sentence memory {path} cannot be used ({exc}); going on without it"
     except OSError as exc:
-        return None, (f"the sentence memory {path} cannot be used "
-                      f"({exc.strerror or exc}); going on without it")
+        return None, (
+            f"the sentence memory {path} cannot be used "
+            f"({exc.strerror or exc}); going on without it"
+        )
 
 
 class _Transaction:
@@ -178,8 +187,9 @@ class MemoryTranslator:
     def pieces(self, sentence: str) -> list[str]:
         return self.inner.pieces(sentence)
 
-    def translate_iter(self, texts: list[str], n: int = 1,
-                       first_batch: int | None = None) -> Iterator[list[Translation]]:
+    def translate_iter(
+        self, texts: list[str], n: int = 1, first_batch: int | None = None
+    ) -> Iterator[list[Translation]]:
         key = self.settings_key(n)
         known = {s: self._decode(v, n) for s, v in self.memory.get_many(key, texts).items()}
         found = [Translation(i, known[t], True) for i, t in enumerate(texts) if t in known]
@@ -193,8 +203,11 @@ class MemoryTranslator:
         for batch in self.inner.translate_iter(unique, n, first_batch):
             done = {unique[r.index]: r.hypotheses for r in batch}
             self.memory.put_many(key, [(s, self._encode(h, n)) for s, h in done.items()])
-            yield [Translation(i, done[texts[i]], first_of[texts[i]] != i)
-                   for i in misses if texts[i] in done]
+            yield [
+                Translation(i, done[texts[i]], first_of[texts[i]] != i)
+                for i in misses
+                if texts[i] in done
+            ]
 
     def translate(self, texts: list[str]) -> list[str]:
         return [h[0] for h in collect(self, texts)]

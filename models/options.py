@@ -22,8 +22,16 @@ from .presets import DEFAULT_SUMMARIZER, DEFAULT_TRANSLATOR, PRESETS, names
 
 BACKENDS = ("auto", "torch", "ct2")
 DEVICES = ("auto", "cpu", "cuda")  # and cuda:N
-COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
-                 "bfloat16", "float32")
+COMPUTE_TYPES = (
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
 MAX_BEAMS = 16
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
@@ -33,8 +41,9 @@ def check_beams(beams: int | None) -> int | None:
     if beams is None or beams == 0:
         return None
     if isinstance(beams, bool) or not isinstance(beams, int) or not 1 <= beams <= MAX_BEAMS:
-        raise OptionError(f"beams must be 0 (the model's default) or 1 to {MAX_BEAMS}, "
-                          f"not {beams!r}.")
+        raise OptionError(
+            f"beams must be 0 (the model's default) or 1 to {MAX_BEAMS}, not {beams!r}."
+        )
     return beams
 
 
@@ -52,16 +61,19 @@ def check_model_name(spec: str, kind: str) -> str:
     preset nor a directory, but close to a preset, is almost certainly a typo."""
     spec = spec.strip()
     if not spec:
-        raise OptionError(f"--{kind} is empty: give a preset ({', '.join(names(kind))}), "
-                          f"a hub id or a directory.")
+        raise OptionError(
+            f"--{kind} is empty: give a preset ({', '.join(names(kind))}), a hub id or a directory."
+        )
     if spec in PRESETS or "/" in spec or Path(spec).expanduser().exists():
         return spec
     close = difflib.get_close_matches(spec, names(kind), n=3, cutoff=0.6)
     if close:
-        raise OptionError(f"Unknown {kind} {spec!r}. Did you mean {' or '.join(close)}? "
-                          f"{kind.capitalize()} presets: {', '.join(names(kind))} "
-                          f"(khulasa models list); or pass a hub id or a directory.",
-                          "unknown_model")
+        raise OptionError(
+            f"Unknown {kind} {spec!r}. Did you mean {' or '.join(close)}? "
+            f"{kind.capitalize()} presets: {', '.join(names(kind))} "
+            f"(khulasa models list); or pass a hub id or a directory.",
+            "unknown_model",
+        )
     return spec
 
 
@@ -87,8 +99,9 @@ class ModelOptions:
         if self.backend not in BACKENDS:
             raise OptionError(f"Unknown backend {self.backend!r}: use {', '.join(BACKENDS)}.")
         if self.compute_type is not None and self.compute_type not in COMPUTE_TYPES:
-            raise OptionError(f"Unknown compute type {self.compute_type!r}: use "
-                              f"{', '.join(COMPUTE_TYPES)}.")
+            raise OptionError(
+                f"Unknown compute type {self.compute_type!r}: use {', '.join(COMPUTE_TYPES)}."
+            )
         if self.memory is not None:
             set_(self, "memory", Path(self.memory).expanduser())
 
@@ -99,45 +112,79 @@ class ModelOptions:
     @classmethod
     def from_args(cls, args: argparse.Namespace, **overrides) -> ModelOptions:
         """From the arguments `add_arguments` declared."""
-        fields = {name: getattr(args, name) for name in
-                  ("translator", "summarizer", "beams", "device", "backend", "compute_type")
-                  if hasattr(args, name)}
+        fields = {
+            name: getattr(args, name)
+            for name in ("translator", "summarizer", "beams", "device", "backend", "compute_type")
+            if hasattr(args, name)
+        }
         if hasattr(args, "memory"):
             fields["memory"] = None if getattr(args, "no_memory", False) else args.memory
         fields.update(overrides)
         return cls(**fields)
 
 
-def add_arguments(parser: argparse.ArgumentParser, summarizer: bool = True,
-                  memory: str | None = None) -> None:
+def add_arguments(
+    parser: argparse.ArgumentParser, summarizer: bool = True, memory: str | None = None
+) -> None:
     """The model options on `parser`. `memory`: None (no memory option), "on" (a default file,
     --no-memory turns it off) or "off" (no memory unless --memory is given)."""
+    # Over 60 lines for a reason: one argument declaration after another, nothing to factor.
     parser.add_argument(
-        "--translator", default=DEFAULT_TRANSLATOR, metavar="NAME|HUB_ID|DIR",
+        "--translator",
+        default=DEFAULT_TRANSLATOR,
+        metavar="NAME|HUB_ID|DIR",
         help=f"translation model: a preset ({', '.join(names('translator'))}), a hub id or "
-             f"a local directory (default: {DEFAULT_TRANSLATOR})")
+        f"a local directory (default: {DEFAULT_TRANSLATOR})",
+    )
     if summarizer:
         parser.add_argument(
-            "--summarizer", default=DEFAULT_SUMMARIZER, metavar="NAME|HUB_ID|DIR",
+            "--summarizer",
+            default=DEFAULT_SUMMARIZER,
+            metavar="NAME|HUB_ID|DIR",
             help=f"summary model: a preset ({', '.join(names('summarizer'))}), a hub id or a "
-                 f"local directory (default: {DEFAULT_SUMMARIZER})")
-    parser.add_argument("--beams", type=int, default=None, metavar="N",
-                        help=f"beam size, 1 to {MAX_BEAMS}; 0 or absent: the model's own "
-                             f"(usually 4)")
-    parser.add_argument("--device", default="auto", metavar="DEVICE",
-                        help="auto (CUDA when usable, else CPU; default), cpu, cuda or cuda:N")
-    parser.add_argument("--backend", choices=BACKENDS, default="auto",
-                        help="ct2 (CTranslate2: int8 on CPU, float16 on CUDA, converted once on "
-                             "first use), torch, or auto (ct2 when installed; default)")
-    parser.add_argument("--compute-type", choices=COMPUTE_TYPES, default=None,
-                        help="ct2 precision (default: int8 on CPU, float16 on CUDA)")
+            f"local directory (default: {DEFAULT_SUMMARIZER})",
+        )
+    parser.add_argument(
+        "--beams",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"beam size, 1 to {MAX_BEAMS}; 0 or absent: the model's own (usually 4)",
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        metavar="DEVICE",
+        help="auto (CUDA when usable, else CPU; default), cpu, cuda or cuda:N",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="ct2 (CTranslate2: int8 on CPU, float16 on CUDA, converted once on "
+        "first use), torch, or auto (ct2 when installed; default)",
+    )
+    parser.add_argument(
+        "--compute-type",
+        choices=COMPUTE_TYPES,
+        default=None,
+        help="ct2 precision (default: int8 on CPU, float16 on CUDA)",
+    )
     if memory == "on":
         group = parser.add_mutually_exclusive_group()
-        group.add_argument("--memory", type=Path, default=None, metavar="PATH",
-                           help="sentence memory file (default: $KHULASA_HOME/memory.sqlite)")
-        group.add_argument("--no-memory", action="store_true",
-                           help="translate every sentence anew")
+        group.add_argument(
+            "--memory",
+            type=Path,
+            default=None,
+            metavar="PATH",
+            help="sentence memory file (default: $KHULASA_HOME/memory.sqlite)",
+        )
+        group.add_argument("--no-memory", action="store_true", help="translate every sentence anew")
     elif memory == "off":
-        parser.add_argument("--memory", type=Path, default=None, metavar="PATH",
-                            help="sentence memory file (default: none). It keeps every "
-                                 "visitor's sentences on disk")
+        parser.add_argument(
+            "--memory",
+            type=Path,
+            default=None,
+            metavar="PATH",
+            help="sentence memory file (default: none). It keeps every visitor's sentences on disk",
+        )

@@ -58,8 +58,13 @@ class Pipeline:
     memory: object | None = None  # the SentenceMemory in front of the translator, if any
     warnings: list[str] = field(default_factory=list)  # set up with a problem (e.g. memory)
 
-    def stream(self, text: str, summary: bool = True, summary_sentences: int | None = None,
-               first_batch: int | None = FIRST_BATCH) -> Iterator[Document]:
+    def stream(
+        self,
+        text: str,
+        summary: bool = True,
+        summary_sentences: int | None = None,
+        first_batch: int | None = FIRST_BATCH,
+    ) -> Iterator[Document]:
         """Yield the same Document as it fills: after segmentation, after each translated
         batch, and once more with the summary. The last one yielded is complete.
         `first_batch` sentences go first, alone, so a reader sees text sooner."""
@@ -75,16 +80,21 @@ class Pipeline:
         doc.meta["timings_ms"]["total"] = _ms(started)
         yield doc
 
-    def process(self, text: str, summary: bool = True,
-                summary_sentences: int | None = None) -> Document:
+    def process(
+        self, text: str, summary: bool = True, summary_sentences: int | None = None
+    ) -> Document:
         """Translate (and summarise) `text`; the complete Document. Nobody watches it fill,
         so there is no small first batch (it costs throughput)."""
         *_, doc = self.stream(text, summary, summary_sentences, first_batch=None)
         return doc
 
-    def process_many(self, texts: list[str], summary: bool = True,
-                     summary_sentences: int | None = None,
-                     alternatives: int = 0) -> list[Document | KhulasaError]:
+    def process_many(
+        self,
+        texts: list[str],
+        summary: bool = True,
+        summary_sentences: int | None = None,
+        alternatives: int = 0,
+    ) -> list[Document | KhulasaError]:
         """Several documents whose sentences share model batches (length-sorted across
         documents). One result per text, in order: a Document, or the error that stopped it.
         `alternatives` > 0 decodes that many further translations of every segment in the
@@ -114,8 +124,9 @@ class Pipeline:
                     results[i] = exc
         return results
 
-    def _translate(self, docs: list[Document], first_batch: int | None = None,
-                   n: int = 1) -> Iterator[None]:
+    def _translate(
+        self, docs: list[Document], first_batch: int | None = None, n: int = 1
+    ) -> Iterator[None]:
         """Fill in every segment's English (and, for n > 1, its n - 1 alternatives), one model
         batch at a time (yields after each). A segment translated in pieces is joined back,
         the k-th alternative from each piece's k-th hypothesis."""
@@ -160,16 +171,24 @@ class Pipeline:
             return
         t0 = time.perf_counter()
         doc.summary = self.summarizer.summarize(
-            [(s.index, s.english or "") for s in doc.segments], sentences)
+            [(s.index, s.english or "") for s in doc.segments], sentences
+        )
         doc.meta["timings_ms"]["summarize"] = _ms(t0)
 
     def _meta(self) -> dict:
-        summarizer = (self.summarizer.settings if self.summarizer is not None
-                      else {"model": "none", "mode": "none"})
-        meta = {"translator": dict(self.translator.settings), "summarizer": summarizer,
-                "timings_ms": {"translate": 0, "summarize": 0}, "version": version(),
-                "versions": dict(versions()),
-                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        summarizer = (
+            self.summarizer.settings
+            if self.summarizer is not None
+            else {"model": "none", "mode": "none"}
+        )
+        meta = {
+            "translator": dict(self.translator.settings),
+            "summarizer": summarizer,
+            "timings_ms": {"translate": 0, "summarize": 0},
+            "version": version(),
+            "versions": dict(versions()),
+            "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
         if self.mark_memory:
             meta["memory_hits"] = 0
         return meta

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 
-STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from as is are was were
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were
 be been being has have had do does did it its this that these those he she they them his her
 their we our you your i not no will would can could should may might also than then there
 which who whom whose what when where while after before about into over under said says
-""".split())
+""".split()
+)
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 MIN_COVERAGE = 0.3  # below this share of its content words, a sentence counts as unsupported
@@ -40,8 +42,12 @@ def supporting_sources(sentence: str, segments: list[tuple[int, str]]) -> list[i
         if not candidates:
             break
         # Shared bigrams break ties towards the sentence a phrase was really taken from.
-        best = max(candidates, key=lambda i, left=frozenset(uncovered): (
-            len(left & set(seg_words[i])) + 0.5 * len(grams & _bigrams(seg_words[i]))))
+        best = max(
+            candidates,
+            key=lambda i, left=frozenset(uncovered): (
+                len(left & set(seg_words[i])) + 0.5 * len(grams & _bigrams(seg_words[i]))
+            ),
+        )
         new = uncovered & set(seg_words[best])
         # A further source must add real support, not one stray word.
         if not new or (chosen and len(new) < max(2, 0.2 * len(wanted))):

@@ -34,8 +34,9 @@ class ExtractiveSummarizer:
     def summarize(self, segments: Segments, sentences: int | None = None) -> list[SummarySentence]:
         n = sentences or self.sentences
         words = {i: content_words(t) for i, t in segments}
-        usable = [i for i, _ in segments if len(words[i]) >= 4] or [i for i, _ in segments
-                                                                    if words[i]]
+        usable = [i for i, _ in segments if len(words[i]) >= 4] or [
+            i for i, _ in segments if words[i]
+        ]
         if not usable:
             return []
         df = Counter(w for i in usable for w in set(words[i]))
@@ -44,8 +45,10 @@ class ExtractiveSummarizer:
         centroid: Counter = Counter()
         for v in vectors.values():
             centroid.update(v)
-        scores = {i: _cosine(vectors[i], centroid) * (1 + 0.5 / (1 + rank))
-                  for rank, i in enumerate(usable)}
+        scores = {
+            i: _cosine(vectors[i], centroid) * (1 + 0.5 / (1 + rank))
+            for rank, i in enumerate(usable)
+        }
         picked: list[int] = []
         for i in sorted(usable, key=lambda i: -scores[i]):
             if all(_cosine(vectors[i], vectors[j]) < 0.6 for j in picked):
@@ -86,8 +89,14 @@ class AbstractiveSummarizer:
     @property
     def settings(self) -> dict:
         ref = self.loaded.ref
-        return {"model": ref.name, "model_id": ref.model_id, "revision": self.loaded.revision,
-                "mode": self.mode, "backend": "torch", "beams": self.beams}
+        return {
+            "model": ref.name,
+            "model_id": ref.model_id,
+            "revision": self.loaded.revision,
+            "mode": self.mode,
+            "backend": "torch",
+            "beams": self.beams,
+        }
 
     @property
     def min_length(self) -> int:
@@ -117,8 +126,12 @@ class AbstractiveSummarizer:
         batch = self.tokenizer(texts, return_tensors="pt", padding=True)
         batch = {k: v.to(self.loaded.device) for k, v in batch.items()}
         with torch.inference_mode():
-            out = self.model.generate(**batch, num_beams=self.beams, max_length=self.output_limit,
-                                      min_length=self.min_length)
+            out = self.model.generate(
+                **batch,
+                num_beams=self.beams,
+                max_length=self.output_limit,
+                min_length=self.min_length,
+            )
         return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
 
     def summary_text(self, texts: list[str]) -> str:

@@ -22,8 +22,30 @@ CLOSERS = "\"'»”’)]}"
 _OPEN_BRACKETS = {"(": ")", "[": "]", "{": "}", "«": "»", "“": "”"}
 _CLOSE_BRACKETS = {v: k for k, v in _OPEN_BRACKETS.items()}
 # A period after these does not end a sentence (English names inside Arabic news are common).
-_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "gen", "col", "lt", "sgt", "jr", "sr",
-                  "inc", "ltd", "co", "vs", "etc", "fig", "e.g", "i.e", "u.s", "u.n"}
+_ABBREVIATIONS = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "st",
+    "gen",
+    "col",
+    "lt",
+    "sgt",
+    "jr",
+    "sr",
+    "inc",
+    "ltd",
+    "co",
+    "vs",
+    "etc",
+    "fig",
+    "e.g",
+    "i.e",
+    "u.s",
+    "u.n",
+}
 CLAUSE_MARKS = "،;,؛:"
 
 
@@ -35,7 +57,9 @@ def decode_utf8(data: bytes, where: str) -> str:
         raise InputError(
             f"{where} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}). "
             f"Fix: convert it first, e.g. iconv -f WINDOWS-1256 -t UTF-8 (the usual legacy "
-            f"Arabic encoding).", "invalid_utf8") from exc
+            f"Arabic encoding).",
+            "invalid_utf8",
+        ) from exc
 
 
 def check_unicode(text: str, where: str) -> str:
@@ -47,7 +71,9 @@ def check_unicode(text: str, where: str) -> str:
         raise InputError(
             f"{where} holds a lone surrogate (U+{ord(text[exc.start]):04X} at character "
             f"{exc.start}), which is not valid Unicode. Fix: send UTF-8 text; a surrogate is "
-            f"only valid as half of a pair.", "invalid_unicode") from None
+            f"only valid as half of a pair.",
+            "invalid_unicode",
+        ) from None
     return text
 
 
@@ -144,8 +170,11 @@ def _split_line(line: str) -> list[str]:
             in_quote = not in_quote
             closed = not in_quote
         top = depth == 0 and not in_quote
-        mark = i if ch in SENTENCE_END else (i - 1 if closed and i and line[i - 1] in SENTENCE_END
-                                             else -1)
+        mark = (
+            i
+            if ch in SENTENCE_END
+            else (i - 1 if closed and i and line[i - 1] in SENTENCE_END else -1)
+        )
         if top and mark >= 0:
             end = i + 1
             while end < n and line[end] in SENTENCE_END + "'’":
@@ -170,8 +199,9 @@ def _is_boundary(line: str, i: int, end: int) -> bool:
         if before.isdigit() and nxt.isdigit():
             return False  # 3.5
         word = re.search(r"([^\W\d_]+(?:\.[^\W\d_]+)*)$", line[:i])
-        if word and (len(word.group(1).split(".")[-1]) == 1
-                     or word.group(1).lower() in _ABBREVIATIONS):
+        if word and (
+            len(word.group(1).split(".")[-1]) == 1 or word.group(1).lower() in _ABBREVIATIONS
+        ):
             return False  # أ.ف.ب, U.S., Dr.
         if not nxt.isspace():
             # Glued sentences split only between Arabic words: URLs and names stay whole.
@@ -193,8 +223,9 @@ def split_long(sentence: str, count_tokens: Callable[[str], int], limit: int) ->
             out.append(part)
             continue
         for chunk in _pack(part.split(), count_tokens, limit):
-            out.extend([chunk] if count_tokens(chunk) <= limit else _cut_word(chunk, count_tokens,
-                                                                             limit))
+            out.extend(
+                [chunk] if count_tokens(chunk) <= limit else _cut_word(chunk, count_tokens, limit)
+            )
     return out
 
 
@@ -234,10 +265,10 @@ def split_english(text: str) -> list[str]:
     for block in re.split(r"\n+", text.strip()):
         start = 0
         for m in _EN_BOUNDARY.finditer(block):
-            word = re.search(r"(\w+(?:\.\w+)*)\.$", block[start:m.start()])
+            word = re.search(r"(\w+(?:\.\w+)*)\.$", block[start : m.start()])
             if word and (len(word.group(1)) == 1 or word.group(1).lower() in _ABBREVIATIONS):
                 continue  # U.S. / Mr. / J. Kerry
-            sentences.append(block[start:m.end()].strip())
+            sentences.append(block[start : m.end()].strip())
             start = m.end()
         if block[start:].strip():
             sentences.append(block[start:].strip())

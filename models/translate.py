@@ -52,9 +52,14 @@ class TorchTranslator:
 
     backend = "torch"
 
-    def __init__(self, loaded: LoadedModel, beams: int | None = None,
-                 max_batch_tokens: int = 6000, max_batch_sentences: int = 48,
-                 length_rule: Callable[[int, int], int] = output_cap):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        beams: int | None = None,
+        max_batch_tokens: int = 6000,
+        max_batch_sentences: int = 48,
+        length_rule: Callable[[int, int], int] = output_cap,
+    ):
         self.loaded = loaded
         self.tokenizer = loaded.tokenizer
         self.model = loaded.model
@@ -69,15 +74,21 @@ class TorchTranslator:
         self._generate_kwargs: dict = {}
         if type(self.tokenizer).__name__.startswith("Nllb"):
             self.tokenizer.src_lang = NLLB_SOURCE
-            self._generate_kwargs["forced_bos_token_id"] = (
-                self.tokenizer.convert_tokens_to_ids(NLLB_TARGET))
+            self._generate_kwargs["forced_bos_token_id"] = self.tokenizer.convert_tokens_to_ids(
+                NLLB_TARGET
+            )
 
     @property
     def settings(self) -> dict:
         """What identifies this translator's output: model, revision, backend, beams."""
         ref = self.loaded.ref
-        return {"model": ref.name, "model_id": ref.model_id, "revision": self.loaded.revision,
-                "backend": self.backend, "beams": self.beams}
+        return {
+            "model": ref.name,
+            "model_id": ref.model_id,
+            "revision": self.loaded.revision,
+            "backend": self.backend,
+            "beams": self.beams,
+        }
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, verbose=False)["input_ids"])
@@ -95,20 +106,31 @@ class TorchTranslator:
         beams = max(self.beams, n)
         batch = self.tokenizer(texts, return_tensors="pt", padding=True)
         batch = {k: v.to(self.loaded.device) for k, v in batch.items()}
-        caps = [self.length_rule(int(k), self.output_limit)
-                for k in batch["attention_mask"].sum(dim=1)]
+        caps = [
+            self.length_rule(int(k), self.output_limit) for k in batch["attention_mask"].sum(dim=1)
+        ]
         # Each sentence gets its own cap, so a short sentence batched with a long one stops
         # where it would alone: batched output equals one-at-a-time output.
         cap_rows = PerRowCap(caps, beams, eos_id(self.loaded.generation_config))
         with torch.inference_mode():
-            out = self.model.generate(**batch, num_beams=beams, num_return_sequences=n,
-                                      max_length=max(caps), logits_processor=[cap_rows],
-                                      **self._generate_kwargs)
+            out = self.model.generate(
+                **batch,
+                num_beams=beams,
+                num_return_sequences=n,
+                max_length=max(caps),
+                logits_processor=[cap_rows],
+                **self._generate_kwargs,
+            )
         flat = [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
-        return [flat[i * n:(i + 1) * n] for i in range(len(texts))]
+        return [flat[i * n : (i + 1) * n] for i in range(len(texts))]
 
-    def batches(self, texts: list[str], first_batch: int | None = None,
-                max_sentences: int | None = None, beams: int | None = None) -> list[list[int]]:
+    def batches(
+        self,
+        texts: list[str],
+        first_batch: int | None = None,
+        max_sentences: int | None = None,
+        beams: int | None = None,
+    ) -> list[list[int]]:
         """Indices of `texts` grouped into length-sorted batches bounded by padded tokens x
         beams; `first_batch` caps the first one (a watched stream shows text sooner)."""
         beams = beams or self.beams
@@ -118,17 +140,24 @@ class TorchTranslator:
         for i in order:
             group = groups[-1] if groups else None
             # Sorted ascending, so the newest item is the longest: it sets the padded width.
-            limit = (first_batch if first_batch and len(groups) == 1
-                     else max_sentences or self.max_batch_sentences)
-            if group and len(group) < limit and \
-                    (len(group) + 1) * lengths[i] * beams <= self.max_batch_tokens:
+            limit = (
+                first_batch
+                if first_batch and len(groups) == 1
+                else max_sentences or self.max_batch_sentences
+            )
+            if (
+                group
+                and len(group) < limit
+                and (len(group) + 1) * lengths[i] * beams <= self.max_batch_tokens
+            ):
                 group.append(i)
             else:
                 groups.append([i])
         return groups
 
-    def translate_iter(self, texts: list[str], n: int = 1,
-                       first_batch: int | None = None) -> Iterator[list[Translation]]:
+    def translate_iter(
+        self, texts: list[str], n: int = 1, first_batch: int | None = None
+    ) -> Iterator[list[Translation]]:
         for group in self.batches(texts, first_batch, beams=max(self.beams, n)):
             hyps = self.translate_nbest([texts[i] for i in group], n)
             yield [Translation(i, tuple(h)) for i, h in zip(group, hyps, strict=True)]

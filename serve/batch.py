@@ -33,17 +33,18 @@ def check_output_path(path: Path) -> None:
     """UsageError (exit 2) for an output that cannot be a file we append to, before any
     input is read or model loaded."""
     if path.is_dir():
-        raise UsageError(f"-o {path} is a directory. Fix: name a file, e.g. -o "
-                         f"{path / 'results.jsonl'}")
+        raise UsageError(
+            f"-o {path} is a directory. Fix: name a file, e.g. -o {path / 'results.jsonl'}"
+        )
     parent = path.parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise UsageError(f"-o {path}: {parent} is a file, not a directory. Fix: choose "
-                         f"another output path.")
+        raise UsageError(
+            f"-o {path}: {parent} is a file, not a directory. Fix: choose another output path."
+        )
     if not os.access(parent if not path.exists() else path, os.W_OK):
-        raise UsageError(f"-o {path}: no permission to write there. Fix: choose a writable "
-                         f"place.")
+        raise UsageError(f"-o {path}: no permission to write there. Fix: choose a writable place.")
 
 
 class JsonlOutput:
@@ -83,14 +84,16 @@ class JsonlOutput:
                 raise UsageError(
                     f"{self.path} line {lineno} is not a khulasa record ({exc}); it is not a "
                     f"file this command wrote, or it was edited. Fix: pass another -o path, or "
-                    f"repair that line.") from exc
+                    f"repair that line."
+                ) from exc
         duplicates = find_duplicates(ids)
         if duplicates and not dedupe:
             shown = ", ".join(f"{rid!r} x{n}" for rid, n in list(duplicates.items())[:10])
             raise UsageError(
                 f"{self.path} holds {len(duplicates)} ids more than once ({shown}), e.g. from "
                 f"two runs that wrote it at the same time before it was locked. Fix: rerun "
-                f"with --dedupe to keep the first record of each id.")
+                f"with --dedupe to keep the first record of each id."
+            )
         if duplicates:
             self._rewrite_first_of_each(ids, lines)
         self.done = set(ids)
@@ -137,7 +140,8 @@ def _lock(fd: int, path: Path) -> None:
     except BlockingIOError:
         raise UsageError(
             f"{path} is locked: another khulasa batch is writing to it. Fix: wait for that run "
-            f"to finish (then rerun this command to resume), or choose another -o.") from None
+            f"to finish (then rerun this command to resume), or choose another -o."
+        ) from None
 
 
 def _write_error(path: Path, exc: OSError) -> KhulasaError:
@@ -146,9 +150,11 @@ def _write_error(path: Path, exc: OSError) -> KhulasaError:
         free = f"; {shutil.disk_usage(path.parent).free / 2**20:.1f} MiB free there"
     except OSError:
         pass
-    fix = ("Fix: free some space, then rerun the same command: it resumes where it stopped."
-           if exc.errno == errno.ENOSPC else "Fix: rerun the same command once the problem "
-                                              "is solved: it resumes where it stopped.")
+    fix = (
+        "Fix: free some space, then rerun the same command: it resumes where it stopped."
+        if exc.errno == errno.ENOSPC
+        else "Fix: rerun the same command once the problem is solved: it resumes where it stopped."
+    )
     return KhulasaError(f"Could not write to {path}: {exc.strerror or exc}{free}. {fix}")
 
 
@@ -182,9 +188,11 @@ class BatchStats:
 
     def line(self) -> str:
         notes = "".join(f"; {n}" for n in self.notes)
-        return (f"khulasa batch: {self.done} documents done, {self.failed} failed, "
-                f"{self.skipped} skipped (already done), {self.sentences} sentences, "
-                f"{self.memory_hits} memory hits, {self.seconds:.1f} s{notes}")
+        return (
+            f"khulasa batch: {self.done} documents done, {self.failed} failed, "
+            f"{self.skipped} skipped (already done), {self.sentences} sentences, "
+            f"{self.memory_hits} memory hits, {self.seconds:.1f} s{notes}"
+        )
 
 
 def run_batch(opts: BatchOptions, log=None) -> BatchStats:
@@ -200,20 +208,26 @@ def run_batch(opts: BatchOptions, log=None) -> BatchStats:
     duplicates = find_duplicates([r.id for r in records])
     if duplicates:
         shown = ", ".join(f"{rid!r} x{n}" for rid, n in list(duplicates.items())[:10])
-        raise UsageError(f"{len(duplicates)} ids occur more than once in the input ({shown}). "
-                         f"Records are resumed by id, so ids must be unique. Fix: make them "
-                         f"unique, or name another field with --id-field.")
+        raise UsageError(
+            f"{len(duplicates)} ids occur more than once in the input ({shown}). "
+            f"Records are resumed by id, so ids must be unique. Fix: make them "
+            f"unique, or name another field with --id-field."
+        )
     if not opts.output.exists():
         locate(opts.models, opts.summary)  # a missing model fails before the file exists
     out = JsonlOutput(opts.output, opts.dedupe)
     stats = BatchStats()
     try:
         if out.repaired_bytes:
-            log(f"khulasa batch: cut off a half-written last line ({out.repaired_bytes} bytes) "
-                f"left in {opts.output} by an earlier run")
+            log(
+                f"khulasa batch: cut off a half-written last line ({out.repaired_bytes} bytes) "
+                f"left in {opts.output} by an earlier run"
+            )
         if out.removed_duplicates:
-            log(f"khulasa batch: --dedupe removed {out.removed_duplicates} repeated records "
-                f"from {opts.output}, keeping the first of each id")
+            log(
+                f"khulasa batch: --dedupe removed {out.removed_duplicates} repeated records "
+                f"from {opts.output}, keeping the first of each id"
+            )
         todo = [r for r in records if r.id not in out.done]
         stats.skipped = len(records) - len(todo)
         if todo:
@@ -230,16 +244,16 @@ def run_batch(opts: BatchOptions, log=None) -> BatchStats:
     return stats
 
 
-def _run(pipeline, todo: list[Record], opts: BatchOptions, out: JsonlOutput,
-         stats: BatchStats) -> None:
+def _run(
+    pipeline, todo: list[Record], opts: BatchOptions, out: JsonlOutput, stats: BatchStats
+) -> None:
     from tqdm import tqdm
 
     work_started = time.perf_counter()
-    bar = tqdm(total=len(todo), unit="doc", disable=opts.quiet, file=sys.stderr,
-               dynamic_ncols=True)
+    bar = tqdm(total=len(todo), unit="doc", disable=opts.quiet, file=sys.stderr, dynamic_ncols=True)
     try:
         for start in range(0, len(todo), opts.docs_per_step):
-            step = [check_text(r, opts.max_chars) for r in todo[start:start + opts.docs_per_step]]
+            step = [check_text(r, opts.max_chars) for r in todo[start : start + opts.docs_per_step]]
             for line in _process_step(pipeline, step, opts):
                 out.append(line)
                 if "error" in line:
@@ -286,24 +300,48 @@ def _process_one(pipeline, record: Record, opts: BatchOptions):
 
 
 def register(sub) -> None:
-    ba = sub.add_parser("batch", help="translate many documents into one JSONL file, "
-                                      "resumable")
-    ba.add_argument("inputs", nargs="+", metavar="INPUT",
-                    help=".txt files (id = path), directories (recursive *.txt), .jsonl or .csv "
-                         "(id and text fields), or - for JSONL on stdin")
-    ba.add_argument("-o", "--output", required=True, type=Path,
-                    help="JSONL output; a rerun skips the ids already in it")
+    ba = sub.add_parser("batch", help="translate many documents into one JSONL file, resumable")
+    ba.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help=".txt files (id = path), directories (recursive *.txt), .jsonl or .csv "
+        "(id and text fields), or - for JSONL on stdin",
+    )
+    ba.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        help="JSONL output; a rerun skips the ids already in it",
+    )
     add_arguments(ba, memory="on")
-    ba.add_argument("--summary", action=argparse.BooleanOptionalAction, default=True,
-                    help="summarise each document (default: --summary)")
+    ba.add_argument(
+        "--summary",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="summarise each document (default: --summary)",
+    )
     ba.add_argument("--text-field", default="text", help="JSONL/CSV text field (default: text)")
     ba.add_argument("--id-field", default="id", help="JSONL/CSV id field (default: id)")
-    ba.add_argument("--max-chars", type=int, default=200_000,
-                    help="longer documents become error records (default: 200000)")
-    ba.add_argument("--batch-docs", type=int, default=16, metavar="N",
-                    help="documents whose sentences share model batches (default: 16)")
-    ba.add_argument("--dedupe", action="store_true",
-                    help="repair an output that holds an id more than once: keep the first")
+    ba.add_argument(
+        "--max-chars",
+        type=int,
+        default=200_000,
+        help="longer documents become error records (default: 200000)",
+    )
+    ba.add_argument(
+        "--batch-docs",
+        type=int,
+        default=16,
+        metavar="N",
+        help="documents whose sentences share model batches (default: 16)",
+    )
+    ba.add_argument(
+        "--dedupe",
+        action="store_true",
+        help="repair an output that holds an id more than once: keep the first",
+    )
     ba.add_argument("--quiet", action="store_true", help="no progress bar")
     ba.set_defaults(run=cmd_batch)
 
@@ -311,10 +349,17 @@ def register(sub) -> None:
 def cmd_batch(args: argparse.Namespace) -> int:
     memory = None if args.no_memory else (args.memory or default_memory_path())
     options = BatchOptions(
-        inputs=args.inputs, output=args.output,
-        models=ModelOptions.from_args(args, memory=memory), summary=args.summary,
-        text_field=args.text_field, id_field=args.id_field, quiet=args.quiet,
-        max_chars=args.max_chars, docs_per_step=args.batch_docs, dedupe=args.dedupe)
+        inputs=args.inputs,
+        output=args.output,
+        models=ModelOptions.from_args(args, memory=memory),
+        summary=args.summary,
+        text_field=args.text_field,
+        id_field=args.id_field,
+        quiet=args.quiet,
+        max_chars=args.max_chars,
+        docs_per_step=args.batch_docs,
+        dedupe=args.dedupe,
+    )
     stats = run_batch(options)
     print(stats.line(), file=sys.stderr)
     return 1 if stats.failed else 0

@@ -35,8 +35,11 @@ class Record:
 
     def error_line(self) -> dict:
         err = self.error
-        return {"id": self.id, "source": self.source,
-                "error": {"code": getattr(err, "code", "error"), "message": str(err)}}
+        return {
+            "id": self.id,
+            "source": self.source,
+            "error": {"code": getattr(err, "code", "error"), "message": str(err)},
+        }
 
 
 def valid_id(record: Record) -> Record:
@@ -49,12 +52,14 @@ def valid_id(record: Record) -> Record:
         record.error = InputError(
             f"Record id {ascii(record.id)} is not valid Unicode (a lone surrogate, or a file "
             f"name that is not UTF-8). Fix: give the record a UTF-8 id (or rename the file).",
-            "invalid_id")
+            "invalid_id",
+        )
     return record
 
 
-def read_inputs(inputs: list[str], text_field: str, id_field: str,
-                stdin: io.BufferedReader | None = None) -> Iterator[Record]:
+def read_inputs(
+    inputs: list[str], text_field: str, id_field: str, stdin: io.BufferedReader | None = None
+) -> Iterator[Record]:
     """Records from every input, in order: .txt files, directories (recursive *.txt), .jsonl,
     .csv and '-' (JSONL on stdin)."""
     for spec in inputs:
@@ -65,11 +70,14 @@ def read_inputs(inputs: list[str], text_field: str, id_field: str,
         path = Path(spec)
         if path.is_dir():
             for file, problem in _txt_files(path):
-                yield valid_id(Record(str(file), str(file), error=problem) if problem
-                               else _txt_record(file))
+                yield valid_id(
+                    Record(str(file), str(file), error=problem) if problem else _txt_record(file)
+                )
         elif not path.exists() and not path.is_symlink():
-            raise UsageError(f"No such input: {spec}. Fix: check the path (inputs are .txt, "
-                             f".jsonl, .csv files, directories, or - for JSONL on stdin).")
+            raise UsageError(
+                f"No such input: {spec}. Fix: check the path (inputs are .txt, "
+                f".jsonl, .csv files, directories, or - for JSONL on stdin)."
+            )
         elif path.suffix.lower() == ".jsonl":
             data = _read_bytes(path)
             if isinstance(data, KhulasaError):
@@ -109,8 +117,9 @@ def _txt_files(root: Path) -> list[tuple[Path, KhulasaError | None]]:
                     continue
                 if target.is_dir():
                     if str(target) in seen:
-                        unreadable(path, "a symbolic link back into a folder already read "
-                                         "(a cycle)")
+                        unreadable(
+                            path, "a symbolic link back into a folder already read (a cycle)"
+                        )
                     else:
                         seen.add(str(target))
                         visit(path)
@@ -143,17 +152,21 @@ def _txt_record(path: Path) -> Record:
         return Record(str(path), str(path), error=exc)
 
 
-def _from_fields(obj: dict, where: str, fallback_id: str, text_field: str,
-                 id_field: str) -> Record:
+def _from_fields(obj: dict, where: str, fallback_id: str, text_field: str, id_field: str) -> Record:
     raw_id = obj.get(id_field)
     rid = fallback_id if raw_id in (None, "") else str(raw_id)
     text = obj.get(text_field)
     if not isinstance(text, str):
         problem = "has no" if text is None else "has a non-text"
-        return Record(rid, where, error=InputError(
-            f"Record {rid} {problem} {text_field!r} field. Fix: name the text field with "
-            f"--text-field (fields here: {', '.join(map(str, obj)) or 'none'}).",
-            "missing_text_field"))
+        return Record(
+            rid,
+            where,
+            error=InputError(
+                f"Record {rid} {problem} {text_field!r} field. Fix: name the text field with "
+                f"--text-field (fields here: {', '.join(map(str, obj)) or 'none'}).",
+                "missing_text_field",
+            ),
+        )
     try:
         check_unicode(text, f"Record {ascii(rid)}'s text")
     except InputError as exc:
@@ -173,12 +186,20 @@ def _jsonl_records(data: bytes, where: str, text_field: str, id_field: str) -> I
             continue
         except (json.JSONDecodeError, RecursionError) as exc:
             why = getattr(exc, "msg", "nested too deeply")
-            yield Record(fallback, where, error=InputError(
-                f"{where} line {lineno} is not valid JSON ({why}).", "invalid_json"))
+            yield Record(
+                fallback,
+                where,
+                error=InputError(
+                    f"{where} line {lineno} is not valid JSON ({why}).", "invalid_json"
+                ),
+            )
             continue
         if not isinstance(obj, dict):
-            yield Record(fallback, where, error=InputError(
-                f"{where} line {lineno} is not a JSON object.", "invalid_json"))
+            yield Record(
+                fallback,
+                where,
+                error=InputError(f"{where} line {lineno} is not a JSON object.", "invalid_json"),
+            )
             continue
         yield _from_fields(obj, where, fallback, text_field, id_field)
 
@@ -213,5 +234,7 @@ def check_text(record: Record, max_chars: int) -> Record:
         elif len(record.text) > max_chars:
             record.error = InputError(
                 f"Record {record.id} has {len(record.text):,} characters, over --max-chars "
-                f"{max_chars:,}. Fix: raise --max-chars or split the document.", "too_long")
+                f"{max_chars:,}. Fix: raise --max-chars or split the document.",
+                "too_long",
+            )
     return record

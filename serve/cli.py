@@ -25,11 +25,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="khulasa",
         description="Arabic news in; a faithful English translation, sentence by sentence, and "
-                    "a short English summary out.")
+        "a short English summary out.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for register in (register_translate, register_serve, batch.register, register_models,
-                     bench.register, eval_cli.register):
+    for register in (
+        register_translate,
+        register_serve,
+        batch.register,
+        register_models,
+        bench.register,
+        eval_cli.register,
+    ):
         register(sub)
     return parser
 
@@ -56,16 +63,23 @@ def read_text(path: str) -> str:
     """The document at `path` ('-' for stdin) as text; InputError naming the fix otherwise."""
     if path == "-":
         if sys.stdin.isatty():
-            print("khulasa: reading the article from standard input; end it with Ctrl-D "
-                  "(or pass a file: khulasa translate FILE)", file=sys.stderr)
+            print(
+                "khulasa: reading the article from standard input; end it with Ctrl-D "
+                "(or pass a file: khulasa translate FILE)",
+                file=sys.stderr,
+            )
         return decode_utf8(sys.stdin.buffer.read(), "standard input")
     file = Path(path)
     if file.is_dir():
-        raise OptionError(f"{path} is a directory: translate takes one file. For a folder of "
-                          f"articles: khulasa batch {path} -o results.jsonl")
+        raise OptionError(
+            f"{path} is a directory: translate takes one file. For a folder of "
+            f"articles: khulasa batch {path} -o results.jsonl"
+        )
     if not file.exists():
-        raise InputError(f"No such file: {path}. Fix: check the path, or pass - to read "
-                         f"standard input.", "file_not_found")
+        raise InputError(
+            f"No such file: {path}. Fix: check the path, or pass - to read standard input.",
+            "file_not_found",
+        )
     try:
         data = file.read_bytes()
     except OSError as exc:
@@ -75,13 +89,23 @@ def read_text(path: str) -> str:
 
 def register_translate(sub) -> None:
     tr = sub.add_parser("translate", help="translate (and summarise) one Arabic document")
-    tr.add_argument("file", nargs="?", default="-", metavar="FILE|-",
-                    help="UTF-8 text file, or - for standard input (default)")
+    tr.add_argument(
+        "file",
+        nargs="?",
+        default="-",
+        metavar="FILE|-",
+        help="UTF-8 text file, or - for standard input (default)",
+    )
     add_arguments(tr)
     tr.add_argument("--json", action="store_true", help="print the Document as JSON")
     tr.add_argument("--no-summary", action="store_true", help="translate only")
-    tr.add_argument("--sentences", type=int, default=None, metavar="N",
-                    help="summary length in sentences, at least 1 (extractive default 3)")
+    tr.add_argument(
+        "--sentences",
+        type=int,
+        default=None,
+        metavar="N",
+        help="summary length in sentences, at least 1 (extractive default 3)",
+    )
     tr.set_defaults(run=cmd_translate)
 
 
@@ -113,43 +137,85 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 
 def register_serve(sub) -> None:
+    # Over 60 lines for a reason: one argument declaration after another, nothing to factor.
     se = sub.add_parser("serve", help="run the web page (and its REST API) on this machine")
-    se.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
-                    "127.0.0.1; use 0.0.0.0 to serve your network)")
+    se.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1; use 0.0.0.0 to serve your network)",
+    )
     se.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     add_arguments(se, memory="off")
-    se.add_argument("--max-chars", type=int, default=20_000,
-                    help="longest page input, in characters (default: 20000)")
-    se.add_argument("--concurrency", type=int, default=1,
-                    help="model jobs at once, page and REST together (default: 1)")
-    se.add_argument("--queue-size", type=int, default=16,
-                    help="model jobs that may wait, page and REST together; beyond it clients "
-                         "are told the server is busy (default: 16)")
-    se.add_argument("--char-limit", type=int, default=20_000,
-                    help="REST: most characters in one request's q (default: 20000)")
-    se.add_argument("--batch-limit", type=int, default=32,
-                    help="REST: most texts in one q array (default: 32)")
-    se.add_argument("--req-limit", type=int, default=0,
-                    help="requests per minute per client address, every door; 0 = no limit "
-                         "(default: 0)")
-    se.add_argument("--alternatives-limit", type=int, default=5,
-                    help="REST: most alternatives one request may ask for (default: 5)")
-    se.add_argument("--api-keys", type=Path, default=None, metavar="FILE",
-                    help="file of API keys, one per line; when given, every door needs one "
-                         "(REST: api_key; the page asks for it once)")
-    se.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
-                    help="a reverse proxy (address or network) whose X-Forwarded-For names the "
-                         "client; repeatable (default: trust none)")
-    se.add_argument("--keep-downloads", type=int, default=3600, metavar="SECONDS",
-                    help="how long page downloads are kept on disk at most (default: 3600)")
+    se.add_argument(
+        "--max-chars",
+        type=int,
+        default=20_000,
+        help="longest page input, in characters (default: 20000)",
+    )
+    se.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="model jobs at once, page and REST together (default: 1)",
+    )
+    se.add_argument(
+        "--queue-size",
+        type=int,
+        default=16,
+        help="model jobs that may wait, page and REST together; beyond it clients "
+        "are told the server is busy (default: 16)",
+    )
+    se.add_argument(
+        "--char-limit",
+        type=int,
+        default=20_000,
+        help="REST: most characters in one request's q (default: 20000)",
+    )
+    se.add_argument(
+        "--batch-limit", type=int, default=32, help="REST: most texts in one q array (default: 32)"
+    )
+    se.add_argument(
+        "--req-limit",
+        type=int,
+        default=0,
+        help="requests per minute per client address, every door; 0 = no limit (default: 0)",
+    )
+    se.add_argument(
+        "--alternatives-limit",
+        type=int,
+        default=5,
+        help="REST: most alternatives one request may ask for (default: 5)",
+    )
+    se.add_argument(
+        "--api-keys",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="file of API keys, one per line; when given, every door needs one "
+        "(REST: api_key; the page asks for it once)",
+    )
+    se.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="a reverse proxy (address or network) whose X-Forwarded-For names the "
+        "client; repeatable (default: trust none)",
+    )
+    se.add_argument(
+        "--keep-downloads",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help="how long page downloads are kept on disk at most (default: 3600)",
+    )
     se.set_defaults(run=cmd_serve)
 
 
 def read_keys(path: Path) -> frozenset[str]:
     if path.is_dir() or not path.exists():
         what = "is a directory" if path.is_dir() else "does not exist"
-        raise OptionError(f"--api-keys {path} {what}. Fix: give a file with one API key per "
-                          f"line.")
+        raise OptionError(f"--api-keys {path} {what}. Fix: give a file with one API key per line.")
     try:
         text = decode_utf8(path.read_bytes(), str(path))
     except OSError as exc:
@@ -168,20 +234,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import ServeOptions, check_port_free, launch
 
     options = ServeOptions(
-        models=ModelOptions.from_args(args), host=args.host, port=args.port,
-        max_chars=args.max_chars, concurrency=args.concurrency, queue_size=args.queue_size,
-        char_limit=args.char_limit, batch_limit=args.batch_limit, req_limit=args.req_limit,
+        models=ModelOptions.from_args(args),
+        host=args.host,
+        port=args.port,
+        max_chars=args.max_chars,
+        concurrency=args.concurrency,
+        queue_size=args.queue_size,
+        char_limit=args.char_limit,
+        batch_limit=args.batch_limit,
+        req_limit=args.req_limit,
         alternatives_limit=args.alternatives_limit,
         api_keys=read_keys(args.api_keys) if args.api_keys is not None else None,
-        trusted_proxies=tuple(args.trusted_proxy), keep_downloads=args.keep_downloads)
+        trusted_proxies=tuple(args.trusted_proxy),
+        keep_downloads=args.keep_downloads,
+    )
     check_port_free(options.host, options.port)
     logging.basicConfig(level=logging.INFO, format="khulasa: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     models = options.models
     print(f"khulasa: loading {models.translator} and {models.summarizer} ...", file=sys.stderr)
     if models.memory:
-        print(f"khulasa: the sentence memory {models.memory} keeps visitors' sentences on disk",
-              file=sys.stderr)
+        print(
+            f"khulasa: the sentence memory {models.memory} keeps visitors' sentences on disk",
+            file=sys.stderr,
+        )
     launch(options)  # fails before serving, with the fix, when weights are missing
     return 0
 
@@ -192,8 +268,9 @@ def register_models(sub) -> None:
     mo_sub.required = True
     ls = mo_sub.add_parser("list", help="presets, hub ids, size, licence, present locally?")
     ls.set_defaults(run=cmd_models_list)
-    fe = mo_sub.add_parser("fetch", help="download models into the Hugging Face cache "
-                                         "(needs network)")
+    fe = mo_sub.add_parser(
+        "fetch", help="download models into the Hugging Face cache (needs network)"
+    )
     fe.add_argument("models", nargs="+", metavar="NAME|HUB_ID")
     fe.set_defaults(run=cmd_models_fetch)
 
@@ -213,13 +290,16 @@ def cmd_models_list(args: argparse.Namespace) -> int:
                 local = "yes"
             except ModelNotFound:
                 local = "no"
-        rows.append((p.name, p.kind, p.hub_id or "-", p.params, p.download, p.licence, local,
-                     p.note))
+        rows.append(
+            (p.name, p.kind, p.hub_id or "-", p.params, p.download, p.licence, local, p.note)
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
-    print(f"\nCache: {hf_cache_dir()}  (set HF_HOME to move it). Any hub id or local "
-          f"directory also works in place of a preset.")
+    print(
+        f"\nCache: {hf_cache_dir()}  (set HF_HOME to move it). Any hub id or local "
+        f"directory also works in place of a preset."
+    )
     return 0
 
 
@@ -232,9 +312,12 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
         if spec not in PRESETS and "/" not in spec:
             close = difflib.get_close_matches(spec, list(PRESETS), n=3, cutoff=0.6)
             if close:
-                raise OptionError(f"Unknown model {spec!r}. Did you mean {' or '.join(close)}? "
-                                  f"Presets: {', '.join(PRESETS)}; or give a hub id "
-                                  f"(org/name).", "unknown_model")
+                raise OptionError(
+                    f"Unknown model {spec!r}. Did you mean {' or '.join(close)}? "
+                    f"Presets: {', '.join(PRESETS)}; or give a hub id "
+                    f"(org/name).",
+                    "unknown_model",
+                )
         ref = resolve(spec, PRESETS[spec].kind if spec in PRESETS else "translator")
         if ref.hub_id is None:
             print(f"khulasa: {spec} needs no download", file=sys.stderr)
@@ -246,8 +329,9 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     for ref in refs:
         print(f"Fetching {ref.name} ({ref.hub_id}) into {hf_cache_dir()} ...", file=sys.stderr)
         try:
-            path = snapshot_download(ref.hub_id, cache_dir=hf_cache_dir(),
-                                     ignore_patterns=FETCH_IGNORE)
+            path = snapshot_download(
+                ref.hub_id, cache_dir=hf_cache_dir(), ignore_patterns=FETCH_IGNORE
+            )
         except Exception as exc:  # network errors come in many types; name them all
             reason = str(exc).strip().rstrip(".") or type(exc).__name__
             failed.append(f"{ref.hub_id}: {type(exc).__name__}: {reason}")
@@ -256,10 +340,12 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
         print(f"{ref.name}: {path}")
     if failed:
         raise KhulasaError(
-            f"Could not download {len(failed)} of {len(refs)} models:\n  " + "\n  ".join(failed)
+            f"Could not download {len(failed)} of {len(refs)} models:\n  "
+            + "\n  ".join(failed)
             + "\nFix: check the network (and HF_ENDPOINT / proxy settings), then run the same "
-              "command again; or copy a saved model directory onto this machine and pass it "
-              "with --translator DIR or --summarizer DIR.")
+            "command again; or copy a saved model directory onto this machine and pass it "
+            "with --translator DIR or --summarizer DIR."
+        )
     return 0
 
 

@@ -68,8 +68,7 @@ def translate_html(html: str, translate: Callable[[list[str]], list[str]]) -> st
             out.append(content)
             continue
         new = next(english)
-        lead = content[:len(content) - len(content.lstrip())]
-        trail = content[len(content.rstrip()):]
-        out.append(escape(lead + new.strip() + trail if new != content else content,
-                          quote=False))
+        lead = content[: len(content) - len(content.lstrip())]
+        trail = content[len(content.rstrip()) :]
+        out.append(escape(lead + new.strip() + trail if new != content else content, quote=False))
     return "".join(out)

@@ -73,8 +73,11 @@ QUIET_FLAGS = {"from_memory"}  # bookkeeping, not a warning: counted in the stat
 
 
 def _flags(flags: list[str]) -> str:
-    return "".join(f'<span class="kh-flag">{escape(FLAG_LABELS.get(f, f))}</span>'
-                   for f in flags if f not in QUIET_FLAGS)
+    return "".join(
+        f'<span class="kh-flag">{escape(FLAG_LABELS.get(f, f))}</span>'
+        for f in flags
+        if f not in QUIET_FLAGS
+    )
 
 
 def _segment(seg: Segment, english: bool) -> str:
@@ -92,8 +95,10 @@ def _summary(sentence: SummarySentence) -> str:
     sources = " ".join(str(int(i)) for i in sentence.sources)
     refs = ", ".join(str(int(i) + 1) for i in sentence.sources)
     ref_html = f' <span class="kh-n">[{refs}]</span>' if refs else ""
-    return (f'<li class="kh-sum" data-sources="{sources}">{escape(sentence.text)}{ref_html}'
-            f'{_flags(sentence.flags)}</li>')
+    return (
+        f'<li class="kh-sum" data-sources="{sources}">{escape(sentence.text)}{ref_html}'
+        f"{_flags(sentence.flags)}</li>"
+    )
 
 
 def render_panes(doc: Document | None, summary_note: str = "") -> str:
@@ -102,10 +107,12 @@ def render_panes(doc: Document | None, summary_note: str = "") -> str:
         source = english = '<p class="kh-pending">Paste an Arabic article and press Translate.</p>'
         summary = ""
     else:
-        source = "".join("<p>" + "".join(_segment(s, False) for s in p.segments) + "</p>"
-                         for p in doc.paragraphs)
-        english = "".join("<p>" + "".join(_segment(s, True) for s in p.segments) + "</p>"
-                          for p in doc.paragraphs)
+        source = "".join(
+            "<p>" + "".join(_segment(s, False) for s in p.segments) + "</p>" for p in doc.paragraphs
+        )
+        english = "".join(
+            "<p>" + "".join(_segment(s, True) for s in p.segments) + "</p>" for p in doc.paragraphs
+        )
         if doc.summary:
             summary = "<ul>" + "".join(_summary(s) for s in doc.summary) + "</ul>"
         else:
@@ -113,9 +120,9 @@ def render_panes(doc: Document | None, summary_note: str = "") -> str:
     return (
         '<div class="kh-panes">'
         f'<section class="kh-pane kh-source" dir="rtl" lang="ar"><h3>Arabic source</h3>{source}'
-        '</section>'
+        "</section>"
         f'<section class="kh-pane kh-english" lang="en"><h3>English translation</h3>{english}'
-        '</section>'
+        "</section>"
         f'<section class="kh-pane kh-summary" lang="en"><h3>Summary</h3>{summary}</section>'
         "</div>"
     )
@@ -130,8 +137,9 @@ def render_status(doc: Document | None, stage: str) -> str:
         parts.append(f'<progress max="{len(segments)}" value="{done}"></progress>')
         remembered = sum("from_memory" in s.flags for s in segments)
         memo = f" ({remembered} from memory)" if remembered else ""
-        parts.append(f"<span>{escape(stage)} — {done} of {len(segments)} sentences translated"
-                     f"{memo}</span>")
+        parts.append(
+            f"<span>{escape(stage)} — {done} of {len(segments)} sentences translated{memo}</span>"
+        )
         for w in doc.meta.get("warnings", []):
             parts.append(f'<span class="kh-warning">{escape(WARNING_LABELS.get(w, w))}</span>')
     elif stage:
@@ -145,8 +153,10 @@ def render_meta(doc: Document | None) -> str:
         return ""
     meta = doc.meta
     tr, su, ms = meta.get("translator", {}), meta.get("summarizer", {}), meta.get("timings_ms", {})
-    text = (f"Translator: {tr.get('model')} ({tr.get('backend')}, beams {tr.get('beams')}) · "
-            f"Summariser: {su.get('model')} ({su.get('mode')}) · "
-            f"translate {ms.get('translate', 0) / 1000:.1f} s · "
-            f"summarise {ms.get('summarize', 0) / 1000:.1f} s · khulasa {meta.get('version')}")
+    text = (
+        f"Translator: {tr.get('model')} ({tr.get('backend')}, beams {tr.get('beams')}) · "
+        f"Summariser: {su.get('model')} ({su.get('mode')}) · "
+        f"translate {ms.get('translate', 0) / 1000:.1f} s · "
+        f"summarise {ms.get('summarize', 0) / 1000:.1f} s · khulasa {meta.get('version')}"
+    )
     return f'<div class="kh-meta">{escape(text)}</div>'

@@ -15,10 +15,11 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from khulasa.models.errors import KhulasaError
-from khulasa.models.text import check_unicode, detect_language
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
+
+from khulasa.models.errors import KhulasaError
+from khulasa.models.text import check_unicode, detect_language
 
 from . import rest_spec
 from .markup import translate_html
@@ -65,21 +66,30 @@ async def read_params(request: Request, limit: int) -> dict:
         elif kind == "multipart/form-data":
             request._body = bytes(data)  # starlette parses the cached body
             form = await request.form()
-            params = {k: (form.getlist(k) if k == "q" and len(form.getlist(k)) > 1
-                          else form.get(k)) for k in form}
+            params = {
+                k: (form.getlist(k) if k == "q" and len(form.getlist(k)) > 1 else form.get(k))
+                for k in form
+            }
         else:  # application/x-www-form-urlencoded, LibreTranslate's other body
-            fields = parse_qsl(bytes(data).decode("utf-8"), keep_blank_values=True,
-                               errors="strict")
+            fields = parse_qsl(bytes(data).decode("utf-8"), keep_blank_values=True, errors="strict")
             params = {}
             for key, value in fields:
                 if key == "q" and "q" in params:
-                    params["q"] = [*params["q"], value] if isinstance(params["q"], list) \
+                    params["q"] = (
+                        [*params["q"], value]
+                        if isinstance(params["q"], list)
                         else [params["q"], value]
+                    )
                 else:
                     params[key] = value
     except (UnicodeDecodeError, RecursionError, ValueError) as exc:
-        what = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else \
-            "nested too deeply" if isinstance(exc, RecursionError) else "not valid JSON"
+        what = (
+            "not valid UTF-8"
+            if isinstance(exc, UnicodeDecodeError)
+            else "nested too deeply"
+            if isinstance(exc, RecursionError)
+            else "not valid JSON"
+        )
         raise ApiError(400, f"Invalid request: the body is {what}") from None
     if not isinstance(params, dict):
         raise ApiError(400, "Invalid request: the JSON body must be an object")
@@ -96,12 +106,15 @@ def texts_of(params: dict, options: ServeOptions) -> tuple[list[str], bool]:
     if not all(isinstance(t, str) for t in texts):
         raise ApiError(400, "Invalid request: q must be a string or an array of strings")
     if is_list and len(texts) > options.batch_limit:
-        raise ApiError(400, f"Invalid request: request ({len(texts)}) exceeds text limit "
-                            f"({options.batch_limit})")
+        raise ApiError(
+            400,
+            f"Invalid request: request ({len(texts)}) exceeds text limit ({options.batch_limit})",
+        )
     chars = sum(len(t) for t in texts)
     if chars > options.char_limit:
-        raise ApiError(400, f"Invalid request: request ({chars}) exceeds text limit "
-                            f"({options.char_limit})")
+        raise ApiError(
+            400, f"Invalid request: request ({chars}) exceeds text limit ({options.char_limit})"
+        )
     for t in texts:
         check_unicode(t, "q")
     return texts, is_list
@@ -116,8 +129,9 @@ def whole_number(value, name: str) -> int:
         raise ApiError(400, f"Invalid request: {name} must be a whole number") from None
 
 
-def translate_texts(pool: ModelPool, texts: list[str], sources: list[str],
-                    alternatives: int = 0) -> tuple[list[str], list[list[str]]]:
+def translate_texts(
+    pool: ModelPool, texts: list[str], sources: list[str], alternatives: int = 0
+) -> tuple[list[str], list[list[str]]]:
     """English for each text (Arabic translated, English and empty texts passed through),
     and `alternatives` further translations of each Arabic one, all in shared batches."""
     english, alts = list(texts), [[] for _ in texts]
@@ -125,33 +139,42 @@ def translate_texts(pool: ModelPool, texts: list[str], sources: list[str],
     if not todo:
         return english, alts
     pipeline = pool.get(None, "none", None)
-    docs = pipeline.process_many([texts[i] for i in todo], summary=False,
-                                 alternatives=alternatives)
+    docs = pipeline.process_many([texts[i] for i in todo], summary=False, alternatives=alternatives)
     for i, doc in zip(todo, docs, strict=True):
         if isinstance(doc, KhulasaError):
             english[i] = ""
             continue
         english[i] = doc.translation
-        alts[i] = ["\n\n".join(" ".join(s.alternatives[k] for s in p.segments)
-                               for p in doc.paragraphs).strip() for k in range(alternatives)]
+        alts[i] = [
+            "\n\n".join(
+                " ".join(s.alternatives[k] for s in p.segments) for p in doc.paragraphs
+            ).strip()
+            for k in range(alternatives)
+        ]
     return english, alts
 
 
-def build_router(options: ServeOptions, pool: ModelPool, gate: Gate,
-                 guard: Guard) -> APIRouter:
-    router = APIRouter()
+class Rest:
+    """The routes' work, one method a route; `handle` applies the checks every route shares."""
 
-    async def handle(request: Request, work) -> Response:
+    def __init__(self, options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard):
+        self.options, self.pool, self.gate, self.guard = options, pool, gate, guard
+
+    async def handle(self, request: Request, work) -> Response:
         try:
             client = request.client.host if request.client else "unknown"
-            if not guard.limiter.allow(client):
-                raise ApiError(429, guard.limiter.refusal())
-            params = await read_params(request, options.max_body)
+            if not self.guard.limiter.allow(client):
+                raise ApiError(429, self.guard.limiter.refusal())
+            params = await read_params(request, self.options.max_body)
             key = params.get("api_key")
-            if not guard.key_ok(key):
-                raise ApiError(403, "Invalid API key" if key else
-                               "Visit the server's administrator to obtain an API key "
-                               "(the api_key parameter is required)")
+            if not self.guard.key_ok(key):
+                raise ApiError(
+                    403,
+                    "Invalid API key"
+                    if key
+                    else "Visit the server's administrator to obtain an API key "
+                    "(the api_key parameter is required)",
+                )
             return reply(await work(params))
         except ApiError as exc:
             return reply({"error": str(exc)}, exc.status)
@@ -166,99 +189,127 @@ def build_router(options: ServeOptions, pool: ModelPool, gate: Gate,
             log.exception("REST request failed")
             return reply({"error": "Internal error; the server log has the details"}, 500)
 
-    async def model_job(fn, *args):
+    async def model_job(self, fn):
+        """Run `fn` in a worker thread once the gate gives this job its turn."""
+
         def run():
-            with gate.rest_job():
-                return fn(*args)
+            with self.gate.rest_job():
+                return fn()
 
         return await run_in_threadpool(run)
 
-    @router.post("/translate", summary="Translate text (LibreTranslate-compatible)",
-                 openapi_extra=rest_spec.TRANSLATE)
+    async def translate(self, params: dict) -> dict:
+        texts, is_list = texts_of(params, self.options)
+        source, target, fmt = (
+            params.get(k, d) for k, d in (("source", "auto"), ("target", "en"), ("format", "text"))
+        )
+        if source not in SOURCES:
+            raise ApiError(400, f"{source} is not supported: sources are ar, en or auto")
+        if target != "en":
+            raise ApiError(400, f"{target} is not supported: the only target is en")
+        if fmt not in ("text", "html"):
+            raise ApiError(400, f"{fmt} format is not supported: use text or html")
+        n_alt = whole_number(params.get("alternatives", 0), "alternatives")
+        if not 0 <= n_alt <= self.options.alternatives_limit:
+            raise ApiError(
+                400,
+                f"Invalid request: alternatives ({n_alt}) exceeds limit "
+                f"({self.options.alternatives_limit})",
+            )
+        detected = [detect_language(t) for t in texts]
+        src = [d["language"] if source == "auto" else source for d in detected]
+
+        def run() -> dict:
+            if fmt == "html":
+                english = [self.translate_html(t, s) for t, s in zip(texts, src, strict=True)]
+                alts = [[] for _ in texts]
+            else:
+                english, alts = translate_texts(self.pool, texts, src, n_alt)
+            result: dict = {"translatedText": english if is_list else english[0]}
+            if source == "auto":
+                result["detectedLanguage"] = detected if is_list else detected[0]
+            if n_alt:
+                result["alternatives"] = alts if is_list else alts[0]
+            return result
+
+        return await self.model_job(run)
+
+    def translate_html(self, html: str, source: str) -> str:
+        return translate_html(
+            html, lambda parts: translate_texts(self.pool, parts, [source] * len(parts))[0]
+        )
+
+    async def detect(self, params: dict) -> list:
+        texts, _ = texts_of(params, self.options)
+        return [detect_language(" ".join(texts))]
+
+    async def summarize(self, params: dict) -> dict:
+        texts, is_list = texts_of(params, self.options)
+        if is_list:
+            raise ApiError(400, "Invalid request: /summarize takes one text in q")
+        summarizer = params.get("summarizer") or None
+        if summarizer is not None and not isinstance(summarizer, str):
+            raise ApiError(400, "Invalid request: summarizer must be a string")
+
+        def run() -> dict:
+            doc = self.pool.get(None, summarizer, None).process(texts[0])
+            return {
+                "translatedText": doc.translation,
+                "summary": [{"text": s.text, "sources": s.sources} for s in doc.summary],
+                "document": doc.to_dict(),
+            }
+
+        return await self.model_job(run)
+
+
+def build_router(options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard) -> APIRouter:
+    router = APIRouter()
+    rest = Rest(options, pool, gate, guard)
+
+    @router.post(
+        "/translate",
+        summary="Translate text (LibreTranslate-compatible)",
+        openapi_extra=rest_spec.TRANSLATE,
+    )
     async def translate(request: Request) -> Response:
-        async def work(params: dict) -> dict:
-            texts, is_list = texts_of(params, options)
-            source, target, fmt = (params.get(k, d) for k, d in
-                                   (("source", "auto"), ("target", "en"), ("format", "text")))
-            if source not in SOURCES:
-                raise ApiError(400, f"{source} is not supported: sources are ar, en or auto")
-            if target != "en":
-                raise ApiError(400, f"{target} is not supported: the only target is en")
-            if fmt not in ("text", "html"):
-                raise ApiError(400, f"{fmt} format is not supported: use text or html")
-            n_alt = whole_number(params.get("alternatives", 0), "alternatives")
-            if not 0 <= n_alt <= options.alternatives_limit:
-                raise ApiError(400, f"Invalid request: alternatives ({n_alt}) exceeds limit "
-                                    f"({options.alternatives_limit})")
-            detected = [detect_language(t) for t in texts]
-            src = [d["language"] if source == "auto" else source for d in detected]
+        return await rest.handle(request, rest.translate)
 
-            def run() -> dict:
-                if fmt == "html":
-                    english = [translate_html(t, lambda parts, s=s: translate_texts(
-                        pool, parts, [s] * len(parts))[0]) for t, s in zip(texts, src,
-                                                                             strict=True)]
-                    alts = [[] for _ in texts]
-                else:
-                    english, alts = translate_texts(pool, texts, src, n_alt)
-                result: dict = {"translatedText": english if is_list else english[0]}
-                if source == "auto":
-                    result["detectedLanguage"] = detected if is_list else detected[0]
-                if n_alt:
-                    result["alternatives"] = alts if is_list else alts[0]
-                return result
-
-            return await model_job(run)
-
-        return await handle(request, work)
-
-    @router.post("/detect", summary="Detect the language of a text",
-                 openapi_extra=rest_spec.DETECT)
-    async def detect_route(request: Request) -> Response:
-        async def work(params: dict):
-            texts, _ = texts_of(params, options)
-            return [detect_language(" ".join(texts))]
-
-        return await handle(request, work)
+    @router.post("/detect", summary="Detect the language of a text", openapi_extra=rest_spec.DETECT)
+    async def detect(request: Request) -> Response:
+        return await rest.handle(request, rest.detect)
 
     @router.get("/languages", summary="Languages this server translates")
     async def languages() -> Response:
         return reply(LANGUAGES)
 
-    @router.post("/summarize", summary="Translate and summarise an Arabic article (khulasa)",
-                 openapi_extra=rest_spec.SUMMARIZE)
+    @router.post(
+        "/summarize",
+        summary="Translate and summarise an Arabic article (khulasa)",
+        openapi_extra=rest_spec.SUMMARIZE,
+    )
     async def summarize(request: Request) -> Response:
-        async def work(params: dict) -> dict:
-            texts, is_list = texts_of(params, options)
-            if is_list:
-                raise ApiError(400, "Invalid request: /summarize takes one text in q")
-            summarizer = params.get("summarizer") or None
-            if summarizer is not None and not isinstance(summarizer, str):
-                raise ApiError(400, "Invalid request: summarizer must be a string")
-
-            def run() -> dict:
-                doc = pool.get(None, summarizer, None).process(texts[0])
-                return {"translatedText": doc.translation,
-                        "summary": [{"text": s.text, "sources": s.sources}
-                                    for s in doc.summary],
-                        "document": doc.to_dict()}
-
-            return await model_job(run)
-
-        return await handle(request, work)
+        return await rest.handle(request, rest.summarize)
 
     @router.get("/health", summary="Loaded models; 200 when ready")
     async def health() -> Response:
         models = pool.models
-        return reply({"status": "ok", "translator": models.translator,
-                      "summarizer": models.summarizer,
-                      "backend": pool.default.translator.backend})
+        return reply(
+            {
+                "status": "ok",
+                "translator": models.translator,
+                "summarizer": models.summarizer,
+                "backend": pool.default.translator.backend,
+            }
+        )
 
     @router.get("/spec", include_in_schema=False)  # where LibreTranslate serves its spec
     async def openapi() -> Response:
         from fastapi.openapi.utils import get_openapi
 
-        return reply(get_openapi(title="khulasa REST (LibreTranslate-compatible)",
-                                 version="1", routes=router.routes))
+        return reply(
+            get_openapi(
+                title="khulasa REST (LibreTranslate-compatible)", version="1", routes=router.routes
+            )
+        )
 
     return router

@@ -54,8 +54,15 @@ class ServeOptions:
     def __post_init__(self):
         if not 0 <= self.port <= 65535:
             raise OptionError(f"--port must be between 1 and 65535, not {self.port}.")
-        for name in ("max_chars", "concurrency", "queue_size", "summary_sentences",
-                     "char_limit", "batch_limit", "keep_downloads"):
+        for name in (
+            "max_chars",
+            "concurrency",
+            "queue_size",
+            "summary_sentences",
+            "char_limit",
+            "batch_limit",
+            "keep_downloads",
+        ):
             check_positive(f"--{name.replace('_', '-')}", getattr(self, name), False)
         for name in ("alternatives_limit", "req_limit"):
             if getattr(self, name) < 0:
@@ -64,8 +71,10 @@ class ServeOptions:
             try:
                 ipaddress.ip_network(proxy, strict=False)
             except ValueError:
-                raise OptionError(f"--trusted-proxy {proxy!r} is not an IP address or "
-                                  f"network (e.g. 10.0.0.5 or 10.0.0.0/24).") from None
+                raise OptionError(
+                    f"--trusted-proxy {proxy!r} is not an IP address or "
+                    f"network (e.g. 10.0.0.5 or 10.0.0.0/24)."
+                ) from None
 
     @property
     def max_body(self) -> int:
@@ -83,9 +92,11 @@ def check_port_free(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as exc:
-            raise InputError(f"Cannot listen on {host}:{port}: {exc.strerror}. Fix: pick "
-                             f"another port with --port, or stop what is using it.",
-                             "port_unavailable") from None
+            raise InputError(
+                f"Cannot listen on {host}:{port}: {exc.strerror}. Fix: pick "
+                f"another port with --port, or stop what is using it.",
+                "port_unavailable",
+            ) from None
 
 
 class ModelPool:
@@ -104,16 +115,17 @@ class ModelPool:
         default = self.models.translator if kind == "translator" else self.models.summarizer
         return list(dict.fromkeys([default, *names(kind)]))
 
-    def get(self, translator: str | None, summarizer: str | None,
-            beams: int | None) -> Pipeline:
+    def get(self, translator: str | None, summarizer: str | None, beams: int | None) -> Pipeline:
         """The pipeline for a visitor's choice (None or "" = the server's own)."""
         translator = translator or self.models.translator
         summarizer = summarizer or self.models.summarizer
         for spec, kind in ((translator, "translator"), (summarizer, "summarizer")):
             if spec not in self.offered(kind):
-                raise InputError(f"{kind.capitalize()} {spec!r} is not offered by this server; "
-                                 f"choose one of: {', '.join(self.offered(kind))}.",
-                                 "not_offered")
+                raise InputError(
+                    f"{kind.capitalize()} {spec!r} is not offered by this server; "
+                    f"choose one of: {', '.join(self.offered(kind))}.",
+                    "not_offered",
+                )
         beams = check_beams(beams) if beams else self.models.beams
         options = self.models.with_(translator=translator, summarizer=summarizer, beams=beams)
         return build_pipeline(options, mark_memory=False)
@@ -144,9 +156,11 @@ class Gate:
         return self.load() >= self.concurrency + self.queue_size
 
     def describe(self) -> str:
-        return (f"Server busy: {self.load()} jobs are running or waiting (at most "
-                f"{self.concurrency} at once and {self.queue_size} waiting). Retry in a "
-                f"minute.")
+        return (
+            f"Server busy: {self.load()} jobs are running or waiting (at most "
+            f"{self.concurrency} at once and {self.queue_size} waiting). Retry in a "
+            f"minute."
+        )
 
     @contextmanager
     def rest_job(self):
@@ -275,12 +289,20 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
     # (uvicorn reads this when the server starts); by default nobody is trusted.
     os.environ["FORWARDED_ALLOW_IPS"] = ",".join(options.trusted_proxies)
     server, local_url, _ = app.launch(
-        server_name=options.host, server_port=options.port or None, prevent_thread_lock=True,
-        css=CSS, head=HEAD, allowed_paths=[str(downloads.root)], show_error=True, quiet=True,
+        server_name=options.host,
+        server_port=options.port or None,
+        prevent_thread_lock=True,
+        css=CSS,
+        head=HEAD,
+        allowed_paths=[str(downloads.root)],
+        show_error=True,
+        quiet=True,
         auth=guard.login if options.api_keys is not None else None,
         auth_message="This server needs an API key: enter any name and your key.",
-        max_file_size="5mb", max_threads=max(40, options.concurrency + options.queue_size + 8),
-        share=False)
+        max_file_size="5mb",
+        max_threads=max(40, options.concurrency + options.queue_size + 8),
+        share=False,
+    )
     _share_the_gate(app, gate)
     server.include_router(build_router(options, pool, gate, guard))
     url = local_url or f"http://{options.host}:{options.port}/"

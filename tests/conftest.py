@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
 from khulasa.eval.replicas import REPLICA_PRESETS, arabic_text, build_replica
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,9 +21,13 @@ _SESSION_HOME = tempfile.TemporaryDirectory(prefix="khulasa-tests-")
 
 def pytest_configure(config):
     home = Path(_SESSION_HOME.name)
-    os.environ.update(KHULASA_HOME=str(home / "khulasa-home"), HF_HOME=str(home / "hf-home"),
-                      HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
-                      GRADIO_TEMP_DIR=str(home / "gradio"))
+    os.environ.update(
+        KHULASA_HOME=str(home / "khulasa-home"),
+        HF_HOME=str(home / "hf-home"),
+        HF_HUB_OFFLINE="1",
+        GRADIO_ANALYTICS_ENABLED="False",
+        GRADIO_TEMP_DIR=str(home / "gradio"),
+    )
     os.environ.pop("HF_HUB_CACHE", None)
 
 
@@ -55,8 +60,12 @@ def sample_ar() -> str:
 def cli_env(tmp_path) -> dict[str, str]:
     """Environment for running `khulasa` in a subprocess, isolated like the tests."""
     env = dict(os.environ)
-    env.update(KHULASA_HOME=str(tmp_path / "khulasa-home"), HF_HOME=str(tmp_path / "hf-home"),
-               HF_HUB_OFFLINE="1", PYTHONIOENCODING="utf-8")
+    env.update(
+        KHULASA_HOME=str(tmp_path / "khulasa-home"),
+        HF_HOME=str(tmp_path / "hf-home"),
+        HF_HUB_OFFLINE="1",
+        PYTHONIOENCODING="utf-8",
+    )
     return env
 
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from khulasa.models.memory import SentenceMemory
 from khulasa.models.options import ModelOptions
 from khulasa.serve.batch import BatchOptions, UsageError, run_batch
@@ -16,49 +17,93 @@ ARABIC = "قال وزير الخارجية الأمركي جون كيري في �
 
 
 def options(replicas, inputs, out, memory=None, **kw) -> BatchOptions:
-    models = ModelOptions(translator=str(replicas["opus-mt"]), summarizer="extractive", beams=1,
-                          backend="torch", memory=memory)
-    return BatchOptions(inputs=[str(i) for i in inputs], output=out, models=models, quiet=True,
-                        **kw)
+    models = ModelOptions(
+        translator=str(replicas["opus-mt"]),
+        summarizer="extractive",
+        beams=1,
+        backend="torch",
+        memory=memory,
+    )
+    return BatchOptions(
+        inputs=[str(i) for i in inputs], output=out, models=models, quiet=True, **kw
+    )
 
 
 def read_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_mixed_inputs_one_line_each_in_order_with_named_errors(replicas, sample_ar, tmp_path,
-                                                               monkeypatch):
+def test_mixed_inputs_one_line_each_in_order_with_named_errors(
+    replicas, sample_ar, tmp_path, monkeypatch
+):
+    # Over 60 lines for a reason: one scenario, step by step, whose order is the point.
     import io
 
     (tmp_path / "dir" / "sub").mkdir(parents=True)
     (tmp_path / "dir" / "a.txt").write_text(sample_ar, encoding="utf-8")
     (tmp_path / "dir" / "sub" / "b.txt").write_text(ARABIC, encoding="utf-8")
     (tmp_path / "legacy.txt").write_bytes(ARABIC.encode("cp1256"))
-    (tmp_path / "docs.jsonl").write_text("\n".join([
-        json.dumps({"id": "j1", "text": ARABIC}),
-        json.dumps({"id": "j2", "body": ARABIC}),
-        json.dumps({"id": "j3", "text": " \n "}),
-        "{not json",
-        json.dumps({"id": "j5", "text": "This one is English, not Arabic at all."}),
-        json.dumps({"id": "j6", "text": "، ".join([ARABIC] * 600)}),  # one 50,000+ char line
-    ]) + "\n", encoding="utf-8")
+    (tmp_path / "docs.jsonl").write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "j1", "text": ARABIC}),
+                json.dumps({"id": "j2", "body": ARABIC}),
+                json.dumps({"id": "j3", "text": " \n "}),
+                "{not json",
+                json.dumps({"id": "j5", "text": "This one is English, not Arabic at all."}),
+                json.dumps(
+                    {"id": "j6", "text": "، ".join([ARABIC] * 600)}
+                ),  # one 50,000+ char line
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     (tmp_path / "docs.csv").write_text(f'id,text\nc1,"{ARABIC}"\nc2,\n', encoding="utf-8")
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(
-        json.dumps({"id": "s1", "text": ARABIC}).encode())))
+    monkeypatch.setattr(
+        sys,
+        "stdin",
+        io.TextIOWrapper(io.BytesIO(json.dumps({"id": "s1", "text": ARABIC}).encode())),
+    )
     out = tmp_path / "out.jsonl"
-    stats = run_batch(options(replicas, [tmp_path / "dir", tmp_path / "legacy.txt",
-                                         tmp_path / "docs.jsonl", tmp_path / "docs.csv", "-"],
-                              out))
+    stats = run_batch(
+        options(
+            replicas,
+            [
+                tmp_path / "dir",
+                tmp_path / "legacy.txt",
+                tmp_path / "docs.jsonl",
+                tmp_path / "docs.csv",
+                "-",
+            ],
+            out,
+        )
+    )
     lines = read_lines(out)
     ids = [line["id"] for line in lines]
-    assert ids == [str(tmp_path / "dir" / "a.txt"), str(tmp_path / "dir" / "sub" / "b.txt"),
-                   str(tmp_path / "legacy.txt"), "j1", "j2", "j3", f"{tmp_path}/docs.jsonl:4",
-                   "j5", "j6", "c1", "c2", "s1"]
+    assert ids == [
+        str(tmp_path / "dir" / "a.txt"),
+        str(tmp_path / "dir" / "sub" / "b.txt"),
+        str(tmp_path / "legacy.txt"),
+        "j1",
+        "j2",
+        "j3",
+        f"{tmp_path}/docs.jsonl:4",
+        "j5",
+        "j6",
+        "c1",
+        "c2",
+        "s1",
+    ]
     by_id = {line["id"]: line for line in lines}
     errors = {i: line["error"]["code"] for i, line in by_id.items() if "error" in line}
-    assert errors == {str(tmp_path / "legacy.txt"): "invalid_utf8", "j2": "missing_text_field",
-                      "j3": "empty_input", f"{tmp_path}/docs.jsonl:4": "invalid_json",
-                      "c2": "empty_input"}
+    assert errors == {
+        str(tmp_path / "legacy.txt"): "invalid_utf8",
+        "j2": "missing_text_field",
+        "j3": "empty_input",
+        f"{tmp_path}/docs.jsonl:4": "invalid_json",
+        "c2": "empty_input",
+    }
     assert by_id["j5"]["document"]["meta"]["warnings"] == ["mostly_non_arabic"]
     long_doc = by_id["j6"]["document"]
     assert len(long_doc["paragraphs"][0]["segments"]) == 1
@@ -70,8 +115,9 @@ def test_mixed_inputs_one_line_each_in_order_with_named_errors(replicas, sample_
 
 def test_rerun_skips_done_ids_and_duplicate_ids_are_refused(replicas, tmp_path):
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"id": i, "text": ARABIC}) + "\n" for i in range(3)),
-                   encoding="utf-8")
+    src.write_text(
+        "".join(json.dumps({"id": i, "text": ARABIC}) + "\n" for i in range(3)), encoding="utf-8"
+    )
     out = tmp_path / "out.jsonl"
     assert run_batch(options(replicas, [src], out)).done == 3
     again = run_batch(options(replicas, [src], out))
@@ -101,8 +147,9 @@ def count_model_calls(monkeypatch) -> list[int]:
 def test_memory_translates_repeated_sentences_once(replicas, sample_ar, tmp_path, monkeypatch):
     calls = count_model_calls(monkeypatch)
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"id": i, "text": sample_ar}) + "\n" for i in range(3)),
-                   encoding="utf-8")
+    src.write_text(
+        "".join(json.dumps({"id": i, "text": sample_ar}) + "\n" for i in range(3)), encoding="utf-8"
+    )
     memory = tmp_path / "memory.sqlite"
     stats = run_batch(options(replicas, [src], tmp_path / "out.jsonl", memory=memory))
     assert sum(calls) == 16  # 3 copies of 16 sentences: each distinct sentence once
@@ -152,19 +199,40 @@ def test_memory_is_safe_with_two_processes_writing(tmp_path):
 
 
 def test_kill_9_at_several_points_then_resume_loses_and_duplicates_nothing(
-        replicas, cli_env, tmp_path):
+    replicas, cli_env, tmp_path
+):
     n = 14
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"id": f"doc{i}", "text": f"{ARABIC} رقم {i}."}) + "\n"
-                           for i in range(n)), encoding="utf-8")
+    src.write_text(
+        "".join(
+            json.dumps({"id": f"doc{i}", "text": f"{ARABIC} رقم {i}."}) + "\n" for i in range(n)
+        ),
+        encoding="utf-8",
+    )
     out = tmp_path / "out.jsonl"
-    cmd = [sys.executable, "-m", "khulasa.serve", "batch", str(src), "-o", str(out), "--translator",
-           str(replicas["opus-mt"]), "--summarizer", str(replicas["distilbart-cnn"]),
-           "--batch-docs", "1", "--quiet", "--memory", str(tmp_path / "memory.sqlite")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "khulasa.serve",
+        "batch",
+        str(src),
+        "-o",
+        str(out),
+        "--translator",
+        str(replicas["opus-mt"]),
+        "--summarizer",
+        str(replicas["distilbart-cnn"]),
+        "--batch-docs",
+        "1",
+        "--quiet",
+        "--memory",
+        str(tmp_path / "memory.sqlite"),
+    ]
     kills = 0
     for target in (2, 5, 9):  # kill once the output holds at least this many records
-        proc = subprocess.Popen(cmd, env=cli_env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd, env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None:
             if out.exists() and out.read_bytes().count(b"\n") >= target:
@@ -188,15 +256,34 @@ def test_kill_9_at_several_points_then_resume_loses_and_duplicates_nothing(
 
 def test_cli_exit_codes(replicas, cli_env, tmp_path):
     src = tmp_path / "in.jsonl"
-    src.write_text(json.dumps({"id": 1, "text": ARABIC}) + "\n" + json.dumps({"id": 2}) + "\n",
-                   encoding="utf-8")
-    base = [sys.executable, "-m", "khulasa.serve", "batch", "--translator", str(replicas["opus-mt"]),
-            "--summarizer", "extractive", "--no-memory"]
-    some_failed = subprocess.run(base + [str(src), "-o", str(tmp_path / "a.jsonl")],
-                                 env=cli_env, capture_output=True, timeout=300)
+    src.write_text(
+        json.dumps({"id": 1, "text": ARABIC}) + "\n" + json.dumps({"id": 2}) + "\n",
+        encoding="utf-8",
+    )
+    base = [
+        sys.executable,
+        "-m",
+        "khulasa.serve",
+        "batch",
+        "--translator",
+        str(replicas["opus-mt"]),
+        "--summarizer",
+        "extractive",
+        "--no-memory",
+    ]
+    some_failed = subprocess.run(
+        base + [str(src), "-o", str(tmp_path / "a.jsonl")],
+        env=cli_env,
+        capture_output=True,
+        timeout=300,
+    )
     assert some_failed.returncode == 1
     assert b"1 documents done, 1 failed" in some_failed.stderr
-    missing = subprocess.run(base + [str(tmp_path / "nope.txt"), "-o", str(tmp_path / "b.jsonl")],
-                             env=cli_env, capture_output=True, timeout=300)
+    missing = subprocess.run(
+        base + [str(tmp_path / "nope.txt"), "-o", str(tmp_path / "b.jsonl")],
+        env=cli_env,
+        capture_output=True,
+        timeout=300,
+    )
     assert missing.returncode == 2 and b"No such input" in missing.stderr
     assert b"Traceback" not in missing.stderr + some_failed.stderr

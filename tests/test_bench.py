@@ -4,15 +4,36 @@ import sys
 
 
 def test_bench_runs_on_tiny_replicas_and_emits_its_json(cli_env):
-    run = subprocess.run([sys.executable, "-m", "khulasa.serve", "bench", "--size", "tiny", "--runs",
-                          "1", "--json", "--translator", "opus-mt"],
-                         capture_output=True, env=cli_env, timeout=600)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "khulasa.serve",
+            "bench",
+            "--size",
+            "tiny",
+            "--runs",
+            "1",
+            "--json",
+            "--translator",
+            "opus-mt",
+        ],
+        capture_output=True,
+        env=cli_env,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr.decode()[-3000:]
     result = json.loads(run.stdout)
     assert result["article"] == "brussels_ar" and result["translator"] == "opus-mt"
-    assert set(result["seconds"]) == {"demo-path", "khulasa-torch", "khulasa-ct2", "raw-ct2",
-                                      "end-to-end-quality", "end-to-end-fast",
-                                      "first-sentence"}
+    assert set(result["seconds"]) == {
+        "demo-path",
+        "khulasa-torch",
+        "khulasa-ct2",
+        "raw-ct2",
+        "end-to-end-quality",
+        "end-to-end-fast",
+        "first-sentence",
+    }
     assert all(v > 0 for v in result["seconds"].values())
     assert set(result["ratios"]) == {"demo_over_khulasa", "khulasa_over_raw_ct2"}
     assert result["output_tokens"] > result["source_tokens"] > 0

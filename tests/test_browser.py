@@ -11,19 +11,30 @@ from conftest import SAMPLE_AR, serve_options, start_server
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("KHULASA_ARTIFACTS",
-                                Path(__file__).resolve().parent.parent / "test-artifacts"))
+ARTIFACTS = Path(
+    os.environ.get("KHULASA_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts")
+)
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
 def page(replicas):
     if not Path(CHROMIUM).exists():
         if os.environ.get("KHULASA_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is required here (KHULASA_REQUIRE_BROWSER=1) but is missing: "
-                        "apt-get install -y chromium")
+            pytest.fail(
+                "chromium is required here (KHULASA_REQUIRE_BROWSER=1) but is missing: "
+                "apt-get install -y chromium"
+            )
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
 
@@ -48,7 +59,10 @@ def run_and_wait(page, source_snippet: str):
             const source = document.querySelector('.kh-source');
             return status && source && status.textContent.includes('Done')
                 && source.textContent.includes(snippet);
-        }""", arg=source_snippet, timeout=120_000)
+        }""",
+        arg=source_snippet,
+        timeout=120_000,
+    )
 
 
 def test_example_runs_and_panes_align(page):
@@ -79,8 +93,9 @@ def test_summary_sentence_highlights_its_sources(page):
     sources = summary.get_attribute("data-sources").split()
     assert sources
     summary.click()
-    highlighted = page.eval_on_selector_all(".kh-english .kh-seg.kh-hl",
-                                            "els => els.map(e => e.dataset.seg)")
+    highlighted = page.eval_on_selector_all(
+        ".kh-english .kh-seg.kh-hl", "els => els.map(e => e.dataset.seg)"
+    )
     assert sorted(highlighted) == sorted(sources)
 
 

@@ -7,23 +7,50 @@ from khulasa.serve.cli import main
 
 
 def khulasa(args, env, stdin=b""):
-    return subprocess.run([sys.executable, "-m", "khulasa.serve", *args], input=stdin,
-                          capture_output=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "khulasa.serve", *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_translate_end_to_end_in_a_subprocess(replicas, cli_env, tmp_path):
     from conftest import SAMPLE_AR
 
-    run = khulasa(["translate", str(SAMPLE_AR), "--translator", str(replicas["opus-mt"]),
-                   "--summarizer", str(replicas["distilbart-cnn"]), "--json"], cli_env)
+    run = khulasa(
+        [
+            "translate",
+            str(SAMPLE_AR),
+            "--translator",
+            str(replicas["opus-mt"]),
+            "--summarizer",
+            str(replicas["distilbart-cnn"]),
+            "--json",
+        ],
+        cli_env,
+    )
     assert run.returncode == 0, run.stderr.decode()
     doc = json.loads(run.stdout.decode("utf-8"))
     assert len([s for p in doc["paragraphs"] for s in p["segments"]]) == 16
     assert doc["meta"]["summarizer"]["mode"] == "abstractive"
 
     text = SAMPLE_AR.read_bytes()
-    run = khulasa(["translate", "-", "--translator", str(replicas["nllb-600m"]),
-                   "--summarizer", "extractive", "--sentences", "2"], cli_env, stdin=text)
+    run = khulasa(
+        [
+            "translate",
+            "-",
+            "--translator",
+            str(replicas["nllb-600m"]),
+            "--summarizer",
+            "extractive",
+            "--sentences",
+            "2",
+        ],
+        cli_env,
+        stdin=text,
+    )
     assert run.returncode == 0, run.stderr.decode()
     out = run.stdout.decode("utf-8")
     assert "Summary:" in out and out.count("[sources: ") == 2
@@ -46,19 +73,26 @@ def test_bad_input_gets_a_named_error_and_no_traceback(replicas, cli_env, tmp_pa
 
 
 def test_help_does_not_import_torch(cli_env):
-    code = ("import sys\nfrom khulasa.serve.cli import main\ntry:\n    main(['--help'])\n"
-            "except SystemExit:\n    pass\nprint('torch' in sys.modules, "
-            "'transformers' in sys.modules)")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, env=cli_env,
-                         timeout=60)
+    code = (
+        "import sys\nfrom khulasa.serve.cli import main\ntry:\n    main(['--help'])\n"
+        "except SystemExit:\n    pass\nprint('torch' in sys.modules, "
+        "'transformers' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, env=cli_env, timeout=60)
     assert run.stdout.decode().strip().splitlines()[-1] == "False False"
 
 
 def test_models_list_shows_presets_and_whether_they_are_local(capsys):
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
-    for name in ("opus-mt-tc-big", "Helsinki-NLP/opus-mt-tc-big-ar-en", "nllb-600m",
-                 "CC-BY-NC-4.0", "distilbart-cnn", "extractive"):
+    for name in (
+        "opus-mt-tc-big",
+        "Helsinki-NLP/opus-mt-tc-big-ar-en",
+        "nllb-600m",
+        "CC-BY-NC-4.0",
+        "distilbart-cnn",
+        "extractive",
+    ):
         assert name in out
     assert "built in" in out and " no " in out
 
@@ -73,8 +107,18 @@ def test_usage_errors_exit_2(capsys):
 
 
 def test_serve_exits_with_the_fix_when_weights_are_missing(replicas, cli_env):
-    run = khulasa(["serve", "--translator", str(replicas["opus-mt"]), "--summarizer",
-                   "distilbart-cnn", "--port", "0"], cli_env)
+    run = khulasa(
+        [
+            "serve",
+            "--translator",
+            str(replicas["opus-mt"]),
+            "--summarizer",
+            "distilbart-cnn",
+            "--port",
+            "0",
+        ],
+        cli_env,
+    )
     err = run.stderr.decode()
     assert run.returncode == 1
     assert "khulasa models fetch distilbart-cnn" in err and "Traceback" not in err

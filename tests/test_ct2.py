@@ -1,27 +1,30 @@
 """The ct2 backend against the torch reference, on every preset's replica."""
 
 import pytest
+from test_summarize import english_segments, greedy_summarizer
+
 from khulasa.models.env import khulasa_home
 from khulasa.models.errors import OptionError
 from khulasa.models.factory import load_pipeline, load_translator, pick_backend
 from khulasa.models.pipeline import segment
-from test_summarize import english_segments, greedy_summarizer
 
-pytest.importorskip("ctranslate2", reason="ctranslate2 is a declared dependency; "
-                                          "installed by the README's set-up")
+pytest.importorskip(
+    "ctranslate2", reason="ctranslate2 is a declared dependency; installed by the README's set-up"
+)
 
 
 @pytest.mark.parametrize("preset", ["opus-mt-tc-big", "opus-mt", "nllb-600m"])
 def test_ct2_float32_greedy_equals_torch_greedy(replicas, sample_ar, preset):
     sentences = [s.source for s in segment(sample_ar).segments]
     torch_out = load_translator(str(replicas[preset]), beams=1, backend="torch").translate(
-        sentences)
+        sentences
+    )
     ct2 = load_translator(str(replicas[preset]), beams=1, backend="ct2", compute_type="float32")
     assert ct2.translate(sentences) == torch_out
 
 
 def test_ct2_bart_float32_greedy_equals_torch_greedy(replicas):
-    texts = [" ".join(t for _, t in english_segments()[i:i + 4]) for i in (0, 4, 8)]
+    texts = [" ".join(t for _, t in english_segments()[i : i + 4]) for i in (0, 4, 8)]
     torch_sum = greedy_summarizer(replicas)
     ct2 = greedy_summarizer(replicas, "ct2", compute_type="float32")
     assert ct2.generate(texts) == torch_sum.generate(texts)
@@ -39,8 +42,9 @@ def test_ct2_int8_end_to_end_is_aligned_and_converts_once(replicas, sample_ar, m
 
     monkeypatch.setattr(khulasa.models.ct2, "_ENGINES", {})  # engines earlier tests loaded
     monkeypatch.setattr(khulasa.models.factory, "_CACHE", {})
-    pipeline = load_pipeline(str(replicas["opus-mt-tc-big"]), str(replicas["distilbart-cnn"]),
-                             backend="ct2")
+    pipeline = load_pipeline(
+        str(replicas["opus-mt-tc-big"]), str(replicas["distilbart-cnn"]), backend="ct2"
+    )
     doc = pipeline.process(sample_ar)
     assert len(doc.segments) == 16 and all(s.english for s in doc.segments)
     assert doc.summary
@@ -51,8 +55,9 @@ def test_ct2_int8_end_to_end_is_aligned_and_converts_once(replicas, sample_ar, m
     stamp = [(khulasa_home() / "ct2" / n / "model.bin").stat().st_mtime_ns for n in converted]
     load_translator(str(replicas["opus-mt-tc-big"]), backend="ct2")  # cached: no new copy
     assert sorted(p.name for p in (khulasa_home() / "ct2").iterdir()) == converted
-    assert [(khulasa_home() / "ct2" / n / "model.bin").stat().st_mtime_ns
-            for n in converted] == stamp
+    assert [
+        (khulasa_home() / "ct2" / n / "model.bin").stat().st_mtime_ns for n in converted
+    ] == stamp
 
 
 def test_auto_backend_picks_ct2_when_installed():

@@ -2,14 +2,18 @@ import json
 from pathlib import Path
 
 import pytest
+
 from khulasa.eval.cli import main as eval_main
 from khulasa.eval.metrics import summary_scores, translation_scores
 from khulasa.models.errors import InputError
 
 DATA = Path(__file__).resolve().parent.parent / "eval" / "data"
 HYP = ["The cat sat on the mat.", "Kerry said the coalition is united.", "It is too early."]
-REF = ["The cat is on the mat.", "Kerry said that the coalition is united.",
-       "It is too early to say."]
+REF = [
+    "The cat is on the mat.",
+    "Kerry said that the coalition is united.",
+    "It is too early to say.",
+]
 
 
 def test_metrics_match_the_sacrebleu_cli():
@@ -34,22 +38,52 @@ def test_rouge_of_identical_and_disjoint_summaries():
 
 def test_eval_translation_and_summary_emit_json_and_append_results(replicas, tmp_path, capsys):
     results = tmp_path / "results.jsonl"
-    assert eval_main(["translation", "--src", str(DATA / "brussels.sent.ar"), "--ref",
-                      str(DATA / "brussels.sent.en"), "--translator", str(replicas["opus-mt"]),
-                      "--backend", "torch", "--results", str(results), "--json"]) == 0
+    assert (
+        eval_main(
+            [
+                "translation",
+                "--src",
+                str(DATA / "brussels.sent.ar"),
+                "--ref",
+                str(DATA / "brussels.sent.en"),
+                "--translator",
+                str(replicas["opus-mt"]),
+                "--backend",
+                "torch",
+                "--results",
+                str(results),
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["segments"] == 16 and set(out["scores"]) == {"bleu", "chrf", "chrf++"}
     assert out["translator"]["backend"] == "torch" and out["versions"]["sacrebleu"]
-    assert eval_main(["summary", "--src", str(DATA / "brussels_ar.txt"), "--ref",
-                      str(DATA / "brussels_summary_en.txt"), "--translator",
-                      str(replicas["opus-mt"]), "--summarizer", "extractive", "--results",
-                      str(results), "--json"]) == 0
+    assert (
+        eval_main(
+            [
+                "summary",
+                "--src",
+                str(DATA / "brussels_ar.txt"),
+                "--ref",
+                str(DATA / "brussels_summary_en.txt"),
+                "--translator",
+                str(replicas["opus-mt"]),
+                "--summarizer",
+                "extractive",
+                "--results",
+                str(results),
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert set(out["scores"]) == {"rouge1", "rouge2", "rougeL"}
     assert out["summary_sentences_with_sources"] == out["summary_sentences"] >= 1
     rows = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
-    assert [r["metric"] for r in rows] == ["bleu", "chrf", "chrf++", "rouge1", "rouge2",
-                                           "rougeL"]
+    assert [r["metric"] for r in rows] == ["bleu", "chrf", "chrf++", "rouge1", "rouge2", "rougeL"]
     assert rows[0]["set"] == "brussels.sent.ar" and rows[0]["model_revision"]
 
 

@@ -63,8 +63,9 @@ def test_memory_marks_what_it_answered_in_the_results(replicas, sample_ar, tmp_p
     assert sorted(r.english for r in again) == sorted(r.english for r in first)
 
 
-def test_alternatives_decode_once_per_batch_through_the_memory(replicas, sample_ar, tmp_path,
-                                                               monkeypatch):
+def test_alternatives_decode_once_per_batch_through_the_memory(
+    replicas, sample_ar, tmp_path, monkeypatch
+):
     calls: list[tuple[int, int]] = []
     real = TorchTranslator.translate_nbest
 
@@ -73,8 +74,9 @@ def test_alternatives_decode_once_per_batch_through_the_memory(replicas, sample_
         return real(self, texts, n)
 
     monkeypatch.setattr(TorchTranslator, "translate_nbest", counting)
-    pipeline = load_pipeline(str(replicas["opus-mt"]), "none", backend="torch",
-                             memory=tmp_path / "memory.sqlite")
+    pipeline = load_pipeline(
+        str(replicas["opus-mt"]), "none", backend="torch", memory=tmp_path / "memory.sqlite"
+    )
     plain = load_pipeline(str(replicas["opus-mt"]), "none", backend="torch").process(sample_ar)
     calls.clear()
     doc = pipeline.process_many([sample_ar], summary=False, alternatives=3)[0]

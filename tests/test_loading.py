@@ -4,6 +4,7 @@ import sys
 import time
 
 import pytest
+
 from khulasa.models import ModelNotFound, load_summarizer, load_translator
 from khulasa.models.loading import find, load_seq2seq, resolve
 
@@ -74,8 +75,13 @@ def test_cli_fails_fast_on_missing_weights_without_touching_the_network(cli_env)
     env["HF_ENDPOINT"] = f"http://127.0.0.1:{blackhole.getsockname()[1]}"
     try:
         started = time.monotonic()
-        run = subprocess.run([sys.executable, "-m", "khulasa.serve", "translate", "-"],
-                             input="قال كيري".encode(), capture_output=True, env=env, timeout=30)
+        run = subprocess.run(
+            [sys.executable, "-m", "khulasa.serve", "translate", "-"],
+            input="قال كيري".encode(),
+            capture_output=True,
+            env=env,
+            timeout=30,
+        )
         elapsed = time.monotonic() - started
     finally:
         blackhole.close()

@@ -10,17 +10,31 @@ from conftest import ROOT
 
 
 def test_wheel_installs_under_the_khulasa_name_only(tmp_path):
+    # Over 60 lines for a reason: one scenario, step by step, whose order is the point.
     src = tmp_path / "src"
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
     for package in ("models", "serve", "eval"):
-        shutil.copytree(ROOT / package, src / package,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__"))
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", str(src), "-w", str(wheels)], check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            str(src),
+            "-w",
+            str(wheels),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     wheel = next(wheels.glob("khulasa-*.whl"))
     tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert tops == {"khulasa", wheel.name.split("-py3")[0] + ".dist-info"}
@@ -29,16 +43,34 @@ def test_wheel_installs_under_the_khulasa_name_only(tmp_path):
     assert "khulasa/eval/data/brussels.sent.en" in names
 
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
-                   timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
     python = venv / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
-                    "--no-deps", str(wheel)], check=True, capture_output=True, timeout=300)
-    code = ("import importlib.util as u, khulasa.models, khulasa.serve, khulasa.eval\n"
-            "from khulasa.models.presets import PRESETS\n"
-            "print(sorted(n for n in ('models', 'serve', 'eval') if u.find_spec(n)), "
-            "len(PRESETS))")
-    run = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
-                         cwd=tmp_path, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    code = (
+        "import importlib.util as u, khulasa.models, khulasa.serve, khulasa.eval\n"
+        "from khulasa.models.presets import PRESETS\n"
+        "print(sorted(n for n in ('models', 'serve', 'eval') if u.find_spec(n)), "
+        "len(PRESETS))"
+    )
+    run = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["[]", "7"]

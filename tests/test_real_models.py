@@ -2,6 +2,7 @@
 (`khulasa models fetch opus-mt-tc-big distilbart-cnn` brings them)."""
 
 import pytest
+
 from khulasa.models import ModelNotFound, ModelOptions, load_pipeline, locate
 
 pytestmark = pytest.mark.real_models

@@ -7,6 +7,7 @@ import urllib.request
 
 import pytest
 from conftest import serve_options, start_server
+
 from khulasa.eval.load_test import run as load_test
 from khulasa.serve.markup import translate_html
 
@@ -28,15 +29,29 @@ def server(options):
 @pytest.fixture(scope="module")
 def guarded(replicas):
     """A server that wants an API key and allows 4 requests a minute."""
-    options = serve_options(replicas, summarizer="extractive", backend="torch", req_limit=4,
-                            api_keys=frozenset({"k1"}), char_limit=500, batch_limit=2)
+    options = serve_options(
+        replicas,
+        summarizer="extractive",
+        backend="torch",
+        req_limit=4,
+        api_keys=frozenset({"k1"}),
+        char_limit=500,
+        batch_limit=2,
+    )
     running = start_server(options)
     yield running.url
     running.close()
 
 
-def call(url: str, path: str, payload: dict | None = None, method: str = "POST",
-         form: bool = False, raw: bytes | None = None, headers: dict | None = None):
+def call(
+    url: str,
+    path: str,
+    payload: dict | None = None,
+    method: str = "POST",
+    form: bool = False,
+    raw: bytes | None = None,
+    headers: dict | None = None,
+):
     """(status, JSON body) of one request: JSON by default, a urlencoded form with `form`,
     or `raw` bytes as they are."""
     kind = "application/x-www-form-urlencoded" if form else "application/json"
@@ -48,8 +63,12 @@ def call(url: str, path: str, payload: dict | None = None, method: str = "POST",
         data = urllib.parse.urlencode(payload, doseq=True).encode()
     else:
         data = json.dumps(payload).encode()
-    req = urllib.request.Request(url.rstrip("/") + path, data, method=method,
-                                 headers={"Content-Type": kind, **(headers or {})})
+    req = urllib.request.Request(
+        url.rstrip("/") + path,
+        data,
+        method=method,
+        headers={"Content-Type": kind, **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(req, timeout=120) as resp:
             return resp.status, json.loads(resp.read())
@@ -72,8 +91,11 @@ def test_the_real_libretranslate_client_works_unchanged(server):
 
 
 def test_arrays_detection_and_alternatives(server):
-    status, body = call(server, "/translate", {"q": [AR, "Hello", ""], "source": "auto",
-                                               "target": "en", "alternatives": 2})
+    status, body = call(
+        server,
+        "/translate",
+        {"q": [AR, "Hello", ""], "source": "auto", "target": "en", "alternatives": 2},
+    )
     assert status == 200
     assert len(body["translatedText"]) == 3 and body["translatedText"][1:] == ["Hello", ""]
     assert [d["language"] for d in body["detectedLanguage"]] == ["ar", "en", "ar"]
@@ -81,8 +103,7 @@ def test_arrays_detection_and_alternatives(server):
     status, single = call(server, "/translate", {"q": AR, "source": "ar", "target": "en"})
     assert single == {"translatedText": body["translatedText"][0]}
     # A form body (as LibreTranslate's own page sends), with a repeated q, answers the same.
-    status, by_form = call(server, "/translate", {"q": [AR, "Hello"], "source": "auto"},
-                           form=True)
+    status, by_form = call(server, "/translate", {"q": [AR, "Hello"], "source": "auto"}, form=True)
     assert status == 200 and by_form["translatedText"] == body["translatedText"][:2]
 
 
@@ -109,18 +130,25 @@ def test_summarize_health_and_openapi(server):
     assert health["backend"] == "torch"  # the backend in use, not the option's "auto"
     status, spec = call(server, "/spec", method="GET")
     assert {"/translate", "/detect", "/languages", "/summarize", "/health"} <= set(spec["paths"])
-    assert "q" in spec["paths"]["/translate"]["post"]["requestBody"]["content"][
-        "application/json"]["schema"]["properties"]
+    assert (
+        "q"
+        in spec["paths"]["/translate"]["post"]["requestBody"]["content"]["application/json"][
+            "schema"
+        ]["properties"]
+    )
 
 
-@pytest.mark.parametrize("payload, fragment", [
-    ({"source": "ar"}, "missing q parameter"),
-    ({"q": AR, "target": "fr"}, "fr is not supported"),
-    ({"q": AR, "source": "de"}, "de is not supported"),
-    ({"q": AR, "format": "xml"}, "xml format is not supported"),
-    ({"q": AR, "alternatives": 99}, "exceeds limit"),
-    ({"q": [AR, 3]}, "array of strings"),
-])
+@pytest.mark.parametrize(
+    "payload, fragment",
+    [
+        ({"source": "ar"}, "missing q parameter"),
+        ({"q": AR, "target": "fr"}, "fr is not supported"),
+        ({"q": AR, "source": "de"}, "de is not supported"),
+        ({"q": AR, "format": "xml"}, "xml format is not supported"),
+        ({"q": AR, "alternatives": 99}, "exceeds limit"),
+        ({"q": [AR, 3]}, "array of strings"),
+    ],
+)
 def test_bad_parameters_get_400_with_an_error(server, payload, fragment):
     status, body = call(server, "/translate", payload)
     assert status == 400 and fragment in body["error"]

@@ -50,11 +50,13 @@ class SlowTranslator:
 
 
 def test_page_and_rest_share_one_limit_and_one_line(replicas, sample_ar):
+    # Over 60 lines for a reason: one scenario, step by step, whose order is the point.
     from gradio_client import Client
     from gradio_client.utils import QueueError
 
-    options = serve_options(replicas, summarizer="none", backend="torch", concurrency=1,
-                            queue_size=2)
+    options = serve_options(
+        replicas, summarizer="none", backend="torch", concurrency=1, queue_size=2
+    )
     pool = ModelPool(options)
     release = threading.Event()
     slow = SlowTranslator(pool.default.translator, release)
@@ -102,10 +104,12 @@ def test_page_and_rest_share_one_limit_and_one_line(replicas, sample_ar):
     finally:
         release.set()
         server.close()
-    print(f"gate timings: first REST job held {released - t0:.2f} s; the page job finished "
-          f"{page_done - released:.2f} s after release; REST jobs finished "
-          f"{finished['rest-1'] - released:.2f} s and {finished['rest-2'] - released:.2f} s "
-          f"after release; most jobs inside the model at once: {slow.most_inside}")
+    print(
+        f"gate timings: first REST job held {released - t0:.2f} s; the page job finished "
+        f"{page_done - released:.2f} s after release; REST jobs finished "
+        f"{finished['rest-1'] - released:.2f} s and {finished['rest-2'] - released:.2f} s "
+        f"after release; most jobs inside the model at once: {slow.most_inside}"
+    )
     assert refused_rest[0] == 503 and "busy" in refused_rest[1]["error"].lower()
     assert page_refusal is not None and "full" in page_refusal.lower()
     assert results["rest-1"][0] == results["rest-2"][0] == 200

@@ -8,8 +8,7 @@ from khulasa.models.text import normalize, split_paragraphs, split_sentences
 
 def english_segments() -> list[tuple[int, str]]:
     """The team's English reference of the sample, as (index, english) segments."""
-    sentences = [s for p in split_paragraphs(normalize(english_text())) for s in
-                 split_sentences(p)]
+    sentences = [s for p in split_paragraphs(normalize(english_text())) for s in split_sentences(p)]
     return list(enumerate(sentences))
 
 
@@ -39,7 +38,8 @@ def test_provenance_points_at_the_sentences_a_summary_sentence_rests_on():
 
 def test_abstractive_summary_flags_unsupported_sentences(replicas, sample_ar):
     doc = load_pipeline(str(replicas["opus-mt"]), str(replicas["distilbart-cnn"])).process(
-        sample_ar)
+        sample_ar
+    )
     assert doc.summary, "the summariser wrote nothing"
     valid = {s.index for s in doc.segments}
     for s in doc.summary:
@@ -52,8 +52,9 @@ def greedy_summarizer(replicas, backend="torch", **kw):
     """A summariser of its own (not the factory's shared one), greedy."""
     from khulasa.models.loading import find, load_seq2seq
 
-    loaded = load_seq2seq(*find(str(replicas["distilbart-cnn"]), "summarizer"), "cpu",
-                          weights=backend == "torch")
+    loaded = load_seq2seq(
+        *find(str(replicas["distilbart-cnn"]), "summarizer"), "cpu", weights=backend == "torch"
+    )
     if backend == "ct2":
         from khulasa.models.ct2 import Ct2Summarizer
 
@@ -88,12 +89,19 @@ def test_abstractive_chunks_long_input_then_merges(replicas):
 def test_document_json_round_trips_with_the_documented_names(replicas, sample_ar):
     doc = load_pipeline(str(replicas["opus-mt"]), "extractive").process(sample_ar)
     data = doc.to_dict()
-    assert set(data) == {"source_language", "target_language", "paragraphs", "translation",
-                         "summary", "meta"}
+    assert set(data) == {
+        "source_language",
+        "target_language",
+        "paragraphs",
+        "translation",
+        "summary",
+        "meta",
+    }
     assert set(data["paragraphs"][0]["segments"][0]) == {"index", "source", "english", "flags"}
     assert set(data["summary"][0]) == {"text", "sources", "flags"}
     assert {"translator", "summarizer", "timings_ms", "version", "versions", "created"} <= set(
-        data["meta"])
+        data["meta"]
+    )
     assert set(data["meta"]["versions"]) == {"khulasa", "transformers", "ctranslate2", "torch"}
     assert data["meta"]["versions"]["transformers"]
     assert data["meta"]["summarizer"] == {"model": "extractive", "mode": "extractive"}
@@ -103,10 +111,23 @@ def test_document_json_round_trips_with_the_documented_names(replicas, sample_ar
 
 
 def test_markdown_escapes_untrusted_text():
-    doc = Document.from_dict({"paragraphs": [{"segments": [
-        {"index": 0, "source": "<script>x</script>", "english": "*bold* <img src=x>",
-         "flags": []}]}], "summary": [{"text": "[link](http://x)", "sources": [0],
-                                      "flags": []}]})
+    doc = Document.from_dict(
+        {
+            "paragraphs": [
+                {
+                    "segments": [
+                        {
+                            "index": 0,
+                            "source": "<script>x</script>",
+                            "english": "*bold* <img src=x>",
+                            "flags": [],
+                        }
+                    ]
+                }
+            ],
+            "summary": [{"text": "[link](http://x)", "sources": [0], "flags": []}],
+        }
+    )
     md = doc.to_markdown()
     assert "<script>" not in md and "<img" not in md
     assert "\\*bold\\*" in md and "\\[link\\]" in md

@@ -24,26 +24,43 @@ def test_sample_article_splits_into_its_sentences(sample_ar):
 
 def test_glued_sentences_split_between_arabic_words():
     assert split_sentences("هذا ما قالته المنظمة.وكقاعدة عامة فإن الأمر كذلك.") == [
-        "هذا ما قالته المنظمة.", "وكقاعدة عامة فإن الأمر كذلك."]
+        "هذا ما قالته المنظمة.",
+        "وكقاعدة عامة فإن الأمر كذلك.",
+    ]
 
 
 def test_decimals_abbreviations_and_urls_stay_whole():
     assert split_sentences("بلغ النمو 3.5 بالمئة. وقال المسؤول ذلك") == [
-        "بلغ النمو 3.5 بالمئة.", "وقال المسؤول ذلك"]
+        "بلغ النمو 3.5 بالمئة.",
+        "وقال المسؤول ذلك",
+    ]
     assert split_sentences("قال مراسل (أ.ف.ب) إن الأمر انتهى. ثم غادر") == [
-        "قال مراسل (أ.ف.ب) إن الأمر انتهى.", "ثم غادر"]
+        "قال مراسل (أ.ف.ب) إن الأمر انتهى.",
+        "ثم غادر",
+    ]
     assert split_sentences("نقلا عن أ.ف.ب إن الوفد وصل") == ["نقلا عن أ.ف.ب إن الوفد وصل"]
     assert split_sentences("زار موقع www.example.com أمس. نعم") == [
-        "زار موقع www.example.com أمس.", "نعم"]
+        "زار موقع www.example.com أمس.",
+        "نعم",
+    ]
     assert split_sentences("التقى U.S. وزير الدفاع. ثم عاد") == [
-        "التقى U.S. وزير الدفاع.", "ثم عاد"]
+        "التقى U.S. وزير الدفاع.",
+        "ثم عاد",
+    ]
 
 
 def test_arabic_marks_quotes_and_line_breaks_end_sentences():
     assert split_sentences("هل جاء؟ نعم جاء! حسنا… ثم؛ انتهى") == [
-        "هل جاء؟", "نعم جاء!", "حسنا…", "ثم؛", "انتهى"]
+        "هل جاء؟",
+        "نعم جاء!",
+        "حسنا…",
+        "ثم؛",
+        "انتهى",
+    ]
     assert split_sentences('قال: "داعش خسر. والضحايا يتزايدون." وأضاف أن') == [
-        'قال: "داعش خسر. والضحايا يتزايدون."', "وأضاف أن"]
+        'قال: "داعش خسر. والضحايا يتزايدون."',
+        "وأضاف أن",
+    ]
     assert split_sentences("قال «جملة أولى.» ثم مضى") == ["قال «جملة أولى.»", "ثم مضى"]
     assert split_sentences("سطر أول بلا نقطة\nسطر ثان") == ["سطر أول بلا نقطة", "سطر ثان"]
     # The Arabic comma does not end a sentence.
@@ -62,8 +79,9 @@ def test_split_long_keeps_every_word_and_respects_the_limit():
     def count(s):
         return len(s.split())
 
-    sentence = " ".join(f"كلمة{i}" for i in range(30)) + "، " + " ".join(
-        f"أخرى{i}" for i in range(10))
+    sentence = (
+        " ".join(f"كلمة{i}" for i in range(30)) + "، " + " ".join(f"أخرى{i}" for i in range(10))
+    )
     pieces = split_long(sentence, count, 12)
     assert all(count(p) <= 12 for p in pieces)
     assert " ".join(pieces).split() == sentence.split()
@@ -75,5 +93,9 @@ def test_split_long_keeps_every_word_and_respects_the_limit():
 
 def test_split_english_respects_abbreviations():
     text = 'Kerry said no. The U.S. will help. "It is done." Mr. Smith agreed.'
-    assert split_english(text) == ["Kerry said no.", "The U.S. will help.", '"It is done."',
-                                   "Mr. Smith agreed."]
+    assert split_english(text) == [
+        "Kerry said no.",
+        "The U.S. will help.",
+        '"It is done."',
+        "Mr. Smith agreed.",
+    ]

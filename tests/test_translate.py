@@ -1,4 +1,5 @@
 import pytest
+
 from khulasa.models import load_pipeline, load_translator
 from khulasa.models.document import SPLIT_AT_LENGTH_LIMIT
 from khulasa.models.translate import output_cap
@@ -43,8 +44,9 @@ def test_nothing_is_truncated_in_a_long_document(replicas, sample_ar):
     assert SPLIT_AT_LENGTH_LIMIT in last.flags
     assert sum(SPLIT_AT_LENGTH_LIMIT in s.flags for s in doc.segments) == 1
     pieces = translator.pieces(long_sentence)
-    assert len(pieces) > 1 and all(translator.count_tokens(p) <= translator.source_limit
-                                   for p in pieces)
+    assert len(pieces) > 1 and all(
+        translator.count_tokens(p) <= translator.source_limit for p in pieces
+    )
     assert " ".join(pieces).split() == long_sentence.split()
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, serve_options, start_server
+
 from khulasa.models.document import Document
 from khulasa.models.errors import InputError, ModelNotFound
 from khulasa.serve.render import render_panes
@@ -41,9 +42,14 @@ def test_the_example_ships_with_the_product():
 
 
 def test_untrusted_text_is_escaped_in_every_pane():
-    doc = Document.from_dict({"paragraphs": [{"segments": [
-        {"index": 0, "source": XSS, "english": XSS, "flags": []}]}],
-        "summary": [{"text": XSS, "sources": [0], "flags": []}]})
+    doc = Document.from_dict(
+        {
+            "paragraphs": [
+                {"segments": [{"index": 0, "source": XSS, "english": XSS, "flags": []}]}
+            ],
+            "summary": [{"text": XSS, "sources": [0], "flags": []}],
+        }
+    )
     html = render_panes(doc)
     assert "<img" not in html and "<script>" not in html
     assert html.count("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;") == 3
