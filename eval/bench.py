@@ -232,7 +232,8 @@ def _in_fresh_process(pairing: str, runs: int, root: Path | None, size: str) -> 
     cmd = [
         sys.executable,
         "-m",
-        "khulasa.eval.bench",
+        "khulasa.serve",
+        "bench",
         "--e2e",
         pairing,
         "--runs",
@@ -336,18 +337,3 @@ def _run_args(args: argparse.Namespace) -> int:
             print(f"{name:20s} {sec:8.2f} s")
         print(f"ratios: {result['ratios']}  peak RSS (quality): {result['peak_rss_mb']} MB")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="khulasa bench",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_options(parser)
-    args = parser.parse_args(argv)
-    return args.run(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

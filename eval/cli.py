@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 from khulasa.models.env import RESULT_PACKAGES
-from khulasa.models.errors import InputError, KhulasaError, OptionError
+from khulasa.models.errors import InputError
 from khulasa.models.options import ModelOptions, add_arguments
 from khulasa.models.text import decode_utf8
 
@@ -233,16 +232,6 @@ def register(sub) -> None:
     _add_tasks(ev)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="khulasa eval",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_tasks(parser)
-    return parser
-
-
 def _report(args: argparse.Namespace, task) -> int:
     """Run `task` and print its result (errors go to the caller: KhulasaError -> exit 1)."""
     result = task(args)
@@ -266,20 +255,3 @@ def _report(args: argparse.Namespace, task) -> int:
     else:
         print(json.dumps(result, indent=2))
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`khulasa eval` on its own (as the khulasa CLI runs it)."""
-    args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except OptionError as exc:
-        print(f"khulasa eval: error: {exc}", file=sys.stderr)
-        return 2
-    except KhulasaError as exc:
-        print(f"khulasa eval: error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

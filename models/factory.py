@@ -50,57 +50,44 @@ def locate(options: ModelOptions, summary: bool = True) -> Located:
     return located
 
 
-def build_translator(options: ModelOptions, located: Located | None = None):
-    """The translator (torch or ct2), with the sentence memory in front when asked for."""
-    ref, path = (located or {}).get("translator") or find(options.translator, "translator")
+def _model(kind: str, spec: str, options: ModelOptions, located: Located | None, beams):
+    """The `kind` model for `spec` on the chosen backend and device, built once per process
+    and settings. The ct2 backend needs the tokenizer and configs only, not torch weights."""
+    ref, path = (located or {}).get(kind) or find(spec, kind)
     backend = pick_backend(options.backend)
     device = pick_device(options.device)
-    key = ("translator", str(path), device, backend, options.beams, options.compute_type)
+    key = (kind, str(path), device, backend, beams, options.compute_type)
     with _LOCK:
-        translator = _CACHE.get(key)
-        if translator is None:
+        if key not in _CACHE:
+            loaded = load_seq2seq(ref, path, device, weights=backend == "torch")
             if backend == "ct2":
-                from .ct2 import Ct2Translator
+                from .ct2 import Ct2Summarizer, Ct2Translator
 
-                translator = Ct2Translator(
-                    load_seq2seq(ref, path, device, weights=False),
-                    beams=options.beams,
-                    compute_type=options.compute_type,
-                )
+                cls = Ct2Translator if kind == "translator" else Ct2Summarizer
+                _CACHE[key] = cls(loaded, beams=beams, compute_type=options.compute_type)
             else:
+                from .summarize import AbstractiveSummarizer
                 from .translate import TorchTranslator
 
-                translator = TorchTranslator(load_seq2seq(ref, path, device), beams=options.beams)
-            _CACHE[key] = translator
-    return translator
+                cls = TorchTranslator if kind == "translator" else AbstractiveSummarizer
+                _CACHE[key] = cls(loaded, beams=beams)
+        return _CACHE[key]
+
+
+def build_translator(options: ModelOptions, located: Located | None = None):
+    """The translator (torch or ct2) for `options`, without the sentence memory."""
+    return _model("translator", options.translator, options, located, options.beams)
 
 
 def build_summarizer(options: ModelOptions, located: Located | None = None):
     """The summariser, or None for the `none` preset. Its beams are the model's own."""
-    from .summarize import AbstractiveSummarizer, ExtractiveSummarizer
+    from .summarize import ExtractiveSummarizer
 
     if options.summarizer == "none":
         return None
     if options.summarizer == "extractive":
         return ExtractiveSummarizer()
-    ref, path = (located or {}).get("summarizer") or find(options.summarizer, "summarizer")
-    backend = pick_backend(options.backend)
-    device = pick_device(options.device)
-    key = ("summarizer", str(path), device, backend, options.compute_type)
-    with _LOCK:
-        summarizer = _CACHE.get(key)
-        if summarizer is None:
-            if backend == "ct2":
-                from .ct2 import Ct2Summarizer
-
-                summarizer = Ct2Summarizer(
-                    load_seq2seq(ref, path, device, weights=False),
-                    compute_type=options.compute_type,
-                )
-            else:
-                summarizer = AbstractiveSummarizer(load_seq2seq(ref, path, device))
-            _CACHE[key] = summarizer
-    return summarizer
+    return _model("summarizer", options.summarizer, options, located, None)
 
 
 def open_memory(path: Path):

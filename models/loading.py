@@ -137,6 +137,11 @@ class LoadedModel:
     model: object | None = None  # the PyTorch weights; None when another backend runs them
 
     @property
+    def identity(self) -> dict:
+        """What names this model in results and memory keys: name, id and revision."""
+        return {"model": self.ref.name, "model_id": self.ref.model_id, "revision": self.revision}
+
+    @property
     def positions(self) -> int:
         """How many tokens the model's position embeddings hold (encoder and decoder)."""
         return int(getattr(self.config, "max_position_embeddings", 0) or 1024)

@@ -88,15 +88,7 @@ class AbstractiveSummarizer:
 
     @property
     def settings(self) -> dict:
-        ref = self.loaded.ref
-        return {
-            "model": ref.name,
-            "model_id": ref.model_id,
-            "revision": self.loaded.revision,
-            "mode": self.mode,
-            "backend": "torch",
-            "beams": self.beams,
-        }
+        return {**self.loaded.identity, "mode": self.mode, "backend": "torch", "beams": self.beams}
 
     @property
     def min_length(self) -> int:

@@ -81,14 +81,7 @@ class TorchTranslator:
     @property
     def settings(self) -> dict:
         """What identifies this translator's output: model, revision, backend, beams."""
-        ref = self.loaded.ref
-        return {
-            "model": ref.name,
-            "model_id": ref.model_id,
-            "revision": self.loaded.revision,
-            "backend": self.backend,
-            "beams": self.beams,
-        }
+        return {**self.loaded.identity, "backend": self.backend, "beams": self.beams}
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, verbose=False)["input_ids"])

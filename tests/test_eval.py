@@ -3,9 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from khulasa.eval.cli import main as eval_main
 from khulasa.eval.metrics import summary_scores, translation_scores
 from khulasa.models.errors import InputError
+from khulasa.serve.cli import main
+
+
+def eval_main(argv: list[str]) -> int:
+    return main(["eval", *argv])
+
 
 DATA = Path(__file__).resolve().parent.parent / "eval" / "data"
 HYP = ["The cat sat on the mat.", "Kerry said the coalition is united.", "It is too early."]
