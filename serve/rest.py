@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from khulasa.models.errors import KhulasaError
+from khulasa.models.errors import KhulasaError, ModelLoadError, ModelNotFound
 from khulasa.models.text import check_unicode, detect_language
 
 from . import rest_spec
@@ -180,6 +180,9 @@ class Rest:
             return reply({"error": str(exc)}, exc.status)
         except Busy as exc:
             return reply({"error": str(exc)}, 503)
+        except (ModelNotFound, ModelLoadError) as exc:  # its message names server paths
+            log.warning("model unavailable: %s", exc)
+            return reply({"error": "That model is not available on this server"}, 400)
         except KhulasaError as exc:
             return reply({"error": str(exc)}, 400)
         except ClientDisconnect:
