@@ -102,10 +102,14 @@ def open_memory(path: Path):
 
 
 def build_pipeline(
-    options: ModelOptions, summary: bool = True, mark_memory: bool = True
+    options: ModelOptions,
+    summary: bool = True,
+    mark_memory: bool = True,
+    located: Located | None = None,
 ) -> Pipeline:
-    """Both models, located first (so a missing one fails before any load), then loaded."""
-    located = locate(options, summary)
+    """Both models, located first (so a missing one fails before any load), then loaded.
+    `located`: what `locate` already found, so nothing is looked up twice."""
+    located = located or locate(options, summary)
     translator = build_translator(options, located)
     memory, warning = open_memory(options.memory) if options.memory else (None, None)
     if memory is not None:

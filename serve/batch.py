@@ -213,8 +213,9 @@ def run_batch(opts: BatchOptions, log=None) -> BatchStats:
             f"Records are resumed by id, so ids must be unique. Fix: make them "
             f"unique, or name another field with --id-field."
         )
+    located = None
     if not opts.output.exists():
-        locate(opts.models, opts.summary)  # a missing model fails before the file exists
+        located = locate(opts.models, opts.summary)  # a missing model: before the file exists
     out = JsonlOutput(opts.output, opts.dedupe)
     stats = BatchStats()
     try:
@@ -231,7 +232,7 @@ def run_batch(opts: BatchOptions, log=None) -> BatchStats:
         todo = [r for r in records if r.id not in out.done]
         stats.skipped = len(records) - len(todo)
         if todo:
-            pipeline = build_pipeline(opts.models, summary=opts.summary)
+            pipeline = build_pipeline(opts.models, summary=opts.summary, located=located)
             for warning in pipeline.warnings:
                 log(f"khulasa batch: warning: {warning}")
                 stats.notes.append(warning)

@@ -110,14 +110,13 @@ def register_translate(sub) -> None:
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
-    from khulasa.models.factory import build_pipeline, locate
+    from khulasa.models.factory import build_pipeline
     from khulasa.models.pipeline import segment
 
     options = ModelOptions.from_args(args)
     sentences = check_positive("--sentences", args.sentences)
     text = read_text(args.file)
-    segment(text)  # bad input fails before any model loads
-    locate(options, summary=not args.no_summary)  # and a missing model, before any loads
+    segment(text)  # bad input fails before any model loads (a missing one too: located first)
     pipeline = build_pipeline(options, summary=not args.no_summary)
     doc = pipeline.process(text, summary=not args.no_summary, summary_sentences=sentences)
     for warning in pipeline.warnings:

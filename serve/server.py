@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from khulasa.models.errors import InputError, OptionError
-from khulasa.models.factory import build_pipeline, locate
+from khulasa.models.factory import build_pipeline
 from khulasa.models.options import ModelOptions, check_beams, check_positive
 from khulasa.models.pipeline import Pipeline
 from khulasa.models.presets import names
@@ -106,8 +106,7 @@ class ModelPool:
     def __init__(self, options: ServeOptions):
         self.options = options
         self.models = options.models
-        locate(self.models)  # fast: a missing model fails before anything loads
-        self.default = self.get(None, None, None)
+        self.default = self.get(None, None, None)  # located first: a missing model fails fast
 
     def offered(self, kind: str) -> list[str]:
         """What a visitor may pick: the server's own model and the presets, nothing else (a
@@ -190,9 +189,10 @@ class RateLimiter:
     """Requests per minute per client address over a sliding minute, for every door. Entries
     expire: memory holds only the clients seen in the last minute."""
 
-    def __init__(self, per_minute: int, window: float = 60.0):
+    def __init__(self, per_minute: int, window: float = 60.0, clock=time.monotonic):
         self.per_minute = per_minute
         self.window = window
+        self.clock = clock
         self._seen: dict[str, deque] = {}
         self._lock = threading.Lock()
         self._next_sweep = 0.0
@@ -203,7 +203,7 @@ class RateLimiter:
     def allow(self, client: str) -> bool:
         if self.per_minute <= 0:
             return True
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             if now >= self._next_sweep:  # drop clients idle for a whole window
                 self._seen = {c: q for c, q in self._seen.items() if now - q[-1] <= self.window}
