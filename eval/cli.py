@@ -2,6 +2,7 @@
 
     khulasa eval translation --src FILE --ref FILE [--translator ...] [--json]
     khulasa eval summary (--pred FILE | --src ARTICLE...) --ref FILE [--json]
+    khulasa eval trust [--json]
     khulasa eval sets [--verify NAME FILE]
 
 Every run appends one row per model x set x metric to a JSONL results file
@@ -153,6 +154,12 @@ def cmd_summary(args: argparse.Namespace) -> dict:
     }
 
 
+def cmd_trust(args: argparse.Namespace) -> dict:
+    from khulasa.eval.trust import run
+
+    return run(args.seed)
+
+
 def cmd_sets(args: argparse.Namespace) -> dict:
     from khulasa.eval.sets import EVAL_SETS, sha256_of
 
@@ -215,6 +222,15 @@ def _add_tasks(parser: argparse.ArgumentParser) -> None:
     common(su, summarizer=True)
     su.set_defaults(run=lambda args: _report(args, cmd_summary))
 
+    tu = sub.add_parser(
+        "trust",
+        help="recall and false flags of the trust checks, on "
+        "fault-injected copies of the team's references",
+    )
+    tu.add_argument("--seed", type=int, default=0, help="seed of the fault injection")
+    tu.add_argument("--json", action="store_true", help="print the result as JSON")
+    tu.set_defaults(run=lambda args: _report(args, cmd_trust))
+
     se = sub.add_parser("sets", help="known evaluation sets; --verify checks a file")
     se.add_argument("--verify", nargs=2, metavar=("NAME", "FILE"))
     se.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -244,6 +260,16 @@ def _report(args: argparse.Namespace, task) -> int:
                 f"{'':22s} sha256({s['file']}) = {s['sha256'] or 'not recorded'}\n"
                 f"{'':22s} {s['contents']}"
             )
+    elif "checks" in result:
+        for flag, r in result["checks"].items():
+            print(
+                f"{flag:20s} recall {r['recall']:.3f} on {r['fault_cases']:3d} faults, "
+                f"false flags {r['false_flag_rate']:.3f}"
+            )
+        print(
+            f"clean references with any flag: {result['clean_with_any_flag']:.3f} "
+            f"(data sha256 {result['data']['sha256'][:16]}…)"
+        )
     elif "scores" in result:
         for metric, s in result["scores"].items():
             print(f"{metric:8s} {s['score']:8.2f}  {s['signature']}")

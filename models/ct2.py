@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from .env import khulasa_home
@@ -200,52 +201,77 @@ class Ct2Translator(TorchTranslator):
         return head + [rest[a:b] for a, b in bounds]
 
     def translate_iter(
-        self, texts: list[str], n: int = 1, first_batch: int | None = None
+        self, texts: list[str], n: int = 1, first_batch: int | None = None, retry: bool = False
     ) -> Iterator[list[Translation]]:
         """All batches are queued at once, so the engine's workers run them in parallel;
         results come back batch by batch, in order."""
+        beams = self.decoding(n, retry)[0]
         jobs = [
-            (group, self.submit([texts[i] for i in group], n))
-            for group in self.batches(texts, first_batch, beams=max(self.beams, n))
+            (group, self.submit([texts[i] for i in group], n, retry))
+            for group in self.batches(texts, first_batch, beams=beams)
         ]
         for group, job in jobs:
-            yield [Translation(i, tuple(h)) for i, h in zip(group, self.collect(job), strict=True)]
+            done = self.collect(job)
+            yield [replace(t, index=i) for i, t in zip(group, done, strict=True)]
 
-    def translate_nbest(self, texts: list[str], n: int = 1) -> list[list[str]]:
-        return self.collect(self.submit(texts, n)) if texts else []
+    def translate_nbest(
+        self, texts: list[str], n: int = 1, retry: bool = False
+    ) -> list[Translation]:
+        return self.collect(self.submit(texts, n, retry)) if texts else []
 
-    def submit(self, texts: list[str], n: int) -> tuple[list, list[int]]:
-        """Queue one batch on the engine; (asynchronous results, per-sentence caps)."""
+    def submit(self, texts: list[str], n: int, retry: bool = False) -> tuple:
+        """Queue one batch on the engine; (source tokens, asynchronous results, caps)."""
         tokens = [
             self.tokenizer.convert_ids_to_tokens(self.tokenizer(t)["input_ids"]) for t in texts
         ]
         caps = [self.length_rule(len(t), self.output_limit) for t in tokens]
+        beams, extra = self.decoding(n, retry)
         results = self.engine.translate_batch(
             tokens,
             [self._prefix] * len(texts) if self._prefix else None,
-            beam_size=max(self.beams, n),
+            beam_size=beams,
             num_hypotheses=n,
             asynchronous=True,
             max_decoding_length=max(caps) - 1,
             max_input_length=0,
-            **self._options,
+            **{**self._options, **extra},
         )
-        return results, caps
+        return tokens, results, caps
 
-    def collect(self, job: tuple[list, list[int]]) -> list[list[str]]:
-        """Wait for a submitted batch; its n best English texts per sentence."""
-        results, caps = job
-        out = []
+    def collect(self, job: tuple) -> list[Translation]:
+        """Wait for a submitted batch; its n best English texts per sentence, with scores."""
+        tokens, results, caps = job
         # PyTorch writes decoder start + at most cap - 2 tokens + eos; CTranslate2 returns the
         # tokens alone (with any forced prefix): the same bound is cap - 2 of them.
-        for result, cap in zip(results, caps, strict=True):
-            ids = [
-                self.tokenizer.convert_tokens_to_ids(h[: cap - 2])
-                for h in result.result().hypotheses
-            ]
-            out.append(
-                [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
-            )
+        kept = [
+            [h[: cap - 2] for h in r.result().hypotheses]
+            for r, cap in zip(results, caps, strict=True)
+        ]
+        scores = self.mean_log_probs(tokens, kept)
+        out = []
+        for i, hyps in enumerate(kept):
+            ids = [self.tokenizer.convert_tokens_to_ids(h) for h in hyps]
+            texts = [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+            out.append(Translation(i, tuple(texts), scores=tuple(scores[i])))
+        return out
+
+    def mean_log_probs(self, source: list, kept: list[list[list[str]]]) -> list[list[float]]:
+        """Mean log-probability per output token of each kept hypothesis, special tokens left
+        out, as the torch backend computes it: scored by the engine on exactly the tokens kept
+        (decoding may have run past a sentence's own length cap)."""
+        special = set(self.tokenizer.all_special_tokens)
+        pairs = [(s, h) for s, hyps in zip(source, kept, strict=True) for h in hyps]
+        scored = self.engine.score_batch(
+            [s for s, _ in pairs], [h for _, h in pairs], max_input_length=0
+        )
+        flat = []
+        for (_, hyp), result in zip(pairs, scored, strict=True):
+            logs = [p for tok, p in zip(hyp, result.log_probs, strict=False) if tok not in special]
+            flat.append(round(sum(logs) / len(logs), 4) if logs else 0.0)
+        out, k = [], 0
+        for hyps in kept:
+            out.append(flat[k : k + len(hyps)])
+            k += len(hyps)
         return out
 
 

@@ -22,6 +22,7 @@ class Segment:
     source: str
     english: str | None = None  # None until translated (streaming)
     flags: list[str] = field(default_factory=list)
+    score: float | None = None  # model confidence: mean log-probability per output token
     # Further translations when asked for (REST `alternatives`); never in the JSON.
     alternatives: list[str] = field(default_factory=list, repr=False, compare=False)
 
@@ -31,6 +32,7 @@ class Segment:
             "source": self.source,
             "english": self.english,
             "flags": list(self.flags),
+            "score": self.score,
         }
 
 
@@ -102,18 +104,29 @@ class Document:
 
     def to_markdown(self) -> str:
         """A readable report: summary with source references, then the aligned translation."""
+        from .checks import EXPLANATIONS
+
         lines = ["# khulasa", ""]
         if self.summary:
             lines += ["## Summary", ""]
             for s in self.summary:
-                refs = ", ".join(f"[{i}]" for i in s.sources) or "(no supporting sentence)"
-                lines.append(f"- {_md(s.text)} — sources: {refs}")
+                refs = ", ".join(f"[{i + 1}]" for i in s.sources) or "(no supporting sentence)"
+                reasons = "".join(f" _({EXPLANATIONS[f]})_" for f in s.flags if f in EXPLANATIONS)
+                lines.append(f"- {_md(s.text)} — sources: {refs}{reasons}")
+            lines.append("")
+        to_check = [s for s in self.segments if any(f in EXPLANATIONS for f in s.flags)]
+        if to_check:
+            lines += ["## Check these sentences", ""]
+            for s in to_check:
+                reasons = " ".join(EXPLANATIONS[f] for f in s.flags if f in EXPLANATIONS)
+                lines.append(f"- [{s.index + 1}] {reasons}")
             lines.append("")
         lines += ["## Translation", ""]
         for p in self.paragraphs:
             for s in p.segments:
-                flags = f" _({', '.join(s.flags)})_" if s.flags else ""
-                lines.append(f"[{s.index}] {_md(s.english or '')}{flags}  ")
+                shown = [f for f in s.flags if f != FROM_MEMORY]
+                flags = f" _({', '.join(shown)})_" if shown else ""
+                lines.append(f"[{s.index + 1}] {_md(s.english or '')}{flags}  ")
                 lines.append(f"> {_md(s.source)}")
                 lines.append("")
         meta = self.meta

@@ -11,6 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+# The second try's decoding: twice the beams (at most 16), no repeated trigram, and repeated
+# tokens penalised; both backends support all three.
+RETRY = {"beam_factor": 2, "no_repeat_ngram_size": 3, "repetition_penalty": 1.2}
+
 
 @dataclass(frozen=True)
 class Translation:
@@ -19,6 +23,13 @@ class Translation:
     index: int
     hypotheses: tuple[str, ...]  # best first; as many as asked for
     from_memory: bool = False
+    # Model confidence of each hypothesis: mean log-probability per output token (special
+    # tokens left out); None where unknown.
+    scores: tuple[float | None, ...] = ()
+
+    @property
+    def score(self) -> float | None:
+        return self.scores[0] if self.scores else None
 
     @property
     def english(self) -> str:
@@ -46,10 +57,11 @@ class Translator(Protocol):
         ...
 
     def translate_iter(
-        self, texts: list[str], n: int = 1, first_batch: int | None = None
+        self, texts: list[str], n: int = 1, first_batch: int | None = None, retry: bool = False
     ) -> Iterator[list[Translation]]:
         """The `n` best translations of every text, yielded batch by batch as each finishes
-        (every index exactly once). `first_batch` caps the first batch's size."""
+        (every index exactly once). `first_batch` caps the first batch's size. `retry`: the
+        second-try decoding (RETRY below) for sentences the checks flagged."""
         ...
 
     def translate(self, texts: list[str]) -> list[str]:

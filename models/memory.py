@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from .interface import Translation, collect
@@ -175,10 +176,13 @@ class MemoryTranslator:
     def settings(self) -> dict:
         return self.inner.settings
 
-    def settings_key(self, n: int) -> str:
+    def settings_key(self, n: int, retry: bool = False) -> str:
         settings = dict(self.inner.settings)
+        settings["stored"] = "hypotheses+scores"  # what a value holds (older files: text only)
         if n > 1:  # n-best lists are remembered apart from 1-best translations
             settings["hypotheses"] = n
+        if retry:  # and second tries apart from first ones
+            settings["retry"] = True
         return json.dumps(settings, sort_keys=True)
 
     def count_tokens(self, text: str) -> int:
@@ -188,23 +192,23 @@ class MemoryTranslator:
         return self.inner.pieces(sentence)
 
     def translate_iter(
-        self, texts: list[str], n: int = 1, first_batch: int | None = None
+        self, texts: list[str], n: int = 1, first_batch: int | None = None, retry: bool = False
     ) -> Iterator[list[Translation]]:
-        key = self.settings_key(n)
-        known = {s: self._decode(v, n) for s, v in self.memory.get_many(key, texts).items()}
-        found = [Translation(i, known[t], True) for i, t in enumerate(texts) if t in known]
+        key = self.settings_key(n, retry)
+        known = {s: self._decode(v) for s, v in self.memory.get_many(key, texts).items()}
+        found = [replace(known[t], index=i) for i, t in enumerate(texts) if t in known]
         if found:
             yield found
         misses = [i for i, t in enumerate(texts) if t not in known]
         unique = list(dict.fromkeys(texts[i] for i in misses))
-        first_of = {}
+        first_of: dict[str, int] = {}
         for i in misses:
             first_of.setdefault(texts[i], i)
-        for batch in self.inner.translate_iter(unique, n, first_batch):
-            done = {unique[r.index]: r.hypotheses for r in batch}
-            self.memory.put_many(key, [(s, self._encode(h, n)) for s, h in done.items()])
+        for batch in self.inner.translate_iter(unique, n, first_batch, retry):
+            done = {unique[r.index]: r for r in batch}
+            self.memory.put_many(key, [(s, self._encode(r)) for s, r in done.items()])
             yield [
-                Translation(i, done[texts[i]], first_of[texts[i]] != i)
+                replace(done[texts[i]], index=i, from_memory=first_of[texts[i]] != i)
                 for i in misses
                 if texts[i] in done
             ]
@@ -213,9 +217,12 @@ class MemoryTranslator:
         return [h[0] for h in collect(self, texts)]
 
     @staticmethod
-    def _encode(hypotheses: tuple[str, ...], n: int) -> str:
-        return hypotheses[0] if n == 1 else json.dumps(list(hypotheses), ensure_ascii=False)
+    def _encode(result: Translation) -> str:
+        return json.dumps(
+            {"h": list(result.hypotheses), "s": list(result.scores)}, ensure_ascii=False
+        )
 
     @staticmethod
-    def _decode(value: str, n: int) -> tuple[str, ...]:
-        return (value,) if n == 1 else tuple(json.loads(value))
+    def _decode(value: str) -> Translation:
+        data = json.loads(value)
+        return Translation(0, tuple(data["h"]), True, tuple(data["s"]))

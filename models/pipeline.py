@@ -7,6 +7,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from .checks import (
+    DEFAULT_LOW_CONFIDENCE,
+    EXPLANATIONS,
+    LOW_CONFIDENCE_BELOW,
+    RETRIED,
+    RETRY_FLAGS,
+    check_pair,
+    check_summary,
+)
 from .document import (
     FROM_MEMORY,
     MOSTLY_NON_ARABIC,
@@ -18,7 +27,7 @@ from .document import (
 )
 from .env import version, versions
 from .errors import InputError, KhulasaError
-from .interface import Translator
+from .interface import Translation, Translator
 from .text import arabic_ratio, check_unicode, normalize, split_paragraphs, split_sentences
 
 MIN_ARABIC_RATIO = 0.5  # below this share of Arabic letters, the document carries a warning
@@ -57,6 +66,7 @@ class Pipeline:
     mark_memory: bool = True
     memory: object | None = None  # the SentenceMemory in front of the translator, if any
     warnings: list[str] = field(default_factory=list)  # set up with a problem (e.g. memory)
+    checks: bool = True  # the trust checks (models/checks.py) and second tries
 
     def stream(
         self,
@@ -75,8 +85,12 @@ class Pipeline:
         for _ in self._translate([doc], first_batch=first_batch):
             doc.meta["timings_ms"]["translate"] = _ms(started)
             yield doc
+        if self._retry([doc]):
+            doc.meta["timings_ms"]["translate"] = _ms(started)
+            yield doc
         if summary:
             self._summarize(doc, summary_sentences)
+        doc.meta["trust"] = trust_counts(doc)
         doc.meta["timings_ms"]["total"] = _ms(started)
         yield doc
 
@@ -111,6 +125,7 @@ class Pipeline:
         docs = [d for d in results if isinstance(d, Document)]
         for _ in self._translate(docs, n=alternatives + 1):
             pass
+        self._retry(docs)  # the alternatives stay the first try's
         translate_ms = _ms(started)
         for i, doc in enumerate(results):
             if not isinstance(doc, Document):
@@ -122,6 +137,7 @@ class Pipeline:
                     self._summarize(doc, summary_sentences)
                 except KhulasaError as exc:
                     results[i] = exc
+            doc.meta["trust"] = trust_counts(doc)
         return results
 
     def _translate(
@@ -142,37 +158,87 @@ class Pipeline:
             spans.append(range(len(pieces), len(pieces) + len(parts)))
             pieces += parts
             owner += [pos] * len(parts)
-        hyps: list[tuple[str, ...]] = [()] * len(pieces)
-        remembered = [False] * len(pieces)
+        results: list[Translation | None] = [None] * len(pieces)
         remaining = [len(span) for span in spans]
         for batch in self.translator.translate_iter(pieces, n, first_batch):
             for result in batch:
-                j = result.index
-                hyps[j], remembered[j] = result.hypotheses, result.from_memory
-                pos = owner[j]
+                results[result.index] = result
+                pos = owner[result.index]
                 remaining[pos] -= 1
                 if remaining[pos] == 0:
-                    self._fill(segments[pos], [hyps[k] for k in spans[pos]], n)
-                    if self.mark_memory and all(remembered[k] for k in spans[pos]):
+                    done = [results[k] for k in spans[pos]]
+                    self._fill(segments[pos], done, n)
+                    if self.mark_memory and all(r.from_memory for r in done):
                         segments[pos].flags.append(FROM_MEMORY)
                         owner_doc[pos].meta["memory_hits"] += 1
             yield
 
-    @staticmethod
-    def _fill(seg: Segment, piece_hyps: list[tuple[str, ...]], n: int) -> None:
+    def _fill(self, seg: Segment, done: list[Translation], n: int) -> None:
+        """A segment's English, score and check flags from its pieces' translations."""
+
         def joined(k: int) -> str:
-            return " ".join(e for e in (h[min(k, len(h) - 1)] for h in piece_hyps) if e)
+            hyps = (r.hypotheses[min(k, len(r.hypotheses) - 1)] for r in done)
+            return " ".join(e for e in hyps if e)
 
         seg.english = joined(0)
         seg.alternatives = [joined(k) for k in range(1, n)]
+        scores = [r.score for r in done]
+        seg.score = None if None in scores else round(sum(scores) / len(scores), 4)
+        if self.checks:
+            seg.flags = [f for f in seg.flags if f not in TRUST_FLAGS] + check_pair(
+                seg.source, seg.english, seg.score, self.threshold
+            )
+
+    @property
+    def threshold(self) -> float:
+        model = self.translator.settings.get("model")
+        return LOW_CONFIDENCE_BELOW.get(model, DEFAULT_LOW_CONFIDENCE)
+
+    def _retry(self, docs: list[Document]) -> bool:
+        """Translate once more, with the second-try decoding, every segment flagged for a
+        fault that decoding can fix; keep the better try (fewer flags, then higher score).
+        Never more than one retry per segment. Returns whether anything was retried."""
+        todo = [
+            s
+            for d in docs
+            for s in d.segments
+            if self.checks and RETRIED not in s.flags and any(f in s.flags for f in RETRY_FLAGS)
+        ]
+        if not todo:
+            return False
+        pieces, spans = [], []
+        for seg in todo:
+            parts = self.translator.pieces(seg.source)
+            spans.append(range(len(pieces), len(pieces) + len(parts)))
+            pieces += parts
+        results: list[Translation | None] = [None] * len(pieces)
+        for batch in self.translator.translate_iter(pieces, retry=True):
+            for result in batch:
+                results[result.index] = result
+        for seg, span in zip(todo, spans, strict=True):
+            trial = Segment(seg.index, seg.source, flags=[])
+            self._fill(trial, [results[k] for k in span], 1)
+            if (len(trial.flags), -(trial.score or 0)) < (len(_trust(seg)), -(seg.score or 0)):
+                seg.english, seg.score = trial.english, trial.score
+                seg.flags = [f for f in seg.flags if f not in TRUST_FLAGS] + trial.flags
+            seg.flags.append(RETRIED)
+        for doc in docs:
+            doc.meta["trust"] = trust_counts(doc)
+        return True
 
     def _summarize(self, doc: Document, sentences: int | None) -> None:
         if self.summarizer is None:
             return
         t0 = time.perf_counter()
-        doc.summary = self.summarizer.summarize(
-            [(s.index, s.english or "") for s in doc.segments], sentences
-        )
+        segments = [(s.index, s.english or "") for s in doc.segments]
+        doc.summary = self.summarizer.summarize(segments, sentences)
+        if self.checks and self.summarizer.settings.get("mode") == "abstractive":
+            english = dict(segments)
+            for s in doc.summary:
+                s.flags += check_summary(
+                    s.text, [english[i] for i in s.sources], list(english.values())
+                )
+        doc.meta["trust"] = trust_counts(doc)
         doc.meta["timings_ms"]["summarize"] = _ms(t0)
 
     def _meta(self) -> dict:
@@ -192,6 +258,34 @@ class Pipeline:
         if self.mark_memory:
             meta["memory_hits"] = 0
         return meta
+
+
+TRUST_FLAGS = frozenset(EXPLANATIONS) - {RETRIED}
+
+
+def _trust(seg: Segment) -> list[str]:
+    return [f for f in seg.flags if f in TRUST_FLAGS]
+
+
+def trust_counts(doc: Document) -> dict:
+    """`meta.trust`: how many sentences carry each check's flag, and the summary's."""
+    flags: dict[str, int] = {}
+    for seg in doc.segments:
+        for f in seg.flags:
+            if f in EXPLANATIONS:
+                flags[f] = flags.get(f, 0) + 1
+    summary: dict[str, int] = {}
+    for s in doc.summary:
+        for f in s.flags:
+            if f in EXPLANATIONS:
+                summary[f] = summary.get(f, 0) + 1
+    to_check = sum(bool(_trust(s)) for s in doc.segments)
+    return {
+        "sentences": len(doc.segments),
+        "to_check": to_check,
+        "flags": flags,
+        "summary_flags": summary,
+    }
 
 
 def _ms(since: float) -> int:

@@ -8,8 +8,9 @@ its batches at once); the sentence memory wraps either (models/memory.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
-from .interface import Translation, collect
+from .interface import RETRY, Translation, collect
 from .loading import LoadedModel
 from .options import check_beams
 from .text import split_long
@@ -89,14 +90,27 @@ class TorchTranslator:
     def pieces(self, sentence: str) -> list[str]:
         return split_long(sentence, self.count_tokens, self.source_limit)
 
-    def translate_nbest(self, texts: list[str], n: int = 1) -> list[list[str]]:
-        """The `n` best translations of each text (each within the source limit), in one
-        `generate` call: beam search with at least `n` beams."""
+    def decoding(self, n: int, retry: bool) -> tuple[int, dict]:
+        """Beams and extra generation settings for `n` hypotheses (and for a second try)."""
+        beams = max(self.beams, n)
+        if not retry:
+            return beams, {}
+        return min(16, beams * RETRY["beam_factor"]), {
+            "no_repeat_ngram_size": RETRY["no_repeat_ngram_size"],
+            "repetition_penalty": RETRY["repetition_penalty"],
+        }
+
+    def translate_nbest(
+        self, texts: list[str], n: int = 1, retry: bool = False
+    ) -> list[Translation]:
+        """The `n` best translations of each text (each within the source limit) with their
+        scores, in one `generate` call: beam search with at least `n` beams. Indices are
+        positions in `texts`."""
         import torch
 
         if not texts:
             return []
-        beams = max(self.beams, n)
+        beams, extra = self.decoding(n, retry)
         batch = self.tokenizer(texts, return_tensors="pt", padding=True)
         batch = {k: v.to(self.loaded.device) for k, v in batch.items()}
         caps = [
@@ -112,10 +126,39 @@ class TorchTranslator:
                 num_return_sequences=n,
                 max_length=max(caps),
                 logits_processor=[cap_rows],
+                output_scores=True,
+                return_dict_in_generate=True,
                 **self._generate_kwargs,
+                **extra,
             )
-        flat = [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
-        return [flat[i * n : (i + 1) * n] for i in range(len(texts))]
+            scores = self.mean_log_probs(out, beams)
+        flat = [
+            t.strip() for t in self.tokenizer.batch_decode(out.sequences, skip_special_tokens=True)
+        ]
+        return [
+            Translation(
+                i, tuple(flat[i * n : (i + 1) * n]), scores=tuple(scores[i * n : (i + 1) * n])
+            )
+            for i in range(len(texts))
+        ]
+
+    def mean_log_probs(self, out, beams: int) -> list[float]:
+        """Each returned sequence's mean log-probability per output token, special tokens
+        (end, padding, language codes) left out."""
+        import torch
+
+        steps = self.model.compute_transition_scores(
+            out.sequences,
+            out.scores,
+            out.get("beam_indices") if beams > 1 else None,
+            normalize_logits=beams == 1,  # beam search scores are log-probabilities already
+        )
+        tokens = out.sequences[:, -steps.shape[1] :]
+        special = torch.tensor(sorted(self.tokenizer.all_special_ids), device=tokens.device)
+        keep = ~torch.isin(tokens, special) & torch.isfinite(steps)
+        totals = torch.where(keep, steps, torch.zeros_like(steps)).sum(dim=1)
+        counts = keep.sum(dim=1).clamp(min=1)
+        return [round(float(v), 4) for v in totals / counts]
 
     def batches(
         self,
@@ -149,11 +192,11 @@ class TorchTranslator:
         return groups
 
     def translate_iter(
-        self, texts: list[str], n: int = 1, first_batch: int | None = None
+        self, texts: list[str], n: int = 1, first_batch: int | None = None, retry: bool = False
     ) -> Iterator[list[Translation]]:
-        for group in self.batches(texts, first_batch, beams=max(self.beams, n)):
-            hyps = self.translate_nbest([texts[i] for i in group], n)
-            yield [Translation(i, tuple(h)) for i, h in zip(group, hyps, strict=True)]
+        for group in self.batches(texts, first_batch, beams=self.decoding(n, retry)[0]):
+            done = self.translate_nbest([texts[i] for i in group], n, retry)
+            yield [replace(t, index=i) for i, t in zip(group, done, strict=True)]
 
     def translate(self, texts: list[str]) -> list[str]:
         return [h[0] for h in collect(self, texts)]

@@ -185,14 +185,23 @@ class BatchStats:
     memory_hits: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # e.g. the memory was set aside
+    to_check: int = 0  # sentences with a trust flag
+    flags: dict[str, int] = field(default_factory=dict)  # trust flag -> sentences
 
     def line(self) -> str:
         notes = "".join(f"; {n}" for n in self.notes)
+        counts = ", ".join(f"{f} {n}" for f, n in sorted(self.flags.items()))
         return (
             f"khulasa batch: {self.done} documents done, {self.failed} failed, "
             f"{self.skipped} skipped (already done), {self.sentences} sentences, "
-            f"{self.memory_hits} memory hits, {self.seconds:.1f} s{notes}"
+            f"{self.memory_hits} memory hits, {self.seconds:.1f} s; to check: "
+            f"{self.to_check} of {self.sentences} sentences ({counts or 'no flags'}){notes}"
         )
+
+    def count(self, trust: dict) -> None:
+        self.to_check += trust.get("to_check", 0)
+        for flag, n in trust.get("flags", {}).items():
+            self.flags[flag] = self.flags.get(flag, 0) + n
 
 
 def run_batch(opts: BatchOptions, log=None) -> BatchStats:
@@ -264,6 +273,7 @@ def _run(
                 doc = line["document"]
                 stats.sentences += sum(len(p["segments"]) for p in doc["paragraphs"])
                 stats.memory_hits += doc["meta"].get("memory_hits", 0)
+                stats.count(doc["meta"].get("trust", {}))
             elapsed = time.perf_counter() - work_started
             bar.update(len(step))
             bar.set_postfix_str(f"{stats.sentences / max(elapsed, 1e-9):.1f} sentences/s")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
+from khulasa.models.checks import EXPLANATIONS
 from khulasa.models.document import Document, Segment, SummarySentence
 
 FLAG_LABELS = {
@@ -16,6 +17,15 @@ FLAG_LABELS = {
     "from_memory": "from memory",
     "not_arabic": "not Arabic",
     "unsupported": "no supporting source sentence",
+    "low_confidence": "unsure",
+    "number_mismatch": "check numbers",
+    "untranslated": "untranslated words",
+    "repetition": "repeats itself",
+    "length_ratio": "length off",
+    "quote_mismatch": "quote lost",
+    "retried": "second try",
+    "unsupported_number": "number not in sources",
+    "unsupported_name": "name not in text",
 }
 WARNING_LABELS = {
     "mostly_non_arabic": "Most of this text is not Arabic: the translation may be poor.",
@@ -37,6 +47,7 @@ CSS = """
 .kh-seg.kh-hl, .kh-sum.kh-hl { background: #fde68a; color: #111; }
 .kh-pending { color: var(--body-text-color-subdued, #888); font-style: italic; }
 .kh-n { font-size: 0.7em; color: #777; margin: 0 2px; }
+.kh-flag:focus { outline: 2px solid #1d4ed8; outline-offset: 1px; }
 .kh-flag { display: inline-block; font-size: 0.72em; padding: 0 5px; margin: 0 3px;
   border-radius: 8px; background: #fee2e2; color: #991b1b; border: 1px solid #fecaca; }
 .kh-summary ul { padding-left: 18px; margin: 0; }
@@ -73,11 +84,19 @@ QUIET_FLAGS = {"from_memory"}  # bookkeeping, not a warning: counted in the stat
 
 
 def _flags(flags: list[str]) -> str:
-    return "".join(
-        f'<span class="kh-flag">{escape(FLAG_LABELS.get(f, f))}</span>'
-        for f in flags
-        if f not in QUIET_FLAGS
-    )
+    """A quiet marker per flag; its explanation on hover (title) and on keyboard focus (the
+    marker takes focus and is labelled with it)."""
+    out = []
+    for f in flags:
+        if f in QUIET_FLAGS:
+            continue
+        label = escape(FLAG_LABELS.get(f, f))
+        why = escape(EXPLANATIONS.get(f, FLAG_LABELS.get(f, f)))
+        out.append(
+            f'<span class="kh-flag" tabindex="0" title="{why}" aria-label="{label}: {why}">'
+            f"{label}</span>"
+        )
+    return "".join(out)
 
 
 def _segment(seg: Segment, english: bool) -> str:
@@ -137,6 +156,8 @@ def render_status(doc: Document | None, stage: str) -> str:
         parts.append(f'<progress max="{len(segments)}" value="{done}"></progress>')
         remembered = sum("from_memory" in s.flags for s in segments)
         memo = f" ({remembered} from memory)" if remembered else ""
+        to_check = doc.meta.get("trust", {}).get("to_check", 0) if doc.complete else 0
+        memo += f" · {to_check} to check (marked)" if to_check else ""
         parts.append(
             f"<span>{escape(stage)} — {done} of {len(segments)} sentences translated{memo}</span>"
         )

@@ -258,7 +258,10 @@ class Rest:
             doc = self.pool.get(None, summarizer, None).process(texts[0])
             return {
                 "translatedText": doc.translation,
-                "summary": [{"text": s.text, "sources": s.sources} for s in doc.summary],
+                "summary": [
+                    {"text": s.text, "sources": s.sources, "flags": s.flags} for s in doc.summary
+                ],
+                "trust": doc.meta.get("trust", {}),
                 "document": doc.to_dict(),
             }
 

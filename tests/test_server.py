@@ -36,14 +36,14 @@ class SlowTranslator:
     def translate(self, texts):
         return self.inner.translate(texts)
 
-    def translate_iter(self, texts, n=1, first_batch=None):
+    def translate_iter(self, texts, n=1, first_batch=None, retry=False):
         with self._lock:
             self.inside += 1
             self.most_inside = max(self.most_inside, self.inside)
         self.entered.set()
         try:
             self.release.wait(60)
-            yield from self.inner.translate_iter(texts, n, first_batch)
+            yield from self.inner.translate_iter(texts, n, first_batch, retry)
         finally:
             with self._lock:
                 self.inside -= 1

@@ -97,7 +97,13 @@ def test_document_json_round_trips_with_the_documented_names(replicas, sample_ar
         "summary",
         "meta",
     }
-    assert set(data["paragraphs"][0]["segments"][0]) == {"index", "source", "english", "flags"}
+    assert set(data["paragraphs"][0]["segments"][0]) == {
+        "index",
+        "source",
+        "english",
+        "flags",
+        "score",
+    }
     assert set(data["summary"][0]) == {"text", "sources", "flags"}
     assert {"translator", "summarizer", "timings_ms", "version", "versions", "created"} <= set(
         data["meta"]

@@ -26,7 +26,7 @@ def test_batched_translation_equals_one_at_a_time(replicas, sample_ar, preset):
     sentences = [s.source for s in segment(sample_ar).segments]
     batched = translator.translate(sentences)
     assert len(translator.batches(sentences)) < len(sentences)  # really batched
-    single = [translator.translate_nbest([s])[0][0] for s in sentences]
+    single = [translator.translate_nbest([s])[0].english for s in sentences]
     assert batched == single
 
 
@@ -58,7 +58,7 @@ def test_output_length_is_capped_by_source_length(replicas):
     def spy(**kwargs):
         out = generate(**kwargs)
         captured["src"] = int(kwargs["attention_mask"].sum(dim=1).max())
-        captured["out"] = out.shape[1]
+        captured["out"] = out.sequences.shape[1]
         return out
 
     translator.model.generate = spy
@@ -89,4 +89,4 @@ def test_nllb_gets_arabic_source_and_english_target_codes(replicas):
     finally:
         translator.model.generate = generate
     # Decoder start, then the forced English language code.
-    assert seen["out"][0, 1].item() == tok.convert_tokens_to_ids("eng_Latn")
+    assert seen["out"].sequences[0, 1].item() == tok.convert_tokens_to_ids("eng_Latn")

@@ -1,0 +1,158 @@
+"""`khulasa eval trust`: how well the weight-free checks catch the faults neural MT makes.
+
+Fault-injected copies of the team's sentence-aligned references (eval/data/*.sent.*): a
+number changed or dropped, an Arabic word left in, a phrase looped, the second half cut, a
+quotation's marks removed; and, for summary sentences, a number changed and a name swapped.
+Per check: recall on its own fault (over the sentences the fault applies to), and the share
+of clean references it flags. Targets: recall >= 0.95, false flags <= 5 %.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+
+from khulasa.eval.replicas import DATA_DIR
+from khulasa.models import checks
+
+SETS = ("brussels", "trust")
+OTHER_NAMES = ["Lavrov", "Johnson", "Erdogan", "Netanyahu", "Merkel", "Zelensky"]
+_WORD = (
+    r"(?:\d+(?:[.,]\d+)*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|hundred|thousand|million|billion)"
+)
+_EN_NUMBER = re.compile(rf"\b{_WORD}(?:[\s-]+{_WORD})*\b", re.IGNORECASE)  # "two million"
+
+
+def load_pairs() -> tuple[list[tuple[str, str, str]], str]:
+    """(set, Arabic, English) pairs and the sha256 of the files they come from."""
+    digest = hashlib.sha256()
+    pairs = []
+    for name in SETS:
+        ar = (DATA_DIR / f"{name}.sent.ar").read_bytes()
+        en = (DATA_DIR / f"{name}.sent.en").read_bytes()
+        digest.update(ar + b"\0" + en + b"\0")
+        for a, e in zip(ar.decode().splitlines(), en.decode().splitlines(), strict=True):
+            pairs.append((name, a, e))
+    return pairs, digest.hexdigest()
+
+
+def change_number(english: str, rng: random.Random, drop: bool | None = None) -> str | None:
+    """The first number (the whole phrase: "two million") changed, or dropped."""
+    match = _EN_NUMBER.search(english)
+    if match is None:
+        return None
+    value = max(checks.numbers(match.group(0), arabic=False) or {0.0})
+    if (rng.random() < 0.5) if drop is None else drop:
+        new = ""
+    else:
+        new = f"{value + 7:g}" if value < 1000 else f"{value * 3:,.0f}"
+    return re.sub(r"\s{2,}", " ", english[: match.start()] + new + english[match.end() :]).strip()
+
+
+def leave_arabic(source: str, english: str, rng: random.Random) -> str:
+    arabic = [w for w in source.split() if checks.untranslated(w) and len(w) > 2]
+    words = english.split()
+    words[rng.randrange(len(words))] = rng.choice(arabic)
+    return " ".join(words)
+
+
+def loop_phrase(english: str, rng: random.Random) -> str:
+    words = english.split()
+    start = rng.randrange(max(1, len(words) - 3))
+    phrase = words[start : start + 3]
+    return " ".join(words[: start + 3] + phrase * 2 + words[start + 3 :])
+
+
+def cut_second_half(english: str) -> str:
+    words = english.split()
+    return " ".join(words[: len(words) // 2])
+
+
+def remove_quotes(english: str) -> str:
+    return re.sub('["“”«»]', "", english)
+
+
+def swap_name(english: str, context: str) -> str | None:
+    names = [m for m in re.finditer(r"\b[A-Z][a-z]{2,}\b", english) if m.start() > 0]
+    if not names:
+        return None
+    other = next(n for n in OTHER_NAMES if n not in context)
+    m = names[0]
+    return english[: m.start()] + other + english[m.end() :]
+
+
+def run(seed: int = 0) -> dict:
+    rng = random.Random(seed)
+    pairs, sha = load_pairs()
+    english_of = {name: [e for n, _, e in pairs if n == name] for name in SETS}
+    found: dict[str, list[bool]] = {
+        f: []
+        for f in (
+            checks.NUMBER_MISMATCH,
+            checks.UNTRANSLATED,
+            checks.REPETITION,
+            checks.LENGTH_RATIO,
+            checks.QUOTE_MISMATCH,
+            checks.UNSUPPORTED_NUMBER,
+            checks.UNSUPPORTED_NAME,
+        )
+    }
+    clean_flags: dict[str, int] = {f: 0 for f in found}
+    clean_any = 0
+    ratios = []
+    for name, ar, en in pairs:
+        context = english_of[name]
+        flags = checks.check_pair(ar, en) + checks.check_summary(en, [en], context)
+        clean_any += bool(flags)
+        for f in flags:
+            clean_flags[f] += 1
+        if len(ar) >= checks.MIN_LENGTH_CHECKED:
+            ratios.append(len(en) / len(ar))
+        faults = {
+            checks.UNTRANSLATED: leave_arabic(ar, en, rng),
+            checks.REPETITION: loop_phrase(en, rng),
+            checks.LENGTH_RATIO: cut_second_half(en)
+            if len(ar) >= checks.MIN_LENGTH_CHECKED
+            else None,
+            checks.QUOTE_MISMATCH: remove_quotes(en) if checks._AR_QUOTE.search(ar) else None,
+            checks.NUMBER_MISMATCH: change_number(en, rng) if checks.numbers(ar, True) else None,
+        }
+        for flag, faulty in faults.items():
+            if faulty is not None:
+                found[flag].append(flag in checks.check_pair(ar, faulty))
+        summary_number = change_number(en, rng, drop=False) if checks.numbers(en, False) else None
+        if summary_number is not None and checks.numbers(summary_number, False) != set():
+            found[checks.UNSUPPORTED_NUMBER].append(
+                checks.UNSUPPORTED_NUMBER in checks.check_summary(summary_number, [en], context)
+            )
+        swapped = swap_name(en, " ".join(context))
+        if swapped is not None:
+            found[checks.UNSUPPORTED_NAME].append(
+                checks.UNSUPPORTED_NAME in checks.check_summary(swapped, [en], context)
+            )
+    total = len(pairs)
+    return {
+        "data": {
+            "sets": [f"eval/data/{n}.sent.ar|en" for n in SETS],
+            "pairs": total,
+            "sha256": sha,
+            "seed": seed,
+        },
+        "checks": {
+            flag: {
+                "fault_cases": len(hits),
+                "recall": round(sum(hits) / len(hits), 3) if hits else None,
+                "false_flag_rate": round(clean_flags[flag] / total, 3),
+            }
+            for flag, hits in found.items()
+        },
+        "clean_with_any_flag": round(clean_any / total, 3),
+        "length_ratio_on_clean": {
+            "min": round(min(ratios), 2),
+            "max": round(max(ratios), 2),
+            "band": list(checks.LENGTH_BAND),
+        },
+        "targets": {"recall_at_least": 0.95, "false_flags_at_most": 0.05},
+    }

@@ -1,0 +1,167 @@
+"""Trust signals: each check on a real-looking pair, the model's confidence from both
+backends, the second try, and the signals where readers look."""
+
+import pytest
+
+from khulasa.models import checks
+from khulasa.models.checks import EXPLANATIONS, check_pair, check_summary, numbers
+from khulasa.models.document import Document
+from khulasa.models.factory import load_pipeline, load_translator
+from khulasa.models.pipeline import segment
+
+# (Arabic, English, the flag it must raise): real-looking faults of neural MT.
+EXAMPLES = [
+    (
+        "قال وزير الدفاع إن 25 جنديا قتلوا في الهجوم قرب الحدود.",
+        "The defence minister said 35 soldiers were killed in the attack near the border.",
+        checks.NUMBER_MISMATCH,
+    ),
+    (
+        "أعلنت وزارة الصحة تسجيل ٣٤٢ إصابة جديدة خلال الساعات الأربع والعشرين الماضية.",
+        "The health ministry announced new infections in the past day.",
+        checks.NUMBER_MISMATCH,
+    ),
+    (
+        "أكد الرئيس الفرنسي إيمانويل ماكرون أن بلاده ستواصل دعم أوكرانيا.",
+        "French President Emmanuel ماكرون stressed that his country will continue to support "
+        "Ukraine.",
+        checks.UNTRANSLATED,
+    ),
+    (
+        "دعا مجلس الأمن الدولي إلى وقف فوري للأعمال القتالية في السودان.",
+        "The Security Council called for an immediate immediate immediate immediate cessation of "
+        "hostilities.",
+        checks.REPETITION,
+    ),
+    (
+        "قال رئيس الوزراء العراقي إن القوات الأمنية استعادت السيطرة على ثلاث قرى شمال الموصل.",
+        "The Iraqi prime minister said the security forces",
+        checks.LENGTH_RATIO,
+    ),
+    (
+        "وقال المتحدث باسم الأمم المتحدة: «نحن قلقون جدا من تدهور الوضع الإنساني في المدينة».",
+        "The UN spokesman said they were very concerned about the humanitarian situation in the "
+        "city.",
+        checks.QUOTE_MISMATCH,
+    ),
+]
+CLEAN = [
+    (
+        "ارتفعت أسعار النفط بنسبة 3.5 في المئة لتصل إلى 84 دولارا للبرميل يوم الخميس.",
+        "Oil prices rose by 3.5 percent to reach 84 dollars a barrel on Thursday.",
+    ),
+    (
+        "وصل نحو خمسة آلاف لاجئ إلى الجزيرة منذ مطلع الشهر، وفق المفوضية.",
+        "About 5,000 refugees have arrived on the island since the start of the month, according "
+        "to the agency.",
+    ),
+    (
+        "في 23 سبتمبر أسقطت طائرات F-4 ثلاثة عشر هدفا يوم الاثنين.",
+        "On 23 September, F-4 jets brought down thirteen targets on Monday.",
+    ),
+]
+
+
+@pytest.mark.parametrize("source, english, flag", EXAMPLES, ids=[e[2] for e in EXAMPLES])
+def test_each_check_flags_its_fault_and_explains_it(source, english, flag):
+    flags = check_pair(source, english)
+    print(f"\n{flag}: {source}\n  -> {english}\n  flags {flags}: {EXPLANATIONS[flag]}")
+    assert flag in flags
+    assert EXPLANATIONS[flag] and "\n" not in EXPLANATIONS[flag]
+
+
+@pytest.mark.parametrize("source, english", CLEAN)
+def test_faithful_translations_are_not_flagged(source, english):
+    assert check_pair(source, english) == []
+
+
+def test_numbers_compare_by_value_in_every_writing():
+    assert numbers("٣٤٢ و۱۲ و3٫5 و1٬500 وخمسة وعشرون وثلاثمائة وألفين", arabic=True) == {
+        342.0,
+        12.0,
+        3.5,
+        1500.0,
+        25.0,
+        300.0,
+        2000.0,
+    }
+    assert numbers("twenty-five, three hundred, 1,500 and 3.5 million", arabic=False) == {
+        25.0,
+        300.0,
+        1500.0,
+        3_500_000.0,
+    }
+    assert numbers("يوم الاثنين، أحد المسؤولين، آلاف الأشخاص، 20 في المئة", arabic=True) == {20.0}
+
+
+def test_summary_numbers_and_names_must_come_from_the_translation():
+    sources = ["Kerry said 60 countries took part in the meeting in Brussels."]
+    assert check_summary("Kerry said 60 countries met in Brussels.", sources, sources) == []
+    assert checks.UNSUPPORTED_NUMBER in check_summary(
+        "Kerry said 70 countries met.", sources, sources
+    )
+    assert checks.UNSUPPORTED_NAME in check_summary(
+        "Lavrov said 60 countries met.", sources, sources
+    )
+
+
+@pytest.mark.parametrize("preset", ["opus-mt-tc-big", "opus-mt"])
+def test_torch_and_ct2_scores_agree(replicas, sample_ar, preset):
+    sentences = [s.source for s in segment(sample_ar).segments]
+    torch_tr = load_translator(str(replicas[preset]), beams=1, backend="torch")
+    ct2_tr = load_translator(str(replicas[preset]), beams=1, backend="ct2", compute_type="float32")
+    torch_scores = [r.score for b in torch_tr.translate_iter(sentences) for r in b]
+    ct2_scores = [r.score for b in ct2_tr.translate_iter(sentences) for r in b]
+    assert all(s < 0 for s in torch_scores)
+    # Stated tolerance: 0.01 nats per token (torch renormalises after banning <pad>).
+    assert sorted(torch_scores) == pytest.approx(sorted(ct2_scores), abs=0.01)
+
+
+def test_flagged_sentences_get_one_second_try(replicas, sample_ar, monkeypatch):
+    from khulasa.models.translate import TorchTranslator
+
+    calls = []
+    real = TorchTranslator.translate_nbest
+
+    def counting(self, texts, n=1, retry=False):
+        calls.append(retry)
+        return real(self, texts, n, retry)
+
+    monkeypatch.setattr(TorchTranslator, "translate_nbest", counting)
+    doc = load_pipeline(str(replicas["opus-mt"]), "none", backend="torch").process(sample_ar)
+    # Random replica output keeps Arabic pieces in its English: every sentence is flagged,
+    # retried once (one more pass of batches), and says so.
+    assert all(checks.RETRIED in s.flags and checks.UNTRANSLATED in s.flags for s in doc.segments)
+    assert calls.count(True) >= 1 and calls.count(True) <= calls.count(False)
+    assert all(s.flags.count(checks.RETRIED) == 1 for s in doc.segments)
+    assert all(isinstance(s.score, float) for s in doc.segments)
+    trust = doc.meta["trust"]
+    assert trust["to_check"] == 16 and trust["flags"][checks.RETRIED] == 16
+
+
+def test_signals_reach_json_markdown_and_batch(replicas, sample_ar, tmp_path):
+    doc = load_pipeline(str(replicas["opus-mt"]), "extractive", backend="torch").process(sample_ar)
+    data = doc.to_dict()
+    first = data["paragraphs"][0]["segments"][0]
+    assert isinstance(first["score"], float) and checks.LOW_CONFIDENCE in first["flags"]
+    assert Document.from_dict(data).to_dict() == data
+    md = doc.to_markdown()
+    assert "## Check these sentences" in md
+    assert f"- [1] {EXPLANATIONS[checks.LOW_CONFIDENCE]}" in md  # 1-based, reasons in words
+    from test_batch import options, read_lines
+
+    from khulasa.serve.batch import run_batch
+
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "a", "text": "قال كيري إن 60 دولة شاركت."}\n', encoding="utf-8")
+    stats = run_batch(options(replicas, [src], tmp_path / "out.jsonl"))
+    assert "to check: 1 of 1 sentences" in stats.line() and "low_confidence 1" in stats.line()
+    assert read_lines(tmp_path / "out.jsonl")[0]["document"]["meta"]["trust"]["to_check"] == 1
+
+
+def test_checks_can_be_turned_off_for_measuring(replicas, sample_ar):
+    pipeline = load_pipeline(str(replicas["opus-mt"]), "none", backend="torch")
+    pipeline.checks = False
+    doc = pipeline.process(sample_ar)
+    assert not any(f in EXPLANATIONS for s in doc.segments for f in s.flags)
+    pipeline.checks = True
