@@ -232,46 +232,27 @@ class Ct2Translator(TorchTranslator):
             beam_size=beams,
             num_hypotheses=n,
             asynchronous=True,
-            max_decoding_length=max(caps) - 1,
+            return_scores=True,
+            max_decoding_length=max(caps) - 2,
             max_input_length=0,
             **{**self._options, **extra},
         )
         return tokens, results, caps
 
     def collect(self, job: tuple) -> list[Translation]:
-        """Wait for a submitted batch; its n best English texts per sentence, with scores."""
-        tokens, results, caps = job
+        """Wait for a submitted batch; its n best English texts per sentence, with scores:
+        CTranslate2's own, the mean log-probability per token it wrote (a sentence cut at its
+        own cap, shorter than the batch's, is scored over all the tokens decoded)."""
+        _, results, caps = job
         # PyTorch writes decoder start + at most cap - 2 tokens + eos; CTranslate2 returns the
         # tokens alone (with any forced prefix): the same bound is cap - 2 of them.
-        kept = [
-            [h[: cap - 2] for h in r.result().hypotheses]
-            for r, cap in zip(results, caps, strict=True)
-        ]
-        scores = self.mean_log_probs(tokens, kept)
         out = []
-        for i, hyps in enumerate(kept):
-            ids = [self.tokenizer.convert_tokens_to_ids(h) for h in hyps]
+        for i, (result, cap) in enumerate(zip(results, caps, strict=True)):
+            done = result.result()
+            ids = [self.tokenizer.convert_tokens_to_ids(h[: cap - 2]) for h in done.hypotheses]
             texts = [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
-            out.append(Translation(i, tuple(texts), scores=tuple(scores[i])))
-        return out
-
-    def mean_log_probs(self, source: list, kept: list[list[list[str]]]) -> list[list[float]]:
-        """Mean log-probability per output token of each kept hypothesis, special tokens left
-        out, as the torch backend computes it: scored by the engine on exactly the tokens kept
-        (decoding may have run past a sentence's own length cap)."""
-        special = set(self.tokenizer.all_special_tokens)
-        pairs = [(s, h) for s, hyps in zip(source, kept, strict=True) for h in hyps]
-        scored = self.engine.score_batch(
-            [s for s, _ in pairs], [h for _, h in pairs], max_input_length=0
-        )
-        flat = []
-        for (_, hyp), result in zip(pairs, scored, strict=True):
-            logs = [p for tok, p in zip(hyp, result.log_probs, strict=False) if tok not in special]
-            flat.append(round(sum(logs) / len(logs), 4) if logs else 0.0)
-        out, k = [], 0
-        for hyps in kept:
-            out.append(flat[k : k + len(hyps)])
-            k += len(hyps)
+            scores = tuple(round(float(s), 4) for s in done.scores)
+            out.append(Translation(i, tuple(texts), scores=scores))
         return out
 
 

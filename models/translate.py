@@ -126,15 +126,11 @@ class TorchTranslator:
                 num_return_sequences=n,
                 max_length=max(caps),
                 logits_processor=[cap_rows],
-                output_scores=True,
-                return_dict_in_generate=True,
                 **self._generate_kwargs,
                 **extra,
             )
-            scores = self.mean_log_probs(out, beams)
-        flat = [
-            t.strip() for t in self.tokenizer.batch_decode(out.sequences, skip_special_tokens=True)
-        ]
+            scores = self.mean_log_probs(batch, out, n)
+        flat = [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
         return [
             Translation(
                 i, tuple(flat[i * n : (i + 1) * n]), scores=tuple(scores[i * n : (i + 1) * n])
@@ -142,23 +138,27 @@ class TorchTranslator:
             for i in range(len(texts))
         ]
 
-    def mean_log_probs(self, out, beams: int) -> list[float]:
-        """Each returned sequence's mean log-probability per output token, special tokens
-        (end, padding, language codes) left out."""
+    def mean_log_probs(self, batch: dict, sequences, n: int, rows: int = 8) -> list[float]:
+        """Each returned sequence's mean log-probability per output token under the model
+        (special tokens: end, padding, language codes, left out), by one teacher-forced pass
+        over `rows` sequences at a time: generate's own per-step scores would hold the whole
+        vocabulary for every step and beam in memory."""
         import torch
 
-        steps = self.model.compute_transition_scores(
-            out.sequences,
-            out.scores,
-            out.get("beam_indices") if beams > 1 else None,
-            normalize_logits=beams == 1,  # beam search scores are log-probabilities already
-        )
-        tokens = out.sequences[:, -steps.shape[1] :]
-        special = torch.tensor(sorted(self.tokenizer.all_special_ids), device=tokens.device)
-        keep = ~torch.isin(tokens, special) & torch.isfinite(steps)
-        totals = torch.where(keep, steps, torch.zeros_like(steps)).sum(dim=1)
-        counts = keep.sum(dim=1).clamp(min=1)
-        return [round(float(v), 4) for v in totals / counts]
+        special = torch.tensor(sorted(self.tokenizer.all_special_ids), device=sequences.device)
+        inputs = {k: v.repeat_interleave(n, dim=0) for k, v in batch.items()}
+        out = []
+        for start in range(0, sequences.shape[0], rows):
+            seq = sequences[start : start + rows]
+            logits = self.model(
+                **{k: v[start : start + rows] for k, v in inputs.items()},
+                decoder_input_ids=seq[:, :-1],
+            ).logits
+            chosen = logits.log_softmax(-1).gather(-1, seq[:, 1:].unsqueeze(-1)).squeeze(-1)
+            keep = ~torch.isin(seq[:, 1:], special)
+            totals = torch.where(keep, chosen, torch.zeros_like(chosen)).sum(dim=1)
+            out += (totals / keep.sum(dim=1).clamp(min=1)).tolist()
+        return [round(float(v), 4) for v in out]
 
     def batches(
         self,

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE_AR, serve_options, start_server
 
+from khulasa.models.checks import EXPLANATIONS
+
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(
@@ -81,6 +83,13 @@ def test_example_runs_and_panes_align(page):
     english = page.locator('.kh-english .kh-seg[data-seg="2"]')
     assert "kh-hl" in english.get_attribute("class")
     assert "kh-hl" not in page.locator('.kh-english .kh-seg[data-seg="3"]').get_attribute("class")
+
+    # Trust markers: quiet, explained on hover (title) and reachable by keyboard.
+    marker = page.locator('.kh-english .kh-flag[tabindex="0"]').first
+    assert marker.get_attribute("title") in EXPLANATIONS.values()
+    marker.focus()
+    assert page.evaluate("() => document.activeElement.classList.contains('kh-flag')")
+    assert "to check (marked)" in page.inner_text("#kh-status")
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "page.png"), full_page=True)
