@@ -107,11 +107,15 @@ def translation_paths(translator: str, beams: int, runs: int, root: Path | None,
     # thread settings would otherwise slow PyTorch's.
     seconds = {
         "demo-path": median_time(demo, runs),
-        "khulasa-torch": median_time(lambda: Pipeline(torch_tr).process(text, False), runs),
+        "khulasa-torch": median_time(
+            lambda: Pipeline(torch_tr, checks=False).process(text, False), runs
+        ),
     }
     ct2_tr = load_translator(path, beams=beams, backend="ct2")
     ct2_tr.length_rule = forced_length
-    seconds["khulasa-ct2"] = median_time(lambda: Pipeline(ct2_tr).process(text, False), runs)
+    seconds["khulasa-ct2"] = median_time(
+        lambda: Pipeline(ct2_tr, checks=False).process(text, False), runs
+    )
     seconds["raw-ct2"] = median_time(raw_ct2(ct2_tr, pieces, beams), runs)
     return {
         "seconds": seconds,
