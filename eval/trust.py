@@ -83,6 +83,17 @@ def swap_name(english: str, context: str) -> str | None:
     return english[: m.start()] + other + english[m.end() :]
 
 
+def pair_faults(ar: str, en: str, rng: random.Random) -> dict[str, str | None]:
+    """Each sentence-pair check's fault injected into `en` (None where it cannot apply)."""
+    return {
+        checks.UNTRANSLATED: leave_arabic(ar, en, rng),
+        checks.REPETITION: loop_phrase(en, rng),
+        checks.LENGTH_RATIO: cut_second_half(en) if len(ar) >= checks.MIN_LENGTH_CHECKED else None,
+        checks.QUOTE_MISMATCH: remove_quotes(en) if checks._AR_QUOTE.search(ar) else None,
+        checks.NUMBER_MISMATCH: change_number(en, rng) if checks.numbers(ar, True) else None,
+    }
+
+
 def run(seed: int = 0) -> dict:
     rng = random.Random(seed)
     pairs, sha = load_pairs()
@@ -110,16 +121,7 @@ def run(seed: int = 0) -> dict:
             clean_flags[f] += 1
         if len(ar) >= checks.MIN_LENGTH_CHECKED:
             ratios.append(len(en) / len(ar))
-        faults = {
-            checks.UNTRANSLATED: leave_arabic(ar, en, rng),
-            checks.REPETITION: loop_phrase(en, rng),
-            checks.LENGTH_RATIO: cut_second_half(en)
-            if len(ar) >= checks.MIN_LENGTH_CHECKED
-            else None,
-            checks.QUOTE_MISMATCH: remove_quotes(en) if checks._AR_QUOTE.search(ar) else None,
-            checks.NUMBER_MISMATCH: change_number(en, rng) if checks.numbers(ar, True) else None,
-        }
-        for flag, faulty in faults.items():
+        for flag, faulty in pair_faults(ar, en, rng).items():
             if faulty is not None:
                 found[flag].append(flag in checks.check_pair(ar, faulty))
         summary_number = change_number(en, rng, drop=False) if checks.numbers(en, False) else None

@@ -217,6 +217,8 @@ def _digits(token: str) -> float | None:
 def numbers(text: str, arabic: bool) -> set[float]:
     """The numbers `text` states, by value: digits (with a following scale word, "3 million"),
     and number words ("خمسة وعشرون", "twenty-five", "a thousand")."""
+    # Over 60 lines for a reason: one pass of a small state machine (the number being read),
+    # whose rules for Arabic and English read best side by side.
     found: set[float] = set()
     if arabic:
         for pattern, digits_for in _AR_TEENS:

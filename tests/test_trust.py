@@ -109,9 +109,7 @@ def test_summary_numbers_and_names_must_come_from_the_translation():
 def test_torch_and_ct2_scores_agree(replicas, sample_ar, preset):
     sentences = [s.source for s in segment(sample_ar).segments]
     torch_tr = load_translator(str(replicas[preset]), beams=1, backend="torch")
-    ct2_tr = load_translator(
-        str(replicas[preset]), beams=1, backend="ct2", compute_type="float32"
-    )
+    ct2_tr = load_translator(str(replicas[preset]), beams=1, backend="ct2", compute_type="float32")
     # One sentence a batch, so each decodes to its own cap on both backends.
     torch_scores = [torch_tr.translate_nbest([s])[0].score for s in sentences]
     ct2_scores = [ct2_tr.translate_nbest([s])[0].score for s in sentences]
@@ -168,3 +166,17 @@ def test_checks_can_be_turned_off_for_measuring(replicas, sample_ar):
     doc = pipeline.process(sample_ar)
     assert not any(f in EXPLANATIONS for s in doc.segments for f in s.flags)
     pipeline.checks = True
+
+
+def test_eval_trust_meets_its_targets(capsys):
+    import json
+
+    from khulasa.serve.cli import main
+
+    assert main(["eval", "trust", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["data"]["pairs"] == 56 and len(result["data"]["sha256"]) == 64
+    for flag, r in result["checks"].items():
+        assert r["fault_cases"] >= 8, flag
+        assert r["recall"] >= 0.95 and r["false_flag_rate"] <= 0.05, (flag, r)
+    assert result["clean_with_any_flag"] <= 0.05
