@@ -106,6 +106,8 @@ class ModelPool:
     def __init__(self, options: ServeOptions):
         self.options = options
         self.models = options.models
+        self._pipelines: dict[tuple, Pipeline] = {}  # one per choice: located and built once
+        self._lock = threading.Lock()
         self.default = self.get(None, None, None)  # located first: a missing model fails fast
 
     def offered(self, kind: str) -> list[str]:
@@ -126,8 +128,14 @@ class ModelPool:
                     "not_offered",
                 )
         beams = check_beams(beams) if beams else self.models.beams
-        options = self.models.with_(translator=translator, summarizer=summarizer, beams=beams)
-        return build_pipeline(options, mark_memory=False)
+        key = (translator, summarizer, beams)
+        with self._lock:  # not on every request: locating reads the model cache from disk
+            if key not in self._pipelines:
+                options = self.models.with_(
+                    translator=translator, summarizer=summarizer, beams=beams
+                )
+                self._pipelines[key] = build_pipeline(options, mark_memory=False)
+            return self._pipelines[key]
 
 
 class Busy(Exception):
