@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -203,14 +204,17 @@ class Ct2Translator(TorchTranslator):
     def translate_iter(
         self, texts: list[str], n: int = 1, first_batch: int | None = None, retry: bool = False
     ) -> Iterator[list[Translation]]:
-        """All batches are queued at once, so the engine's workers run them in parallel;
-        results come back batch by batch, in order."""
+        """Batches are queued ahead, one per engine worker, so the workers run them in
+        parallel; results come back batch by batch, in order. A consumer that stops (a
+        cancelled page run) leaves at most one batch per worker to finish."""
         beams = self.decoding(n, retry)[0]
-        jobs = [
-            (group, self.submit([texts[i] for i in group], n, retry))
-            for group in self.batches(texts, first_batch, beams=beams)
-        ]
-        for group, job in jobs:
+        groups = deque(self.batches(texts, first_batch, beams=beams))
+        jobs: deque = deque()
+        while groups or jobs:
+            while groups and len(jobs) < max(1, self.workers):
+                group = groups.popleft()
+                jobs.append((group, self.submit([texts[i] for i in group], n, retry)))
+            group, job = jobs.popleft()
             done = self.collect(job)
             yield [replace(t, index=i) for i, t in zip(group, done, strict=True)]
 

@@ -168,19 +168,18 @@ class TorchTranslator:
         beams: int | None = None,
     ) -> list[list[int]]:
         """Indices of `texts` grouped into length-sorted batches bounded by padded tokens x
-        beams; `first_batch` caps the first one (a watched stream shows text sooner)."""
+        beams. `first_batch` > 0: the first batch is the first that many texts in reading
+        order (a watched stream shows the article's opening sooner), then length-sorted."""
         beams = beams or self.beams
         lengths = [self.count_tokens(t) for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: lengths[i])
-        groups: list[list[int]] = []
-        for i in order:
-            group = groups[-1] if groups else None
+        # A watched stream starts with the article's first sentences, in reading order.
+        head = list(range(min(first_batch or 0, len(texts))))
+        groups: list[list[int]] = [head] if head else []
+        rest: list[list[int]] = []
+        limit = max_sentences or self.max_batch_sentences
+        for i in sorted(range(len(head), len(texts)), key=lambda i: lengths[i]):
+            group = rest[-1] if rest else None
             # Sorted ascending, so the newest item is the longest: it sets the padded width.
-            limit = (
-                first_batch
-                if first_batch and len(groups) == 1
-                else max_sentences or self.max_batch_sentences
-            )
             if (
                 group
                 and len(group) < limit
@@ -188,8 +187,8 @@ class TorchTranslator:
             ):
                 group.append(i)
             else:
-                groups.append([i])
-        return groups
+                rest.append([i])
+        return groups + rest
 
     def translate_iter(
         self, texts: list[str], n: int = 1, first_batch: int | None = None, retry: bool = False
