@@ -103,45 +103,7 @@ class Document:
         return cls.from_dict(json.loads(text))
 
     def to_markdown(self) -> str:
-        """A readable report: summary with source references, then the aligned translation."""
-        from .checks import EXPLANATIONS
+        """The reader's report (models/report.py)."""
+        from .report import to_markdown
 
-        lines = ["# khulasa", ""]
-        if self.summary:
-            lines += ["## Summary", ""]
-            for s in self.summary:
-                refs = ", ".join(f"[{i + 1}]" for i in s.sources) or "(no supporting sentence)"
-                reasons = "".join(f" _({EXPLANATIONS[f]})_" for f in s.flags if f in EXPLANATIONS)
-                lines.append(f"- {_md(s.text)} — sources: {refs}{reasons}")
-            lines.append("")
-        to_check = [s for s in self.segments if any(f in EXPLANATIONS for f in s.flags)]
-        if to_check:
-            lines += ["## Check these sentences", ""]
-            for s in to_check:
-                reasons = " ".join(EXPLANATIONS[f] for f in s.flags if f in EXPLANATIONS)
-                lines.append(f"- [{s.index + 1}] {reasons}")
-            lines.append("")
-        lines += ["## Translation", ""]
-        for p in self.paragraphs:
-            for s in p.segments:
-                shown = [f for f in s.flags if f != FROM_MEMORY]
-                flags = f" _({', '.join(shown)})_" if shown else ""
-                lines.append(f"[{s.index + 1}] {_md(s.english or '')}{flags}  ")
-                lines.append(f"> {_md(s.source)}")
-                lines.append("")
-        meta = self.meta
-        tr, su = meta.get("translator", {}), meta.get("summarizer", {})
-        lines.append(
-            f"_Translator: {tr.get('model', '?')} ({tr.get('backend', '?')}, beams "
-            f"{tr.get('beams', '?')}); summariser: {su.get('model', '-')} "
-            f"({su.get('mode', '-')}); khulasa {meta.get('version', '?')}_"
-        )
-        return "\n".join(lines) + "\n"
-
-
-def _md(text: str) -> str:
-    """Escape Markdown and HTML specials so untrusted text renders as text."""
-    out = text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    for ch in "*_`[]#|":
-        out = out.replace(ch, "\\" + ch)
-    return out.replace("\n", " ")
+        return to_markdown(self)

@@ -1,0 +1,118 @@
+"""A Document as a reader's report: the Markdown export (title, date, models, the
+machine-translation note, key points with 1-based citations, the English, then the pairs) and
+the file names of downloads. The page numbers sentences the same way (from 1)."""
+
+from __future__ import annotations
+
+import re
+
+from .checks import EXPLANATIONS
+
+MT_NOTE = "Machine translation: check names, numbers and quotes against the Arabic before quoting."
+TITLE_CHARS = 100  # a longer first line is cut at a word for the title
+LANGUAGES = {"ar": "Arabic", "en": "English"}
+
+
+def title(doc) -> str:
+    """The article's first line in English (a news article opens with its headline or
+    dateline), cut at a word past TITLE_CHARS; a known title wins (meta.source.title)."""
+    known = (doc.meta.get("source") or {}).get("title")
+    if known:
+        return _cut(known)
+    for paragraph in doc.paragraphs:
+        english = " ".join(s.english for s in paragraph.segments if s.english).strip()
+        if english:
+            return _cut(english)
+    return "Translation"
+
+
+def _cut(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= TITLE_CHARS:
+        return text
+    return text[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:–-") + "…"
+
+
+def file_stem(doc) -> str:
+    """`2026-11-29-kerry-says-no-plans-to` from the run's date and the title's first words
+    (ASCII letters and digits only, so every file system and browser keeps it)."""
+    date = str(doc.meta.get("created", ""))[:10] or "undated"
+    words = re.findall(r"[a-z0-9]+", title(doc).lower())
+    slug = "-".join(words[:6])[:48].strip("-") or "translation"
+    return f"{date}-{slug}"
+
+
+def summary_made_by(meta: dict) -> str:
+    """How the key points were made, in a reader's words."""
+    summarizer = meta.get("summarizer") or {}
+    mode = summarizer.get("mode")
+    if mode == "abstractive":
+        return f"Written by the model {summarizer.get('model')} from the English translation"
+    if mode == "extractive":
+        return "Sentences picked from the English translation (no new wording)"
+    return "No summary"
+
+
+def to_markdown(doc) -> str:
+    """The whole report; every piece of untrusted text escaped (`md`)."""
+    meta = doc.meta
+    tr = meta.get("translator", {})
+    created = str(meta.get("created", "")).replace("T", " ").replace("Z", " UTC")
+    language = doc.source_language
+    lines = [
+        f"# {md(title(doc))}",
+        "",
+        f"_{MT_NOTE}_",
+        "",
+        f"- Translated: {created or 'unknown date'}",
+        f"- Source language: {LANGUAGES.get(language, language)} ({language})",
+        f"- Translator: {tr.get('model', '?')} ({tr.get('backend', '?')}, beams "
+        f"{tr.get('beams', '?')})",
+        f"- Key points: {summary_made_by(meta)}",
+        f"- khulasa {meta.get('version', '?')}",
+        "",
+    ]
+    source = meta.get("source") or {}
+    if source.get("url"):
+        lines[-1:-1] = [f"- Source: {md(str(source['url']))}"]
+    lines += _key_points(doc) + _to_check(doc)
+    lines += ["## English translation", ""]
+    for p in doc.paragraphs:
+        english = " ".join(s.english for s in p.segments if s.english)
+        if english:
+            lines += [md(english), ""]
+    lines += ["## Arabic and English, sentence by sentence", ""]
+    for s in doc.segments:
+        mark = " ⚑" if any(f in EXPLANATIONS for f in s.flags) else ""
+        lines += [f"**[{s.index + 1}]**{mark} {md(s.english or '')}  ", f"> {md(s.source)}", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _key_points(doc) -> list[str]:
+    if not doc.summary:
+        return []
+    lines = ["## Key points", ""]
+    for s in doc.summary:
+        refs = ", ".join(f"[{i + 1}]" for i in s.sources) or "(no supporting sentence)"
+        reasons = "".join(f" _({EXPLANATIONS[f]})_" for f in s.flags if f in EXPLANATIONS)
+        lines.append(f"- {md(s.text)} {refs}{reasons}")
+    return lines + [""]
+
+
+def _to_check(doc) -> list[str]:
+    flagged = [s for s in doc.segments if any(f in EXPLANATIONS for f in s.flags)]
+    if not flagged:
+        return []
+    lines = ["## Check these sentences", "", "Marked ⚑ below.", ""]
+    for s in flagged:
+        reasons = " ".join(EXPLANATIONS[f] for f in s.flags if f in EXPLANATIONS)
+        lines.append(f"- [{s.index + 1}] {reasons}")
+    return lines + [""]
+
+
+def md(text: str) -> str:
+    """Escape Markdown and HTML specials so untrusted text renders as text."""
+    out = text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for ch in "*_`[]#|":
+        out = out.replace(ch, "\\" + ch)
+    return out.replace("\n", " ")
