@@ -1,16 +1,19 @@
-"""A Document as the page's HTML: three aligned panes, a status line, a metadata line.
+"""A Document as the page's HTML: the key points card, the sentence pairs, a status line.
 
-Every piece of untrusted text (the user's input and all model output) goes through
+Every piece of untrusted text (the visitor's input and all model output) goes through
 `html.escape` here, because Gradio's HTML component sets innerHTML without sanitising.
-Attribute values we write are integers we made; no untrusted text ever reaches an attribute.
+Attribute values we write are integers or words we made; no untrusted text reaches an
+attribute. Style and behaviour live in static/page.css and static/page.js.
 """
 
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 
 from khulasa.models.checks import EXPLANATIONS
 from khulasa.models.document import Document, Segment, SummarySentence
+from khulasa.models.report import MT_NOTE, summary_made_by
 
 FLAG_LABELS = {
     "split_at_length_limit": "split at the length limit",
@@ -31,54 +34,14 @@ WARNING_LABELS = {
     "mostly_non_arabic": "Most of this text is not Arabic: the translation may be poor.",
 }
 
-CSS = """
-.kh-panes { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 14px; }
-@media (max-width: 900px) { .kh-panes { grid-template-columns: 1fr; } }
-.kh-pane { border: 1px solid var(--border-color-primary, #d0d7de); border-radius: 8px;
-  padding: 10px 14px; background: var(--background-fill-primary, #fff); min-height: 120px;
-  overflow-wrap: anywhere; }
-.kh-pane h3 { margin: 0 0 8px; font-size: 0.95rem; color: var(--body-text-color-subdued, #555); }
-.kh-pane p { margin: 0 0 10px; line-height: 1.6; }
-.kh-source { direction: rtl; text-align: right;
-  font-family: "Noto Naskh Arabic", "Amiri", "Noto Sans Arabic", "DejaVu Sans", sans-serif;
-  font-size: 1.08rem; line-height: 1.9; }
-.kh-source h3 { direction: ltr; text-align: left; }
-.kh-seg, .kh-sum { border-radius: 3px; cursor: pointer; transition: background 0.1s; }
-.kh-seg.kh-hl, .kh-sum.kh-hl { background: #fde68a; color: #111; }
-.kh-pending { color: var(--body-text-color-subdued, #888); font-style: italic; }
-.kh-n { font-size: 0.7em; color: #777; margin: 0 2px; }
-.kh-flag:focus { outline: 2px solid #1d4ed8; outline-offset: 1px; }
-.kh-flag { display: inline-block; font-size: 0.72em; padding: 0 5px; margin: 0 3px;
-  border-radius: 8px; background: #fee2e2; color: #991b1b; border: 1px solid #fecaca; }
-.kh-summary ul { padding-left: 18px; margin: 0; }
-.kh-summary li { margin-bottom: 8px; line-height: 1.5; }
-.kh-status { display: flex; gap: 12px; align-items: center; min-height: 1.6em; }
-.kh-status progress { width: 220px; }
-.kh-warning { color: #9a3412; background: #ffedd5; padding: 2px 8px; border-radius: 6px; }
-.kh-meta { font-size: 0.82rem; color: var(--body-text-color-subdued, #666); }
-"""
-
-# Delegated listeners on the document survive every re-render of the panes.
-HEAD = """<script>
-(() => {
-  const panes = () => document.querySelectorAll('.kh-panes');
-  const clear = () =>
-    document.querySelectorAll('.kh-hl').forEach(e => e.classList.remove('kh-hl'));
-  const mark = (ids, self) => {
-    clear();
-    if (self) self.classList.add('kh-hl');
-    panes().forEach(root => ids.forEach(i => root
-      .querySelectorAll('.kh-seg[data-seg="' + i + '"]').forEach(e => e.classList.add('kh-hl'))));
-  };
-  const target = ev =>
-    ev.target.closest && ev.target.closest('.kh-panes .kh-seg, .kh-panes .kh-sum');
-  const ids = el => el.classList.contains('kh-sum')
-      ? (el.dataset.sources || '').split(' ').filter(Boolean) : [el.dataset.seg];
-  document.addEventListener('mouseover', ev => { const t = target(ev); if (t) mark(ids(t), t); });
-  document.addEventListener('click', ev => { const t = target(ev); if (t) mark(ids(t), t); });
-})();
-</script>"""
-
+STATIC = Path(__file__).resolve().parent / "static"
+CSS = (STATIC / "page.css").read_text(encoding="utf-8")
+HEAD = (
+    # Gradio scopes `css` to its container; the footer is outside it.
+    "<style>@media print { footer { display: none !important; } }</style>\n<script>\n"
+    + (STATIC / "page.js").read_text(encoding="utf-8")
+    + "</script>"
+)
 
 QUIET_FLAGS = {"from_memory"}  # bookkeeping, not a warning: counted in the status line
 
@@ -93,91 +56,154 @@ def _flags(flags: list[str]) -> str:
         label = escape(FLAG_LABELS.get(f, f))
         why = escape(EXPLANATIONS.get(f, FLAG_LABELS.get(f, f)))
         out.append(
-            f'<span class="kh-flag" tabindex="0" title="{why}" aria-label="{label}: {why}">'
-            f"{label}</span>"
+            f'<span class="kh-flag" tabindex="0" title="{why}">{label}'
+            f'<span class="kh-sr">: {why}</span></span>'
         )
     return "".join(out)
 
 
-def _segment(seg: Segment, english: bool) -> str:
-    n = f'<sup class="kh-n">{seg.index + 1}</sup>'
-    if not english:
-        return f'<span class="kh-seg" data-seg="{int(seg.index)}">{escape(seg.source)}</span>{n} '
+def _pair(seg: Segment) -> str:
+    """One sentence pair on one row: number (not selectable), English, Arabic."""
+    i = int(seg.index)
     if seg.english is None:
-        body, cls = "…", "kh-seg kh-pending"
+        english = '<span class="kh-pending">Translating…</span>'
     else:
-        body, cls = escape(seg.english), "kh-seg"
-    return f'<span class="{cls}" data-seg="{int(seg.index)}">{body}</span>{n}{_flags(seg.flags)} '
+        english = escape(seg.english) + _flags(seg.flags)
+    toggle = (
+        f'<button type="button" class="kh-ar-toggle" aria-expanded="false" '
+        f'aria-controls="kh-ar-{i}">Arabic</button>'
+    )
+    return (
+        f'<div class="kh-pair" data-seg="{i}">'
+        f'<span class="kh-num" data-n="{i + 1}" aria-hidden="true"></span>'
+        f'<p class="kh-seg kh-en" lang="en" data-seg="{i}" tabindex="0">{english}{toggle}</p>'
+        f'<p class="kh-seg kh-ar" id="kh-ar-{i}" lang="ar" dir="rtl" data-seg="{i}" '
+        f'tabindex="0">{escape(seg.source)}</p></div>'
+    )
 
 
-def _summary(sentence: SummarySentence) -> str:
+def _point(sentence: SummarySentence) -> str:
     sources = " ".join(str(int(i)) for i in sentence.sources)
-    refs = ", ".join(str(int(i) + 1) for i in sentence.sources)
-    ref_html = f' <span class="kh-n">[{refs}]</span>' if refs else ""
+    chips = "".join(
+        f'<button type="button" class="kh-cite" data-sources="{int(i)}" '
+        f'aria-label="Source: sentence {int(i) + 1}">{int(i) + 1}</button>'
+        for i in sentence.sources
+    )
+    cites = f' <span class="kh-cites">{chips}</span>' if chips else ""
     return (
-        f'<li class="kh-sum" data-sources="{sources}">{escape(sentence.text)}{ref_html}'
-        f"{_flags(sentence.flags)}</li>"
+        f'<li class="kh-point" tabindex="0" data-sources="{sources}">{escape(sentence.text)}'
+        f"{cites}{_flags(sentence.flags)}</li>"
     )
 
 
-def render_panes(doc: Document | None, summary_note: str = "") -> str:
-    """Source (RTL) | English | Summary, paragraph breaks kept, sentences aligned by index."""
-    if doc is None:
-        source = english = '<p class="kh-pending">Paste an Arabic article and press Translate.</p>'
-        summary = ""
+COPY_BUTTONS = (
+    '<div class="kh-actions">'
+    '<button type="button" data-copy="points">Copy key points</button>'
+    '<button type="button" data-copy="english">Copy English translation</button>'
+    '<button type="button" data-copy="both">Copy both</button></div>'
+)
+VIEW_BUTTONS = (
+    '<div class="kh-view" role="group" aria-label="Show">'
+    '<button type="button" data-view="bilingual" aria-pressed="true">Arabic and English</button>'
+    '<button type="button" data-view="english" aria-pressed="false">English only</button></div>'
+)
+
+
+def _card(doc: Document, waiting: str) -> str:
+    """Key points first: the summary, how it was made, the machine-translation note."""
+    if doc.summary:
+        body = '<ol class="kh-points">' + "".join(_point(s) for s in doc.summary) + "</ol>"
     else:
-        source = "".join(
-            "<p>" + "".join(_segment(s, False) for s in p.segments) + "</p>" for p in doc.paragraphs
-        )
-        english = "".join(
-            "<p>" + "".join(_segment(s, True) for s in p.segments) + "</p>" for p in doc.paragraphs
-        )
-        if doc.summary:
-            summary = "<ul>" + "".join(_summary(s) for s in doc.summary) + "</ul>"
-        else:
-            summary = f'<p class="kh-pending">{escape(summary_note)}</p>' if summary_note else ""
+        body = f'<p class="kh-waiting">{escape(waiting)}</p>'
     return (
-        '<div class="kh-panes">'
-        f'<section class="kh-pane kh-source" dir="rtl" lang="ar"><h3>Arabic source</h3>{source}'
-        "</section>"
-        f'<section class="kh-pane kh-english" lang="en"><h3>English translation</h3>{english}'
-        "</section>"
-        f'<section class="kh-pane kh-summary" lang="en"><h3>Summary</h3>{summary}</section>'
-        "</div>"
+        '<section id="kh-summary" class="kh-card" aria-labelledby="kh-summary-title">'
+        '<div class="kh-card-head"><h2 id="kh-summary-title">Key points</h2>'
+        f'<span class="kh-how">{escape(summary_made_by(doc.meta))}</span></div>'
+        f'{body}<p class="kh-note"><strong>{escape(MT_NOTE.split(":")[0])}:</strong>'
+        f"{escape(MT_NOTE.split(':', 1)[1])}</p>{COPY_BUTTONS}</section>"
     )
 
 
-def render_status(doc: Document | None, stage: str) -> str:
-    """Progress and warnings above the panes."""
+def render_results(doc: Document | None, waiting: str = "") -> str:
+    """The reading area: the key points card, then the sentence pairs, then the models.
+    `waiting`: what the card says while it has no key points yet."""
+    if doc is None:
+        return ""
+    paragraphs = "".join(
+        '<div class="kh-para">' + "".join(_pair(s) for s in p.segments) + "</div>"
+        for p in doc.paragraphs
+    )
+    return (
+        f'<div class="kh-results">{_card(doc, waiting)}'
+        '<section class="kh-text" aria-labelledby="kh-text-title">'
+        f'<div class="kh-text-head"><h2 id="kh-text-title">Translation</h2>{VIEW_BUTTONS}</div>'
+        '<div class="kh-cols" aria-hidden="true"><span class="kh-col-en">English</span>'
+        '<span class="kh-col-ar" lang="ar" dir="rtl">العربية</span></div>'
+        f"{paragraphs}</section>{render_meta(doc)}</div>"
+    )
+
+
+def render_status(doc: Document | None, stage: str, state: str = "running", elapsed=None) -> str:
+    """Progress and warnings above the results; `state` is running, done or stopped."""
     parts = []
     if doc is not None:
         segments = doc.segments
         done = sum(s.english is not None for s in segments)
-        parts.append(f'<progress max="{len(segments)}" value="{done}"></progress>')
+        parts.append(
+            f'<progress max="{len(segments)}" value="{done}" '
+            'aria-label="Sentences translated"></progress>'
+        )
         remembered = sum("from_memory" in s.flags for s in segments)
         memo = f" ({remembered} from memory)" if remembered else ""
         to_check = doc.meta.get("trust", {}).get("to_check", 0) if doc.complete else 0
         memo += f" · {to_check} to check (marked)" if to_check else ""
-        parts.append(
-            f"<span>{escape(stage)} — {done} of {len(segments)} sentences translated{memo}</span>"
-        )
-        for w in doc.meta.get("warnings", []):
-            parts.append(f'<span class="kh-warning">{escape(WARNING_LABELS.get(w, w))}</span>')
+        parts.append(f"<span>{escape(stage)} {done} of {len(segments)} sentences{memo}</span>")
     elif stage:
         parts.append(f"<span>{escape(stage)}</span>")
-    return '<div class="kh-status">' + "".join(parts) + "</div>"
+    if state != "idle":
+        shown = f"{elapsed:.1f} s" if elapsed is not None else ""
+        parts.append(f'<span class="kh-elapsed">{shown}</span>')
+    for w in doc.meta.get("warnings", []) if doc is not None else []:
+        parts.append(f'<span class="kh-warning">{escape(WARNING_LABELS.get(w, w))}</span>')
+    cls = " kh-stopped" if state == "stopped" else ""
+    return f'<div class="kh-status{cls}" data-state="{state}">' + "".join(parts) + "</div>"
+
+
+def render_error(message: str) -> str:
+    """A problem, in the reader's words, where the status goes (announced: role=alert)."""
+    return (
+        '<div class="kh-status kh-error" data-state="error" role="alert">'
+        f"<strong>Not translated.</strong> {escape(message)}</div>"
+    )
+
+
+def render_count(max_chars: int) -> str:
+    """The live character count under the input (page.js keeps it current)."""
+    return f'<div class="kh-count" data-max="{int(max_chars)}">0 of {max_chars:,} characters</div>'
+
+
+def render_collapsed(text: str) -> str:
+    """The input, folded to one line after a run: its first words and its length."""
+    words = text.split()
+    first = " ".join(words[:12]) + (" …" if len(words) > 12 else "")
+    return (
+        '<div class="kh-collapsed"><span class="kh-label">Article:</span>'
+        f'<span class="kh-first" lang="ar" dir="rtl">{escape(first)}</span>'
+        f'<span class="kh-chars">{len(text):,} characters</span></div>'
+    )
 
 
 def render_meta(doc: Document | None) -> str:
-    """Model names, backend, beams and timings under the panes."""
+    """Model names, backend, beams and timings under the results."""
     if doc is None:
         return ""
     meta = doc.meta
     tr, su, ms = meta.get("translator", {}), meta.get("summarizer", {}), meta.get("timings_ms", {})
     text = (
-        f"Translator: {tr.get('model')} ({tr.get('backend')}, beams {tr.get('beams')}) · "
-        f"Summariser: {su.get('model')} ({su.get('mode')}) · "
-        f"translate {ms.get('translate', 0) / 1000:.1f} s · "
-        f"summarise {ms.get('summarize', 0) / 1000:.1f} s · khulasa {meta.get('version')}"
+        f"Translated by {tr.get('model')} ({tr.get('backend')}, beams {tr.get('beams')}) · "
+        f"key points: {su.get('model')}"
+        f"{'' if su.get('mode') == su.get('model') else ' (' + str(su.get('mode')) + ')'} · "
+        f"translation {ms.get('translate', 0) / 1000:.1f} s · "
+        f"summary {ms.get('summarize', 0) / 1000:.1f} s · khulasa {meta.get('version')}"
     )
-    return f'<div class="kh-meta">{escape(text)}</div>'
+    return f'<p class="kh-meta" id="kh-meta">{escape(text)}</p>'

@@ -281,7 +281,10 @@ class Server:
 def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = True) -> Server:
     """Load the models, then serve the page and the REST routes on one port."""
 
-    from .render import CSS, HEAD
+    import gradio as gr
+    from fastapi.staticfiles import StaticFiles
+
+    from .render import CSS, HEAD, STATIC
     from .rest import build_router
     from .web import build_app
 
@@ -302,6 +305,8 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
         prevent_thread_lock=True,
         css=CSS,
         head=HEAD,
+        # Blue, not the default orange: white on it reaches 4.5:1 contrast.
+        theme=gr.themes.Default(primary_hue="blue"),
         allowed_paths=[str(downloads.root)],
         show_error=True,
         quiet=True,
@@ -313,6 +318,8 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
     )
     _share_the_gate(app, gate)
     server.include_router(build_router(options, pool, gate, guard))
+    # The page's Arabic face, shipped with the package (no font from the network).
+    server.mount("/khulasa-static/fonts", StaticFiles(directory=STATIC / "fonts"), "khulasa-fonts")
     url = local_url or f"http://{options.host}:{options.port}/"
     if block:
         print(f"khulasa: serving on {url} (Ctrl-C stops)", flush=True)

@@ -1,10 +1,11 @@
-"""The web page (`khulasa serve`): Arabic source | English translation | summary, side by side,
-streamed as batches finish, with the same Document JSON on a stable API name. The page only:
-its models, its turn and its guard come from server.py."""
+"""The web page (`khulasa serve`) for a reader: the key points first, then the sentence pairs
+(Arabic and English level on one row), streamed as batches finish, with the same Document JSON
+on a stable API name. The page only: its models, its turn and its guard come from server.py."""
 
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,53 +13,97 @@ import gradio as gr
 
 from khulasa.models.document import Document
 from khulasa.models.errors import InputError, KhulasaError, ModelLoadError, ModelNotFound
-from khulasa.models.text import normalize
+from khulasa.models.report import file_stem
+from khulasa.models.text import arabic_ratio, normalize
 
-from .render import render_meta, render_panes, render_status
+from .render import (
+    render_collapsed,
+    render_count,
+    render_error,
+    render_results,
+    render_status,
+)
 from .server import EXAMPLE, MODEL_JOBS, Downloads, Gate, Guard, ModelPool, ServeOptions
 
 log = logging.getLogger("khulasa.serve")
 API_NAME = "translate_document"
+MIN_ARABIC = 0.2  # below this share of Arabic letters the page does not run the models
 
 
 def check_input(text: str | None, max_chars: int) -> str:
-    """The text to process, or InputError for empty or over-long input (before any model)."""
+    """The text to process, or InputError for empty, over-long or non-Arabic input (before any
+    model: text that is not Arabic is not sent to the translator)."""
     text = text or ""
     if len(text) > max_chars:
         raise InputError(
-            f"This article has {len(text):,} characters; the limit here is "
-            f"{max_chars:,}. Paste the first part, or split it.",
+            f"This article is {len(text):,} characters; the limit here is {max_chars:,}. "
+            "Paste the first part, or split it.",
             "too_long",
         )
     if not normalize(text):
         raise InputError(
             "The input is empty: paste an Arabic article, or click the example.", "empty_input"
         )
+    if arabic_ratio(text) < MIN_ARABIC:
+        raise InputError(
+            "This text is not Arabic (it has few or no Arabic letters), so it was not sent "
+            "to the translator. khulasa translates Arabic into English: paste an Arabic "
+            "article.",
+            "not_arabic",
+        )
     return text
+
+
+def reader_message(exc: Exception) -> str:
+    """What a visitor is told: our errors as their message, except those naming server
+    internals (model paths, caches); anything else as a generic one. Details go to the log."""
+    if isinstance(exc, (ModelNotFound, ModelLoadError)):
+        log.warning("model unavailable: %s", exc)
+        return (
+            "That model is not available on this server right now. Choose another in "
+            "Options, or ask the server's operator."
+        )
+    if isinstance(exc, (KhulasaError, gr.Error)):
+        return str(exc.message if isinstance(exc, gr.Error) else exc)
+    log.error("processing failed", exc_info=exc)
+    return (
+        "Something went wrong on the server while translating this text; the server log "
+        "has the details. Try again, and report it if it happens again."
+    )
 
 
 @contextmanager
 def page_errors():
-    """Our errors reach the visitor as their message, except those naming server internals
-    (model paths, caches); anything else as a generic one. Details go to the server log."""
+    """For the page API: every failure as a gr.Error with the reader's message."""
     try:
         yield
-    except (ModelNotFound, ModelLoadError) as exc:
-        log.warning("model unavailable: %s", exc)
-        raise gr.Error(
-            "That model is not available on this server right now. Choose another "
-            "in Options, or ask the server's operator."
-        ) from None
-    except KhulasaError as exc:
-        raise gr.Error(str(exc)) from None
     except gr.Error:
         raise
-    except Exception:
-        log.exception("processing failed")
-        raise gr.Error(
-            "Internal error while processing this text; the server log has the "
-            "details. Please report it."
-        ) from None
+    except Exception as exc:
+        raise gr.Error(reader_message(exc)) from None
+
+
+def _view(status, results, *, editing, folded=None, busy=False, files=(None, None)) -> tuple:
+    """The page run's outputs: status, results, editor, folded row, folded text, Translate,
+    Example, Cancel, JSON and Markdown downloads."""
+    json_path, md_path = files
+    return (
+        status,
+        results,
+        gr.Column(visible=editing),
+        gr.Row(visible=not editing),
+        folded if folded is not None else gr.skip(),
+        gr.Button(
+            "Translating…" if busy else "Translate",
+            interactive=not busy,
+            visible=editing or busy,
+            elem_classes=["kh-busy"] if busy else [],
+        ),
+        gr.Button(visible=editing),
+        gr.Button(visible=busy),
+        gr.DownloadButton(value=str(json_path) if json_path else None, interactive=bool(json_path)),
+        gr.DownloadButton(value=str(md_path) if md_path else None, interactive=bool(md_path)),
+    )
 
 
 class Page:
@@ -76,27 +121,46 @@ class Page:
             raise gr.Error(self.guard.limiter.refusal())
 
     def run_page(self, text, translator, summarizer, beams, sentences, request: gr.Request):
-        no_file = gr.DownloadButton(value=None, interactive=False)
-        with page_errors():
+        """The page's run: checks, then the results as they fill, then downloads. Any problem
+        replaces the results with a message in the reader's words (no stale "Done")."""
+        started = time.perf_counter()
+        try:
             self.admit(request)
             text = check_input(text, self.options.max_chars)
+        except Exception as exc:
+            yield _view(render_error(reader_message(exc)), "", editing=True)
+            return
+        folded = render_collapsed(text)
+        yield _view(render_status(None, "Waiting for a free slot…", elapsed=0), "",
+                    editing=False, folded=folded, busy=True)  # fmt: skip
+        try:
             with self.gate.slot():
                 pipeline = self.pool.get(translator, summarizer, int(beams or 0))
-                note = "Waiting for the translation…" if pipeline.summarizer else "No summariser."
+                waiting = (
+                    "The key points come when the translation is done."
+                    if pipeline.summarizer
+                    else "No summariser was chosen (Options)."
+                )
                 doc = None
                 for doc in pipeline.stream(text, summary_sentences=int(sentences or 0) or None):
-                    done = doc.complete and pipeline.summarizer
-                    stage = "Summarising…" if done else "Translating…"
-                    panes = render_panes(doc, note)
-                    yield render_status(doc, stage), panes, render_meta(doc), no_file, no_file
-            json_path, md_path = _write_downloads(doc, self.downloads.folder())
-            yield (
-                render_status(doc, "Done"),
-                render_panes(doc, "No summary."),
-                render_meta(doc),
-                gr.DownloadButton(value=str(json_path), interactive=True),
-                gr.DownloadButton(value=str(md_path), interactive=True),
-            )
+                    stage = (
+                        "Summarising…" if doc.complete and pipeline.summarizer else "Translating…"
+                    )
+                    status = render_status(doc, stage, elapsed=time.perf_counter() - started)
+                    yield _view(status, render_results(doc, waiting), editing=False, busy=True)
+            files = _write_downloads(doc, self.downloads.folder())
+        except Exception as exc:
+            yield _view(render_error(reader_message(exc)), "", editing=True)
+            return
+        elapsed = time.perf_counter() - started
+        status = render_status(doc, "Done:", state="done", elapsed=elapsed)
+        yield _view(status, render_results(doc, "No key points."), editing=False, files=files)
+
+    def stopped(self):
+        """Cancel: the run is stopped (Gradio closes it, which frees its model slot)."""
+        status = render_status(None, "Stopped. Edit the article or press Translate to run again.",
+                               state="stopped")  # fmt: skip
+        return _view(status, gr.skip(), editing=True)
 
     def translate_document(
         self,
@@ -118,10 +182,10 @@ class Page:
 
 
 INTRO = (
-    "## khulasa · خلاصة\nPaste an Arabic news article: each sentence is translated into "
-    "English beside its source, and the summary shows which source sentences each of its "
-    "sentences rests on. Hover or click any sentence to see its counterparts."
+    '<div class="kh-intro"><h1>khulasa · خلاصة</h1><p>Arabic news in English: key points '
+    "first, each linked to its sources, then every sentence beside its Arabic.</p></div>"
 )
+PLACEHOLDER = "Paste an Arabic news article here\nالصق هنا نص مقال إخباري بالعربية"
 
 
 def _option_inputs(options: ServeOptions, pool: ModelPool) -> list:
@@ -131,62 +195,84 @@ def _option_inputs(options: ServeOptions, pool: ModelPool) -> list:
             gr.Dropdown(pool.offered("translator"), value=models.translator, label="Translator"),
             gr.Dropdown(pool.offered("summarizer"), value=models.summarizer, label="Summariser"),
             gr.Slider(0, 8, step=1, value=models.beams or 0, label="Beams (0 = the model's own)"),
-            gr.Slider(1, 10, step=1, value=options.summary_sentences, label="Summary length"),
+            gr.Slider(1, 10, step=1, value=options.summary_sentences, label="Key points"),
         ]
 
 
 def build_app(
     options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard, downloads: Downloads
 ) -> gr.Blocks:
+    # Over 60 lines for a reason: the page's layout and its events, read top to bottom.
     page = Page(options, pool, gate, guard, downloads)
     keep = options.keep_downloads
+    noprint = ["kh-noprint"]
     with gr.Blocks(
-        title="khulasa — Arabic news, in English, with a summary",
+        title="khulasa — Arabic news, in English, with key points",
         delete_cache=(max(60, keep // 6), keep),  # uploads and downloads expire
     ) as app:
-        gr.Markdown(INTRO)
-        source = gr.Textbox(
-            label="Arabic article",
-            lines=7,
-            max_lines=20,
-            rtl=True,
-            placeholder="الصق نص المقال هنا",
-            elem_id="kh-input",
-        )
-        with gr.Row():
+        gr.HTML(INTRO, elem_classes=noprint)
+        with gr.Column(elem_id="kh-editor", elem_classes=noprint) as editor:
+            source = gr.Textbox(
+                label="Arabic article",
+                lines=7,
+                max_lines=20,
+                rtl=True,
+                placeholder=PLACEHOLDER,
+                elem_id="kh-input",
+            )
+            gr.HTML(render_count(options.max_chars), elem_id="kh-count")
+            choices = _option_inputs(options, pool)
+        with gr.Row(visible=False, elem_id="kh-folded", elem_classes=noprint) as folded:
+            folded_text = gr.HTML("", elem_id="kh-folded-text")
+            edit = gr.Button("Edit", size="sm", scale=0, min_width=70, elem_id="kh-edit")
+        with gr.Row(elem_classes=noprint):
             run = gr.Button("Translate", variant="primary", elem_id="kh-run")
             example = gr.Button(
                 "Example: coalition meeting in Brussels (AFP)", elem_id="kh-example"
             )
-        choices = _option_inputs(options, pool)
-        status = gr.HTML(render_status(None, ""), elem_id="kh-status")
-        panes = gr.HTML(render_panes(None), elem_id="kh-panes")
-        meta = gr.HTML("", elem_id="kh-meta")
-        with gr.Row():
+            cancel = gr.Button("Cancel", variant="stop", visible=False, elem_id="kh-cancel")
+        status = gr.HTML(render_status(None, "", state="idle"), elem_id="kh-status",
+                         elem_classes=noprint)  # fmt: skip
+        results = gr.HTML("", elem_id="kh-results")
+        with gr.Row(elem_classes=noprint):
             json_file = gr.DownloadButton("Download JSON", interactive=False, elem_id="kh-json")
             md_file = gr.DownloadButton("Download Markdown", interactive=False, elem_id="kh-md")
 
-        example.click(
-            lambda: EXAMPLE.read_text(encoding="utf-8"),
+        outputs = [status, results, editor, folded, folded_text, run, example, cancel]
+        outputs += [json_file, md_file]
+        job = dict(concurrency_id=MODEL_JOBS, show_progress="hidden")
+        runs = [
+            run.click(page.run_page, [source, *choices], outputs, api_name="translate_page", **job),
+            example.click(
+                lambda: EXAMPLE.read_text(encoding="utf-8"),
+                None,
+                source,
+                queue=False,
+                api_visibility="private",
+            ).then(page.run_page, [source, *choices], outputs, api_visibility="private", **job),
+        ]
+        cancel.click(page.stopped, None, outputs, cancels=runs, queue=False,
+                     api_visibility="private")  # fmt: skip
+        edit.click(
+            lambda: (
+                gr.Column(visible=True),
+                gr.Row(visible=False),
+                gr.Button(visible=True),
+                gr.Button(visible=True),
+            ),  # fmt: skip
             None,
-            source,
+            [editor, folded, run, example],
             queue=False,
             api_visibility="private",
-        )
-        run.click(
-            page.run_page,
-            [source, *choices],
-            [status, panes, meta, json_file, md_file],
-            api_name="translate_page",
-            concurrency_id=MODEL_JOBS,
-            show_progress="minimal",
         )
         gr.api(page.translate_document, api_name=API_NAME, concurrency_id=MODEL_JOBS)
     return app
 
 
 def _write_downloads(doc: Document, folder: Path) -> tuple[Path, Path]:
-    json_path, md_path = folder / "khulasa.json", folder / "khulasa.md"
+    """The JSON and the Markdown, named after the article's first words and the date."""
+    stem = file_stem(doc)
+    json_path, md_path = folder / f"{stem}.json", folder / f"{stem}.md"
     json_path.write_text(doc.to_json(), encoding="utf-8")
     md_path.write_text(doc.to_markdown(), encoding="utf-8")
     return json_path, md_path

@@ -1,21 +1,29 @@
-"""The page in a real browser: Debian's chromium driven by Playwright (never
-`playwright install`). Skips with the reason when chromium is absent, unless
-KHULASA_REQUIRE_BROWSER=1 (CI), where it fails instead."""
+"""The reader's page in a real browser: Debian's chromium driven by Playwright (never
+`playwright install`), at 1440x900 and 390x844. Skips with the reason when chromium is absent,
+unless KHULASA_REQUIRE_BROWSER=1 (CI), where it fails instead. Screenshots of each state go to
+test-artifacts/ (KHULASA_ARTIFACTS)."""
 
+import json
 import os
 import shutil
+import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_AR, serve_options, start_server
+from conftest import ROOT, SAMPLE_AR, serve_options, start_server
 
-from khulasa.models.checks import EXPLANATIONS
+from khulasa.models.factory import build_pipeline
+from khulasa.models.text import normalize
+from khulasa.serve.server import ModelPool
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(
     os.environ.get("KHULASA_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts")
 )
+DESKTOP, PHONE = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
+MAX_CHARS = 5000
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 FLAGS = [
     "--headless",
@@ -29,8 +37,43 @@ FLAGS = [
 ]
 
 
+def reader_memory(options, path: Path) -> Path:
+    """A sentence memory holding the team's reference English for the example's sentences
+    (eval/data/brussels.sent.*), so the page shows readable English from replica models (as the
+    README says to look at the page as a reader would)."""
+    pipeline = build_pipeline(options.models.with_(memory=path))
+    pipeline.process(SAMPLE_AR.read_text(encoding="utf-8"), summary=False)
+    data = ROOT / "eval" / "data"
+    arabic = [normalize(x) for x in (data / "brussels.sent.ar").read_text("utf-8").splitlines()]
+    english = (data / "brussels.sent.en").read_text("utf-8").splitlines()
+    with sqlite3.connect(path) as db:
+        for key, source, value in db.execute("SELECT key, source, english FROM translations"):
+            entry = json.loads(value)
+            entry["h"] = [english[arabic.index(normalize(source))]] * len(entry["h"])
+            entry["s"] = [-0.3] * len(entry["h"])
+            db.execute("UPDATE translations SET english=? WHERE key=?", (json.dumps(entry), key))
+    return path
+
+
+class HeldPipeline:
+    """A pipeline whose stream waits at `hold` after its first translated batch: the page can
+    be seen (and cancelled) mid-run."""
+
+    def __init__(self, inner, hold: threading.Event):
+        self.inner, self.hold = inner, hold
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def stream(self, *args, **kw):
+        for k, doc in enumerate(self.inner.stream(*args, **kw)):
+            yield doc
+            if k == 1:
+                self.hold.wait(timeout=60)
+
+
 @pytest.fixture(scope="module")
-def page(replicas):
+def site(replicas, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         if os.environ.get("KHULASA_REQUIRE_BROWSER") == "1":
             pytest.fail(
@@ -40,79 +83,327 @@ def page(replicas):
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
 
-    # Extractive: its summary sentences always have sources, so provenance is checkable.
-    server = start_server(serve_options(replicas, summarizer="extractive"))
+    # Extractive: its key points always have sources, so provenance is checkable.
+    options = serve_options(replicas, summarizer="extractive", max_chars=MAX_CHARS)
+    memory = reader_memory(options, tmp_path_factory.mktemp("memory") / "memory.sqlite")
+    options = serve_options(replicas, summarizer="extractive", max_chars=MAX_CHARS, memory=memory)
+    pool = ModelPool(options)
+    hold, runs = threading.Event(), []
+    hold.set()
+    real_get = pool.get
+
+    def held_get(*args):
+        runs.append(args)
+        return HeldPipeline(real_get(*args), hold)
+
+    pool.get = held_get
+    server = start_server(options, pool)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.goto(server.url)
-        yield page
+        yield browser, server, hold, runs
         browser.close()
     server.close()
 
 
-def run_and_wait(page, source_snippet: str):
-    """Run, then wait until the panes show this input and the status says Done (panes and
-    status change together, so an earlier run's Done cannot satisfy it)."""
+def open_page(site, viewport=DESKTOP):
+    browser, server, *_ = site
+    context = browser.new_context(
+        viewport=viewport, permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = context.new_page()
+    page.goto(server.url)
+    page.wait_for_selector("#kh-example")
+    return page
+
+
+def wait_done(page):
+    """Until the status says done and Gradio's fade-in of the new outputs has finished."""
+    page.wait_for_selector('#kh-status [data-state="done"]', timeout=120_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#kh-results, #kh-status')]"
+        ".every(e => getComputedStyle(e).opacity === '1')"
+    )
+    page.wait_for_timeout(400)
+
+
+def shot(page, name, full=False):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)
+
+
+def top(page, selector):
+    return page.eval_on_selector(selector, "e => e.getBoundingClientRect().top")
+
+
+def in_view(page, selector) -> bool:
+    return page.eval_on_selector(
+        selector,
+        "e => { const r = e.getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= window.innerHeight; }",
+    )
+
+
+def test_first_visit_says_what_to_paste(site):
+    page = open_page(site)
+    area = page.locator("#kh-input textarea")
+    placeholder = area.get_attribute("placeholder")
+    assert "Paste an Arabic news article" in placeholder and "الصق" in placeholder
+    assert area.get_attribute("lang") == "ar"
+    assert page.get_attribute("#kh-status", "aria-live") == "polite"
+    assert page.inner_text("#kh-results").strip() == ""  # no stray right-to-left English
+    assert "0 of 5,000 characters" in page.inner_text("#kh-count")
+    shot(page, "desktop-0-first-visit")
+    page.context.close()
+
+
+def test_example_runs_and_key_points_come_first(site):
+    page = open_page(site)
+    page.click("#kh-example")
+    wait_done(page)
+    card = page.locator("#kh-summary")
+    assert card.count() == 1 and in_view(page, "#kh-summary h2")
+    assert "Machine translation" in card.inner_text()
+    assert "picked from the English translation" in card.inner_text()
+    assert not page.locator("#kh-input textarea").is_visible()  # folded to one line
+    assert "2,040 characters" in page.inner_text("#kh-folded-text")
+    assert SAMPLE_AR.read_text(encoding="utf-8").split()[0] in page.inner_text("#kh-folded-text")
+    assert "Done: 16 of 16 sentences" in page.inner_text("#kh-status")
+    assert "Translated by" in page.inner_text("#kh-meta")
+    shot(page, "desktop-2-after")
+    shot(page, "desktop-2-after-full", full=True)
+
+    # Sentence pairs stay level: Arabic n and English n start at the same height.
+    for n in range(16):
+        en = top(page, f'.kh-seg[lang="en"][data-seg="{n}"]')
+        ar = top(page, f'.kh-seg[lang="ar"][data-seg="{n}"]')
+        assert abs(en - ar) <= 4, f"pair {n + 1}: English at {en:.0f} px, Arabic at {ar:.0f} px"
+    ar_font = page.eval_on_selector(".kh-ar", "e => getComputedStyle(e).fontFamily")
+    assert ar_font.startswith('"Noto Naskh Arabic"')
+    assert page.evaluate("document.fonts.check('20px \"Noto Naskh Arabic\"', 'بروكسل')")
+    loaded = page.evaluate(
+        "[...document.fonts].filter(f => f.family.includes('Noto Naskh') && f.status === 'loaded')"
+        ".length"
+    )
+    assert loaded >= 1  # the shipped face, served by khulasa itself
+
+    # Sentence numbers are drawn by CSS, so selecting or copying text never picks them up.
+    assert page.locator(".kh-num").first.text_content() == ""
+    assert page.locator(".kh-num").first.get_attribute("data-n") == "1"
+
+    # English only, then back.
+    page.click('[data-view="english"]')
+    assert not page.locator('.kh-ar[data-seg="3"]').is_visible()
+    assert page.get_attribute('[data-view="english"]', "aria-pressed") == "true"
+    shot(page, "desktop-3-english-only")
+    page.click('[data-view="bilingual"]')
+    assert page.locator('.kh-ar[data-seg="3"]').is_visible()
+    page.context.close()
+
+
+def test_citations_jump_to_their_sources(site):
+    page = open_page(site)
+    page.click("#kh-example")
+    wait_done(page)
+    points = page.locator("#kh-summary .kh-point")
+    assert points.count() >= 1
+    chip = page.locator("#kh-summary .kh-cite").last
+    source = chip.get_attribute("data-sources")
+    assert int(chip.inner_text()) == int(source) + 1  # chips count from 1, as the Markdown
+    assert not in_view(page, f'.kh-pair[data-seg="{source}"]')
+    chip.click()
+    page.wait_for_function(
+        's => { const r = document.querySelector(`.kh-pair[data-seg="${s}"]`)'
+        ".getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }",
+        arg=source,
+    )
+    for lang in ("en", "ar"):
+        assert "kh-hl" in page.get_attribute(
+            f'.kh-seg[lang="{lang}"][data-seg="{source}"]', "class"
+        )
+    shot(page, "desktop-4-citation")
+    page.context.close()
+
+
+def test_keyboard_reaches_every_sentence(site):
+    page = open_page(site)
+    page.click("#kh-example")
+    wait_done(page)
+    page.focus("#kh-summary .kh-point")
+    reached = set()
+    for _ in range(250):
+        page.keyboard.press("Tab")
+        el = page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return e.classList.contains('kh-seg') ? e.lang + e.dataset.seg : ''; }"
+        )
+        if el:
+            reached.add(el)
+    assert reached == {f"{lang}{n}" for lang in ("en", "ar") for n in range(16)}
+    page.focus('.kh-seg[lang="ar"][data-seg="6"]')
+    page.keyboard.press("Enter")
+    assert "kh-hl" in page.get_attribute('.kh-seg[lang="en"][data-seg="6"]', "class")
+    page.focus("#kh-summary .kh-point")
+    page.keyboard.press("Enter")
+    sources = page.get_attribute("#kh-summary .kh-point", "data-sources").split()
+    lit = page.eval_on_selector_all(".kh-seg.kh-en.kh-hl", "els => els.map(e => e.dataset.seg)")
+    assert sorted(lit) == sorted(sources)
+    page.context.close()
+
+
+def test_copy_key_points_with_citations(site):
+    page = open_page(site)
+    page.click("#kh-example")
+    wait_done(page)
+    page.click('[data-copy="points"]')
+    copied = page.evaluate("navigator.clipboard.readText()")
+    lines = [x for x in copied.splitlines() if x.startswith("- ")]
+    points = page.locator("#kh-summary .kh-point")
+    assert len(lines) == points.count() >= 1
+    for k, line in enumerate(lines):
+        numbers = [int(s) + 1 for s in points.nth(k).get_attribute("data-sources").split()]
+        assert line.endswith("[" + ", ".join(map(str, numbers)) + "]"), line
+    assert "Machine translation" in copied
+    page.click('[data-copy="english"]')
+    english = page.evaluate("navigator.clipboard.readText()")
+    assert english.startswith("Akhbar Al-Aan | Brussels")  # the reference English, no numbers
+    assert "Arabic" not in english.split("\n\n(")[0]  # no toggle labels
+    page.context.close()
+
+
+def test_running_shows_progress_and_cancel_frees_the_slot(site):
+    _, server, hold, _ = site
+    page = open_page(site)
+    # Sentences the memory does not hold: the replica translates them, batch by batch.
+    trust = (ROOT / "eval" / "data" / "trust.sent.ar").read_text(encoding="utf-8").splitlines()
+    page.fill("#kh-input textarea", "\n\n".join(trust[:8]))
+    hold.clear()
+    try:
+        page.click("#kh-run")
+        page.wait_for_function(
+            "() => document.querySelector('#kh-status').textContent.includes('2 of 8')"
+        )
+        run = page.locator("#kh-run")
+        assert run.is_disabled() and "Translating" in run.inner_text()
+        assert page.locator("#kh-cancel").is_visible()
+        assert "Translating… 2 of 8 sentences" in page.inner_text("#kh-status")
+        # Reading order: the article's first two sentences are the first translated.
+        done = page.eval_on_selector_all(
+            ".kh-en:not(:has(.kh-pending))", "els => els.map(e => e.dataset.seg)"
+        )
+        assert done == ["0", "1"]
+        page.wait_for_function(  # the clock runs while the job is held
+            "() => parseFloat(document.querySelector('#kh-status .kh-elapsed').textContent) >= 0.5"
+        )
+        shot(page, "desktop-1-during")
+        page.click("#kh-cancel")
+        page.wait_for_selector('#kh-status [data-state="stopped"]')
+    finally:
+        hold.set()
+    assert "Done" not in page.inner_text("#kh-status")
+    assert page.locator("#kh-input textarea").is_visible()  # back to editing
+    # The job is closed and its model slot returned: another run goes through at once.
+    page.wait_for_function("() => !document.querySelector('#kh-cancel')?.offsetParent")
+    acquired = server.gate._slots.acquire(timeout=10)
+    assert acquired, "the cancelled run still holds the model slot"
+    server.gate._slots.release()
+    page.click("#kh-run")
+    wait_done(page)
+    page.context.close()
+
+
+def test_an_error_replaces_earlier_results(site):
+    _, _, _, runs = site
+    page = open_page(site)
+    page.click("#kh-example")
+    wait_done(page)
+    page.click("#kh-edit")
+    page.fill("#kh-input textarea", "ب" * (MAX_CHARS + 100))
+    page.wait_for_function(
+        "() => document.querySelector('#kh-count').textContent.includes('5,100 of 5,000')"
+    )
+    assert "too long" in page.inner_text("#kh-count")
+    page.click("#kh-run")
+    page.wait_for_selector('#kh-status [data-state="error"]')
+    status = page.inner_text("#kh-status")
+    assert "5,100 characters; the limit here is 5,000" in status and "Done" not in status
+    assert page.locator("#kh-results .kh-pair").count() == 0  # nothing stale left
+    assert page.get_attribute("#kh-status .kh-error", "role") == "alert"
+    shot(page, "desktop-5-error")
+    before = len(runs)
+    page.fill("#kh-input textarea", "The coalition met in Brussels on Wednesday.")
     page.click("#kh-run")
     page.wait_for_function(
-        """snippet => {
-            const status = document.querySelector('#kh-status');
-            const source = document.querySelector('.kh-source');
-            return status && source && status.textContent.includes('Done')
-                && source.textContent.includes(snippet);
-        }""",
-        arg=source_snippet,
-        timeout=120_000,
+        "() => document.querySelector('#kh-status').textContent.includes('not Arabic')"
     )
+    assert len(runs) == before  # English input never reached the models
+    page.context.close()
 
 
-def test_example_runs_and_panes_align(page):
+def test_phone_english_first_arabic_one_tap_away(site):
+    page = open_page(site, PHONE)
     page.click("#kh-example")
-    page.wait_for_function("() => document.querySelector('#kh-input textarea').value.length > 100")
-    assert page.input_value("#kh-input textarea") == SAMPLE_AR.read_text(encoding="utf-8")
-    run_and_wait(page, "كوباني")
-    assert page.locator(".kh-source .kh-seg").count() == 16
-    assert page.locator(".kh-english .kh-seg:not(.kh-pending)").count() == 16
-    assert page.locator(".kh-summary .kh-sum").count() >= 1
-    direction = page.eval_on_selector(".kh-source", "el => getComputedStyle(el).direction")
-    assert direction == "rtl"
-    assert "Translator:" in page.inner_text("#kh-meta")
-
-    page.hover('.kh-source .kh-seg[data-seg="2"]')
-    english = page.locator('.kh-english .kh-seg[data-seg="2"]')
-    assert "kh-hl" in english.get_attribute("class")
-    assert "kh-hl" not in page.locator('.kh-english .kh-seg[data-seg="3"]').get_attribute("class")
-
-    # Trust markers: quiet, explained on hover (title) and reachable by keyboard.
-    marker = page.locator('.kh-english .kh-flag[tabindex="0"]').first
-    assert marker.get_attribute("title") in EXPLANATIONS.values()
-    marker.focus()
-    assert page.evaluate("() => document.activeElement.classList.contains('kh-flag')")
-    assert "to check (marked)" in page.inner_text("#kh-status")
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "page.png"), full_page=True)
+    wait_done(page)
+    assert in_view(page, "#kh-summary h2")
+    shot(page, "phone-2-after")
+    arabic = page.locator('.kh-ar[data-seg="2"]')
+    assert not arabic.is_visible()
+    page.click('.kh-en[data-seg="2"]')
+    assert arabic.is_visible()
+    en_box = page.locator('.kh-en[data-seg="2"]').bounding_box()
+    ar_box = arabic.bounding_box()
+    assert 0 <= ar_box["y"] - (en_box["y"] + en_box["height"]) <= 24  # right beneath it
+    assert page.get_attribute('.kh-pair[data-seg="2"] .kh-ar-toggle', "aria-expanded") == "true"
+    page.locator('.kh-pair[data-seg="2"]').scroll_into_view_if_needed()
+    shot(page, "phone-3-arabic-open")
+    shot(page, "phone-2-after-full", full=True)
+    page.context.close()
 
 
-def test_summary_sentence_highlights_its_sources(page):
-    with_sources = page.locator('.kh-summary .kh-sum:not([data-sources=""])')
-    assert with_sources.count() >= 1, "no summary sentence has sources: nothing to check"
-    summary = with_sources.first
-    sources = summary.get_attribute("data-sources").split()
-    assert sources
-    summary.click()
-    highlighted = page.eval_on_selector_all(
-        ".kh-english .kh-seg.kh-hl", "els => els.map(e => e.dataset.seg)"
-    )
-    assert sorted(highlighted) == sorted(sources)
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_no_serious_accessibility_violations(site, viewport):
+    import axe_playwright_python
+
+    axe = Path(axe_playwright_python.__file__).with_name("axe.min.js")
+    page = open_page(site, viewport)
+    page.evaluate(axe.read_text(encoding="utf-8"))
+    found = []
+    for state in ("first visit", "results"):
+        if state == "results":
+            page.click("#kh-example")
+            wait_done(page)
+        violations = page.evaluate("axe.run().then(r => r.violations)")
+        found += [
+            f"{state}: {v['id']} ({v['impact']}) at {[n['target'] for n in v['nodes']][:3]}"
+            for v in violations
+            if v["impact"] in ("serious", "critical")
+        ]
+    assert not found, found
+    page.context.close()
 
 
-def test_untrusted_input_shows_as_text_and_runs_nothing(page):
-    page.fill("#kh-input textarea", XSS)
-    run_and_wait(page, "window.__pwned=2")
+def test_print_shows_key_points_and_pairs_only(site):
+    page = open_page(site)
+    page.click("#kh-example")
+    wait_done(page)
+    page.click('[data-view="english"]')  # printing still gives both languages
+    page.emulate_media(media="print")
+    for hidden in ("#kh-folded", "#kh-run", "#kh-status", "#kh-json", ".kh-actions", ".kh-view"):
+        assert not page.locator(hidden).first.is_visible(), hidden
+    assert page.locator("#kh-summary").is_visible()
+    assert page.locator('.kh-ar[data-seg="3"]').is_visible()
+    shot(page, "print", full=True)
+    page.emulate_media(media="screen")
+    page.click('[data-view="bilingual"]')
+    page.context.close()
+
+
+def test_untrusted_input_shows_as_text_and_runs_nothing(site):
+    page = open_page(site)
+    page.fill("#kh-input textarea", f"قال كيري في بروكسل {XSS} إن التحالف متحد.")
+    page.click("#kh-run")
+    wait_done(page)
     assert page.evaluate("() => typeof window.__pwned") == "undefined"
-    assert XSS in page.inner_text(".kh-source")
-    assert page.locator(".kh-panes img, .kh-panes script").count() == 0
-    assert "not Arabic" in page.inner_text("#kh-status")
-    page.screenshot(path=str(ARTIFACTS / "xss.png"), full_page=True)
+    assert XSS in page.inner_text("#kh-results")
+    assert page.locator("#kh-results img, #kh-results script, #kh-folded-text img").count() == 0
+    shot(page, "xss", full=True)
+    page.context.close()

@@ -9,7 +9,7 @@ from conftest import ROOT, serve_options, start_server
 
 from khulasa.models.document import Document
 from khulasa.models.errors import InputError, ModelNotFound
-from khulasa.serve.render import render_panes
+from khulasa.serve.render import render_collapsed, render_results
 from khulasa.serve.server import EXAMPLE, Downloads, Gate, Guard, ModelPool
 from khulasa.serve.web import API_NAME, build_app, check_input
 
@@ -35,13 +35,17 @@ def test_input_limits_are_named_before_any_model_call():
         check_input("ب" * 101, 100)
     # Control characters are stripped, not rejected.
     assert check_input("قال\x07 كيري", 100)
+    # Text that is not Arabic never reaches the translator; a little English in Arabic does.
+    with pytest.raises(InputError, match="not Arabic"):
+        check_input("The coalition met in Brussels on Wednesday.", 100)
+    assert check_input("قال كيري في بروكسل (AFP) إن التحالف متحد", 100)
 
 
 def test_the_example_ships_with_the_product():
     assert EXAMPLE.read_bytes() == (ROOT / "eval" / "data" / "brussels_ar.txt").read_bytes()
 
 
-def test_untrusted_text_is_escaped_in_every_pane():
+def test_untrusted_text_is_escaped_everywhere_on_the_page():
     doc = Document.from_dict(
         {
             "paragraphs": [
@@ -50,23 +54,39 @@ def test_untrusted_text_is_escaped_in_every_pane():
             "summary": [{"text": XSS, "sources": [0], "flags": []}],
         }
     )
-    html = render_panes(doc)
+    html = render_results(doc) + render_collapsed(XSS)
     assert "<img" not in html and "<script>" not in html
-    assert html.count("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;") == 3
+    # Arabic, English, key point and the folded input line.
+    assert html.count("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;") == 4
 
 
-def test_page_streams_translation_then_summary(options, sample_ar):
+def test_page_streams_translation_then_key_points(options, sample_ar):
     handler = page_handler(options)
     updates = list(handler(sample_ar, "", "", 0, 3, None))
-    assert len(updates) >= 3
-    first_panes, last_panes = updates[0][1], updates[-1][1]
-    assert "kh-pending" in first_panes  # sentences not yet translated show as pending
-    assert first_panes.count('class="kh-seg"') == 16  # the source pane is there at once
-    assert 'class="kh-sum"' in last_panes and "Done" in updates[-1][0]
-    assert last_panes.count('class="kh-seg" data-seg=') == 32  # source and English, aligned
-    json_button = updates[-1][3]
-    saved = json_button.value["path"] if isinstance(json_button.value, dict) else json_button.value
-    assert Document.from_json(Path(saved).read_text(encoding="utf-8")).to_dict()["summary"]
+    assert len(updates) >= 4
+    first, last = updates[1][1], updates[-1][1]  # results after segmentation, at the end
+    assert first.count('class="kh-pending"') == 16  # every pair there at once, English pending
+    assert first.count('lang="ar" dir="rtl" data-seg=') == 16
+    assert 'id="kh-summary"' in first and "come when the translation is done" in first
+    assert 'class="kh-point"' in last and 'data-state="done"' in updates[-1][0]
+    assert last.count('class="kh-seg kh-en" lang="en" data-seg=') == 16
+    json_button, md_button = updates[-1][8], updates[-1][9]
+    saved = Path(
+        json_button.value["path"] if isinstance(json_button.value, dict) else json_button.value
+    )
+    assert Document.from_json(saved.read_text(encoding="utf-8")).to_dict()["summary"]
+    md = Path(md_button.value["path"] if isinstance(md_button.value, dict) else md_button.value)
+    # Named after the date and the article's first words, not "khulasa.md".
+    assert md.suffix == ".md" and md.stem == saved.stem and md.stem[:4].isdigit()
+
+
+def test_page_problems_replace_the_results_in_readers_words(options):
+    handler = page_handler(options)
+    ((status, results, editor, *_),) = list(handler("ب" * 30_000, "", "", 0, 3, None))
+    assert "30,000 characters; the limit here is 20,000" in status and 'role="alert"' in status
+    assert results == "" and editor.visible  # nothing stale; the input open to fix
+    ((status, *_),) = list(handler("Hello, world.", "", "", 0, 3, None))
+    assert "not Arabic" in status
 
 
 def test_missing_model_stops_the_server_before_it_serves(replicas, options):

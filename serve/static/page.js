@@ -1,0 +1,159 @@
+// khulasa's page behaviour. Listeners are delegated to the document, so they survive every
+// re-render of the results; no untrusted text is ever written as HTML here (textContent only).
+(() => {
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const narrow = () => window.matchMedia('(max-width: 700px)').matches;
+  const ids = el => (el.dataset.sources !== undefined ? el.dataset.sources : el.dataset.seg || '')
+    .split(' ').filter(Boolean);
+
+  // Light up sentence pairs (and the element the reader acted on); optionally open them on a
+  // phone and scroll the first into view.
+  const mark = (segs, self, reveal) => {
+    $$('.kh-hl').forEach(e => e.classList.remove('kh-hl'));
+    if (self) self.classList.add('kh-hl');
+    let first = null;
+    segs.forEach(i => $$('#kh-results [data-seg="' + i + '"]').forEach(e => {
+      e.classList.add('kh-hl');
+      if (e.classList.contains('kh-pair')) {
+        first = first || e;
+        if (reveal && narrow()) open(e, true);
+      }
+    }));
+    if (reveal && first) {
+      const smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+      first.scrollIntoView({block: 'center', behavior: smooth ? 'smooth' : 'auto'});
+      const en = $('.kh-en', first);
+      if (en) en.focus({preventScroll: true});
+    }
+  };
+  const open = (pair, yes) => {
+    pair.classList.toggle('kh-open', yes);
+    const t = $('.kh-ar-toggle', pair);
+    if (t) t.setAttribute('aria-expanded', String(yes));
+  };
+
+  const act = el => {
+    if (el.classList.contains('kh-ar-toggle')) {
+      const pair = el.closest('.kh-pair');
+      open(pair, !pair.classList.contains('kh-open'));
+      mark([pair.dataset.seg], null, false);
+    } else if (el.classList.contains('kh-cite')) {
+      mark(ids(el), el.closest('.kh-point'), true);
+    } else if (el.classList.contains('kh-point')) {
+      mark(ids(el), el, false);
+    } else if (el.classList.contains('kh-seg')) {
+      const pair = el.closest('.kh-pair');
+      if (narrow() && el.classList.contains('kh-en')) open(pair, true);
+      mark([el.dataset.seg], el, false);
+    } else if (el.dataset.copy) {
+      copy(el);
+    } else if (el.dataset.view) {
+      view(el.dataset.view);
+    }
+  };
+  const BUTTONS = '#kh-results .kh-cite, #kh-results .kh-ar-toggle, #kh-results [data-copy], '
+    + '#kh-results [data-view]';
+  document.addEventListener('click', ev => {
+    const t = ev.target;
+    if (!t.closest) return;
+    if (t.closest('#kh-run, #kh-example')) started = Date.now();
+    const el = t.closest(BUTTONS) || t.closest('#kh-results .kh-seg, #kh-results .kh-point');
+    if (el) act(el);
+  });
+  document.addEventListener('keydown', ev => {
+    if (ev.key !== 'Enter' && ev.key !== ' ') return;
+    const el = ev.target.closest && ev.target.closest('#kh-results .kh-seg, #kh-results .kh-point');
+    if (el && ev.target === el) { ev.preventDefault(); act(el); }
+  });
+  // Hover previews a pair without moving the reader's selection (click, keys, citations).
+  document.addEventListener('mouseover', ev => {
+    const el = ev.target.closest && ev.target.closest('#kh-results .kh-seg');
+    const seg = el ? el.dataset.seg : null;
+    $$('.kh-hover').forEach(e => { if (e.dataset.seg !== seg) e.classList.remove('kh-hover'); });
+    if (el) $$('#kh-results .kh-seg[data-seg="' + seg + '"]').forEach(e => e.classList.add('kh-hover'));
+  });
+  document.addEventListener('focusin', ev => {
+    const el = ev.target.closest && ev.target.closest('#kh-results .kh-seg');
+    if (el && ev.target === el) mark([el.dataset.seg], el, false);
+  });
+
+  // English only / bilingual: the reader's choice, kept on the results' container (which
+  // Gradio keeps across re-renders; `attributes` puts it back if it is ever replaced).
+  let current = 'bilingual';
+  try { current = localStorage.getItem('khulasa-view') || 'bilingual'; } catch (e) { /* none */ }
+  const view = v => {
+    current = v;
+    try { localStorage.setItem('khulasa-view', v); } catch (e) { /* private mode */ }
+    sync();
+  };
+  const sync = () => {
+    const results = $('#kh-results');
+    if (results && results.dataset.khView !== current) results.dataset.khView = current;
+    $$('#kh-results [data-view]').forEach(b => {
+      const pressed = String(b.dataset.view === current);
+      if (b.getAttribute('aria-pressed') !== pressed) b.setAttribute('aria-pressed', pressed);
+    });
+  };
+
+  // Copy: the key points with their 1-based citations, the English, or both.
+  const text = el => Array.from(el.childNodes).filter(n => !(n.classList && (
+    n.classList.contains('kh-flag') || n.classList.contains('kh-ar-toggle') ||
+    n.classList.contains('kh-cites')))).map(n => n.textContent).join('').replace(/\s+/g, ' ').trim();
+  const points = () => $$('#kh-results .kh-point').map(p => {
+    const cites = $$('.kh-cite', p).map(c => c.textContent.trim());
+    return '- ' + text(p) + (cites.length ? ' [' + cites.join(', ') + ']' : '');
+  }).join('\n');
+  const english = () => $$('#kh-results .kh-para').map(p =>
+    $$('.kh-en', p).map(text).filter(Boolean).join(' ')).filter(Boolean).join('\n\n');
+  const copy = async btn => {
+    const what = btn.dataset.copy;
+    const body = what === 'points' ? points() : what === 'english' ? english()
+      : 'Key points\n' + points() + '\n\nEnglish translation\n' + english();
+    const note = $('#kh-results .kh-note');
+    const out = body + (note ? '\n\n(' + note.textContent.trim() + ')' : '');
+    let ok = false;
+    try { await navigator.clipboard.writeText(out); ok = true; } catch (e) {
+      const area = document.createElement('textarea');  // plain http: no clipboard API
+      area.value = out; document.body.appendChild(area); area.select();
+      try { ok = document.execCommand('copy'); } catch (e2) { ok = false; }
+      area.remove();
+    }
+    const label = btn.dataset.label || btn.textContent;
+    btn.dataset.label = label;
+    btn.textContent = ok ? 'Copied' : 'Copy failed: select the text instead';
+    setTimeout(() => { btn.textContent = label; }, 1600);
+  };
+
+  // Elapsed time while a run is going; the character count under the input; attributes
+  // Gradio does not let us set (lang, dir, live region) on its own elements.
+  let started = 0;
+  const tick = () => {
+    const running = $('#kh-status [data-state="running"]');
+    const el = running && $('.kh-elapsed', running);
+    if (el && started) el.textContent = ((Date.now() - started) / 1000).toFixed(1) + ' s';
+    const area = $('#kh-input textarea');
+    const count = $('#kh-count .kh-count');
+    if (area && count && count.dataset.shown !== String(area.value.length)) {
+      const lastLength = area.value.length;
+      count.dataset.shown = String(lastLength);
+      const max = Number(count.dataset.max);
+      count.textContent = lastLength.toLocaleString('en') + ' of ' + max.toLocaleString('en')
+        + ' characters' + (lastLength > max ? ': too long for this server, paste the first part' : '');
+      count.classList.toggle('kh-over', lastLength > max);
+    }
+  };
+  const attributes = () => {
+    const area = $('#kh-input textarea');
+    if (area && area.getAttribute('lang') !== 'ar') {
+      area.setAttribute('lang', 'ar'); area.setAttribute('dir', 'auto');
+    }
+    const status = $('#kh-status');
+    if (status && !status.hasAttribute('aria-live')) {
+      status.setAttribute('role', 'status'); status.setAttribute('aria-live', 'polite');
+    }
+    sync();
+  };
+  setInterval(tick, 200);
+  new MutationObserver(attributes).observe(document.documentElement, {childList: true, subtree: true});
+})();
