@@ -185,7 +185,7 @@ class Ct2Translator(TorchTranslator):
         its longest sentence needs, so the cut balances rows x longest length)."""
         beams = beams or self.beams
         groups = super().batches(texts, first_batch, max_sentences, beams)
-        head = groups[:1] if first_batch and groups else []
+        head = groups[: min(first_batch or 0, len(texts))]
         rest = [i for g in groups[len(head) :] for i in g]  # still in ascending length
         if self.workers < 2 or not 2 <= len(rest) <= 256:
             return groups
@@ -204,14 +204,14 @@ class Ct2Translator(TorchTranslator):
     def translate_iter(
         self, texts: list[str], n: int = 1, first_batch: int | None = None, retry: bool = False
     ) -> Iterator[list[Translation]]:
-        """Batches are queued ahead, one per engine worker, so the workers run them in
-        parallel; results come back batch by batch, in order. A consumer that stops (a
-        cancelled page run) leaves at most one batch per worker to finish."""
+        """Batches are queued ahead, two per engine worker, so the workers run them in
+        parallel and never wait for the next; results come back batch by batch, in order. A
+        consumer that stops (a cancelled page run) leaves at most that many to finish."""
         beams = self.decoding(n, retry)[0]
         groups = deque(self.batches(texts, first_batch, beams=beams))
         jobs: deque = deque()
         while groups or jobs:
-            while groups and len(jobs) < max(1, self.workers):
+            while groups and len(jobs) < 2 * max(1, self.workers):
                 group = groups.popleft()
                 jobs.append((group, self.submit([texts[i] for i in group], n, retry)))
             group, job = jobs.popleft()

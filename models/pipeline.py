@@ -31,7 +31,7 @@ from .interface import Translation, Translator
 from .text import arabic_ratio, check_unicode, normalize, split_paragraphs, split_sentences
 
 MIN_ARABIC_RATIO = 0.5  # below this share of Arabic letters, the document carries a warning
-FIRST_BATCH = 2  # sentences in a stream's first model batch: the page shows text sooner
+FIRST_BATCH = 2  # a stream's first sentences, each alone in a batch: the page shows text sooner
 
 
 def segment(text: str) -> Document:

@@ -168,13 +168,14 @@ class TorchTranslator:
         beams: int | None = None,
     ) -> list[list[int]]:
         """Indices of `texts` grouped into length-sorted batches bounded by padded tokens x
-        beams. `first_batch` > 0: the first batch is the first that many texts in reading
-        order (a watched stream shows the article's opening sooner), then length-sorted."""
+        beams. `first_batch` > 0: the first that many texts come first, in reading order and
+        alone (a watched stream shows the article's opening sooner), then length-sorted."""
         beams = beams or self.beams
         lengths = [self.count_tokens(t) for t in texts]
-        # A watched stream starts with the article's first sentences, in reading order.
+        # A watched stream starts with the article's first sentences, in reading order, one
+        # per batch: the dateline shows at once, the lead right after (in parallel on ct2).
         head = list(range(min(first_batch or 0, len(texts))))
-        groups: list[list[int]] = [head] if head else []
+        groups: list[list[int]] = [[i] for i in head]
         rest: list[list[int]] = []
         limit = max_sentences or self.max_batch_sentences
         for i in sorted(range(len(head), len(texts)), key=lambda i: lengths[i]):

@@ -56,8 +56,8 @@ def reader_memory(options, path: Path) -> Path:
 
 
 class HeldPipeline:
-    """A pipeline whose stream waits at `hold` after its first translated batch: the page can
-    be seen (and cancelled) mid-run."""
+    """A pipeline whose stream waits at `hold` after its first two translated batches: the
+    page can be seen (and cancelled) mid-run."""
 
     def __init__(self, inner, hold: threading.Event):
         self.inner, self.hold = inner, hold
@@ -68,7 +68,7 @@ class HeldPipeline:
     def stream(self, *args, **kw):
         for k, doc in enumerate(self.inner.stream(*args, **kw)):
             yield doc
-            if k == 1:
+            if k == 2:  # after the article's first two sentences
                 self.hold.wait(timeout=60)
 
 
