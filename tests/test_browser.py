@@ -291,6 +291,11 @@ def test_running_shows_progress_and_cancel_frees_the_slot(site):
             ".kh-en:not(:has(.kh-pending))", "els => els.map(e => e.dataset.seg)"
         )
         assert done == ["0", "1"]
+        # Unbroken model output wraps inside its own column, never over the Arabic.
+        overflowing = page.eval_on_selector_all(
+            ".kh-seg", "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).length"
+        )
+        assert overflowing == 0
         page.wait_for_function(  # the clock runs while the job is held
             "() => parseFloat(document.querySelector('#kh-status .kh-elapsed').textContent) >= 0.5"
         )
