@@ -106,10 +106,12 @@ def site(replicas, tmp_path_factory):
     server.close()
 
 
-def open_page(site, viewport=DESKTOP):
+def open_page(site, viewport=DESKTOP, scheme="light"):
     browser, server, *_ = site
     context = browser.new_context(
-        viewport=viewport, permissions=["clipboard-read", "clipboard-write"]
+        viewport=viewport,
+        color_scheme=scheme,  # Gradio follows the visitor's light or dark preference
+        permissions=["clipboard-read", "clipboard-write"],
     )
     page = context.new_page()
     page.goto(server.url)
@@ -364,12 +366,16 @@ def test_phone_english_first_arabic_one_tap_away(site):
     page.context.close()
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_no_serious_accessibility_violations(site, viewport):
+@pytest.mark.parametrize(
+    "viewport, scheme",
+    [(DESKTOP, "light"), (PHONE, "light"), (DESKTOP, "dark")],
+    ids=["desktop", "phone", "desktop-dark"],
+)
+def test_no_serious_accessibility_violations(site, viewport, scheme):
     import axe_playwright_python
 
     axe = Path(axe_playwright_python.__file__).with_name("axe.min.js")
-    page = open_page(site, viewport)
+    page = open_page(site, viewport, scheme)
     page.evaluate(axe.read_text(encoding="utf-8"))
     found = []
     for state in ("first visit", "results"):
@@ -382,6 +388,7 @@ def test_no_serious_accessibility_violations(site, viewport):
             for v in violations
             if v["impact"] in ("serious", "critical")
         ]
+    shot(page, f"axe-{scheme}-{viewport['width']}")
     assert not found, found
     page.context.close()
 
