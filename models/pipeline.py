@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -108,11 +108,13 @@ class Pipeline:
         summary: bool = True,
         summary_sentences: int | None = None,
         alternatives: int = 0,
+        progress: Callable[[int, int], None] | None = None,
     ) -> list[Document | KhulasaError]:
         """Several documents whose sentences share model batches (length-sorted across
         documents). One result per text, in order: a Document, or the error that stopped it.
         `alternatives` > 0 decodes that many further translations of every segment in the
-        same batches (`Segment.alternatives`; not part of the Document JSON)."""
+        same batches (`Segment.alternatives`; not part of the Document JSON). `progress` is
+        called with (sentences translated, sentences) after each batch."""
         started = time.perf_counter()
         results: list[Document | KhulasaError] = []
         for text in texts:
@@ -123,8 +125,10 @@ class Pipeline:
             except KhulasaError as exc:
                 results.append(exc)
         docs = [d for d in results if isinstance(d, Document)]
-        for _ in self._translate(docs, n=alternatives + 1):
-            pass
+        total = sum(len(d.segments) for d in docs)
+        for done in self._translate(docs, n=alternatives + 1):
+            if progress is not None:
+                progress(done, total)
         self._retry(docs)  # the alternatives stay the first try's
         translate_ms = _ms(started)
         for i, doc in enumerate(results):
@@ -140,38 +144,64 @@ class Pipeline:
             doc.meta["trust"] = trust_counts(doc)
         return results
 
+    def english_document(self, text: str) -> Document:
+        """An English document passed through: each sentence is its own English, no model
+        runs (the coverage digest reads English reports beside Arabic ones)."""
+        started = time.perf_counter()
+        doc = segment(text)
+        for seg in doc.segments:
+            seg.english, seg.flags = seg.source, []
+        doc.source_language = "en"
+        doc.meta.update(self._meta())
+        doc.meta["warnings"] = []
+        doc.meta["translator"] = {"model": "none", "mode": "english_source"}
+        doc.meta["trust"] = trust_counts(doc)
+        doc.meta["timings_ms"]["total"] = _ms(started)
+        return doc
+
     def _translate(
         self, docs: list[Document], first_batch: int | None = None, n: int = 1
-    ) -> Iterator[None]:
+    ) -> Iterator[int]:
         """Fill in every segment's English (and, for n > 1, its n - 1 alternatives), one model
-        batch at a time (yields after each). A segment translated in pieces is joined back,
-        the k-th alternative from each piece's k-th hypothesis."""
+        batch at a time (yields the segments done after each). A piece that occurs several
+        times (the same sentence in several documents) is translated once. A segment
+        translated in pieces is joined back, the k-th alternative from each piece's k-th
+        hypothesis."""
         segments = [seg for doc in docs for seg in doc.segments]
         owner_doc = [doc for doc in docs for _ in doc.segments]
-        pieces: list[str] = []
-        spans: list[range] = []  # segment position -> its pieces
-        owner: list[int] = []  # piece -> segment position
+        pieces: list[str] = []  # distinct pieces: a sentence repeated (wire copies) goes once
+        first: dict[str, int] = {}
+        spans: list[list[int]] = []  # segment position -> its pieces
+        users: list[list[int]] = []  # piece -> the segment positions that wait for it
         for pos, seg in enumerate(segments):
             parts = self.translator.pieces(seg.source)
             if len(parts) > 1:
                 seg.flags.append(SPLIT_AT_LENGTH_LIMIT)
-            spans.append(range(len(pieces), len(pieces) + len(parts)))
-            pieces += parts
-            owner += [pos] * len(parts)
+            span = []
+            for part in parts:
+                if part not in first:
+                    first[part] = len(pieces)
+                    pieces.append(part)
+                    users.append([])
+                span.append(first[part])
+                users[first[part]].append(pos)
+            spans.append(span)
         results: list[Translation | None] = [None] * len(pieces)
         remaining = [len(span) for span in spans]
+        finished = 0
         for batch in self.translator.translate_iter(pieces, n, first_batch):
             for result in batch:
                 results[result.index] = result
-                pos = owner[result.index]
-                remaining[pos] -= 1
-                if remaining[pos] == 0:
-                    done = [results[k] for k in spans[pos]]
-                    self._fill(segments[pos], done, n)
-                    if self.mark_memory and all(r.from_memory for r in done):
-                        segments[pos].flags.append(FROM_MEMORY)
-                        owner_doc[pos].meta["memory_hits"] += 1
-            yield
+                for pos in users[result.index]:
+                    remaining[pos] -= 1
+                    if remaining[pos] == 0:
+                        finished += 1
+                        done = [results[k] for k in spans[pos]]
+                        self._fill(segments[pos], done, n)
+                        if self.mark_memory and all(r.from_memory for r in done):
+                            segments[pos].flags.append(FROM_MEMORY)
+                            owner_doc[pos].meta["memory_hits"] += 1
+            yield finished
 
     def _fill(self, seg: Segment, done: list[Translation], n: int) -> None:
         """A segment's English, score and check flags from its pieces' translations."""
@@ -206,11 +236,17 @@ class Pipeline:
         ]
         if not todo:
             return False
-        pieces, spans = [], []
+        pieces: list[str] = []  # distinct, as in _translate
+        first: dict[str, int] = {}
+        spans = []
         for seg in todo:
-            parts = self.translator.pieces(seg.source)
-            spans.append(range(len(pieces), len(pieces) + len(parts)))
-            pieces += parts
+            span = []
+            for part in self.translator.pieces(seg.source):
+                if part not in first:
+                    first[part] = len(pieces)
+                    pieces.append(part)
+                span.append(first[part])
+            spans.append(span)
         results: list[Translation | None] = [None] * len(pieces)
         for batch in self.translator.translate_iter(pieces, retry=True):
             for result in batch:

@@ -18,15 +18,15 @@ def title(doc) -> str:
     dateline), cut at a word past TITLE_CHARS; a known title wins (meta.source.title)."""
     known = (doc.meta.get("source") or {}).get("title")
     if known:
-        return _cut(known)
+        return cut(known)
     for paragraph in doc.paragraphs:
         english = " ".join(s.english for s in paragraph.segments if s.english).strip()
         if english:
-            return _cut(english)
+            return cut(english)
     return "Translation"
 
 
-def _cut(text: str) -> str:
+def cut(text: str) -> str:
     text = " ".join(text.split())
     if len(text) <= TITLE_CHARS:
         return text

@@ -13,12 +13,13 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from khulasa.models.errors import InputError, KhulasaError, OptionError
 from khulasa.models.text import check_unicode, decode_utf8, normalize
 
+ABOUT_FIELDS = ("title", "outlet", "date", "url")
 CSV_FIELD_LIMIT = 10_000_000  # csv's default 128 KiB field limit is too small for articles
 
 
@@ -32,6 +33,8 @@ class Record:
     source: str  # the file or stream it came from
     text: str | None = None
     error: KhulasaError | None = None
+    # What a JSONL/CSV record says of its article (title, outlet, date, url), when it does.
+    about: dict = field(default_factory=dict)
 
     def error_line(self) -> dict:
         err = self.error
@@ -171,7 +174,19 @@ def _from_fields(obj: dict, where: str, fallback_id: str, text_field: str, id_fi
         check_unicode(text, f"Record {ascii(rid)}'s text")
     except InputError as exc:
         return Record(rid, where, error=exc)
-    return Record(rid, where, text=text)
+    about = {k: obj[k] for k in ABOUT_FIELDS if _plain_text(obj.get(k))}
+    return Record(rid, where, text=text, about=about)
+
+
+def _plain_text(value) -> bool:
+    """A non-empty string that is valid Unicode (kept as what a record says of its article)."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _jsonl_records(data: bytes, where: str, text_field: str, id_field: str) -> Iterator[Record]:

@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     from khulasa.eval import bench
     from khulasa.eval import cli as eval_cli
 
-    from . import batch
+    from . import batch, digest_cli
 
     parser = argparse.ArgumentParser(
         prog="khulasa",
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         register_translate,
         register_serve,
         batch.register,
+        digest_cli.register,
         register_models,
         bench.register,
         eval_cli.register,

@@ -94,3 +94,26 @@ def start_server(options, pool=None):
     from khulasa.serve.server import launch
 
     return launch(replace(options, port=free_port()), pool, block=False)
+
+
+def reference_memory(models, path: Path, texts: list[str], references: dict[str, str]) -> Path:
+    """A sentence memory at `path` in which every sentence of `texts` that `references` knows
+    (normalised Arabic -> English) is remembered with that English: replica models then show
+    the team's readable English, through the same pipeline and memory users run."""
+    import json
+    import sqlite3
+
+    from khulasa.models.factory import build_pipeline
+    from khulasa.models.text import normalize
+
+    build_pipeline(models.with_(memory=path)).process_many(texts, summary=False)
+    with sqlite3.connect(path) as db:
+        for key, source, value in db.execute("SELECT key, source, english FROM translations"):
+            english = references.get(normalize(source))
+            if english is None:
+                continue
+            entry = json.loads(value)
+            entry["h"] = [english] * len(entry["h"])
+            entry["s"] = [-0.3] * len(entry["h"])
+            db.execute("UPDATE translations SET english=? WHERE key=?", (json.dumps(entry), key))
+    return path

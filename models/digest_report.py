@@ -1,0 +1,130 @@
+"""The coverage digest as a reader's Markdown report: key points with their corroboration and
+citations (document id and 1-based sentence number, as the page numbers them), the stories and
+their outlets, what each document alone reports, documents left out, and every cited sentence
+in English and in its source language, so each claim can be checked."""
+
+from __future__ import annotations
+
+from .checks import EXPLANATIONS
+from .report import MT_NOTE, cut, md
+
+OFF_TOPIC_NOTE = "shares no reported fact with the rest of the coverage (off topic?)"
+
+
+def cite(doc_id: str, segment: int) -> str:
+    return f"[{md(doc_id)} {segment + 1}]"
+
+
+def title(digest) -> str:
+    """The largest story's own title when its records gave one, else the first key point."""
+    if not digest.stories:
+        return "Coverage digest"
+    lead = digest.documents[max(digest.stories, key=len)[0]]
+    if lead.input.title:
+        return f"Coverage digest: {cut(lead.input.title)}"
+    if digest.key_points:
+        return f"Coverage digest: {cut(digest.key_points[0].text)}"
+    return f"Coverage digest: {cut(lead.title or 'untitled')}"
+
+
+def to_markdown(digest) -> str:
+    meta = digest.meta
+    counts = meta["counts"]
+    tr = meta.get("translator", {})
+    created = str(meta.get("created", "")).replace("T", " ").replace("Z", " UTC")
+    points = meta["key_points"]
+    how = (
+        f"written by the model {points['model']} from each group's sentences"
+        if points["mode"] == "abstractive"
+        else "the most central sentence of each group (no new wording)"
+    )
+    lines = [
+        f"# {md(title(digest))}",
+        "",
+        f"_{MT_NOTE}_",
+        "",
+        f"- Made: {created}",
+        f"- Documents: {counts['documents']} ({counts['arabic']} Arabic, {counts['english']} "
+        f"English, {counts['failed']} left out) in {counts['stories']} stories",
+        f"- Translator: {tr.get('model', '?')} ({tr.get('backend', '?')}, beams "
+        f"{tr.get('beams', '?')}); English documents are not translated",
+        f"- Key points: {how}; corroboration counts stories, a story's copies once",
+        f"- khulasa {meta.get('version', '?')}",
+        "",
+    ]
+    lines += _key_points(digest) + _stories(digest) + _only_in(digest) + _left_out(digest)
+    lines += _cited(digest)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _key_points(digest) -> list[str]:
+    if not digest.key_points:
+        return ["## Key points", "", "No key points: no document could be read.", ""]
+    lines = ["## Key points", ""]
+    for n, point in enumerate(digest.key_points, start=1):
+        stories = "story" if point.corroboration == 1 else "stories"
+        documents = "document" if point.documents == 1 else "documents"
+        refs = " ".join(cite(d, s) for d, s in point.sources)
+        reasons = "".join(f" _({EXPLANATIONS[f]})_" for f in point.flags if f in EXPLANATIONS)
+        lines.append(
+            f"{n}. {md(point.text)} — **{point.corroboration} {stories}**, "
+            f"{point.documents} {documents}: {refs}{reasons}"
+        )
+    return lines + [""]
+
+
+def _stories(digest) -> list[str]:
+    lines = ["## Stories", "", "| story | outlets | documents | title |", "|---|---|---|---|"]
+    for k, members in enumerate(digest.stories, start=1):
+        docs = [digest.documents[d] for d in members]
+        outlets = ", ".join(dict.fromkeys(md(d.input.outlet or d.input.id) for d in docs))
+        ids = ", ".join(md(d.input.id) for d in docs)
+        lines.append(f"| {k} | {outlets} | {ids} | {md(docs[0].title or '')} |")
+    return lines + [""]
+
+
+def _only_in(digest) -> list[str]:
+    lines = ["## Only in one document", ""]
+    for d in digest.documents:
+        if d.document is None or not d.only_in:
+            continue
+        name = f"{d.input.outlet} ({d.input.id})" if d.input.outlet else d.input.id
+        note = f" — {OFF_TOPIC_NOTE}" if "off_topic" in d.flags else ""
+        lines += [f"### Only in {md(name)}{note}", ""]
+        segments = d.document.segments
+        for i in d.only_in:
+            lines.append(f"- {cite(d.input.id, i)} {md(segments[i].english or '')}")
+        lines.append("")
+    return lines if len(lines) > 2 else []
+
+
+def _left_out(digest) -> list[str]:
+    failed = [d for d in digest.documents if d.input.error is not None]
+    if not failed:
+        return []
+    lines = ["## Left out", ""]
+    for d in failed:
+        code = getattr(d.input.error, "code", "error")
+        lines.append(f"- {md(d.input.id)}: {md(str(d.input.error))} (`{code}`)")
+    return lines + [""]
+
+
+def _cited(digest) -> list[str]:
+    """Each key point's sentences, a sentence that several copies share once with all their
+    citations."""
+    lines = ["## Sentences cited", ""]
+    for n, point in enumerate(digest.key_points, start=1):
+        same: dict[tuple[str, str], list[str]] = {}
+        for doc_id, i in point.sources:
+            d = digest.document(doc_id)
+            seg = d.document.segments[i]
+            source = seg.source if d.document.source_language != "en" else ""
+            mark = " ⚑" if any(f in EXPLANATIONS for f in seg.flags) else ""
+            same.setdefault((seg.english or "", source), []).append(cite(doc_id, i) + mark)
+        lines += [f"Key point {n}:", ""]
+        for (english, source), cites in same.items():
+            lines.append(f"**{' '.join(cites)}** {md(english)}  ")
+            if source:
+                lines.append(f"> {md(source)}")
+            lines.append("")
+    return lines
