@@ -209,6 +209,20 @@ def register_serve(sub) -> None:
         metavar="SECONDS",
         help="how long page downloads are kept on disk at most (default: 3600)",
     )
+    se.add_argument(
+        "--digest-docs",
+        type=int,
+        default=20,
+        metavar="N",
+        help="coverage digest (page and REST): most documents in one digest (default: 20)",
+    )
+    se.add_argument(
+        "--digest-chars",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="coverage digest: most characters of all its documents (default: 100000)",
+    )
     se.set_defaults(run=cmd_serve)
 
 
@@ -247,6 +261,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         api_keys=read_keys(args.api_keys) if args.api_keys is not None else None,
         trusted_proxies=tuple(args.trusted_proxy),
         keep_downloads=args.keep_downloads,
+        digest_docs=args.digest_docs,
+        digest_chars=args.digest_chars,
     )
     check_port_free(options.host, options.port)
     logging.basicConfig(level=logging.INFO, format="khulasa: %(message)s")

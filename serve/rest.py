@@ -23,6 +23,7 @@ from khulasa.models.text import check_unicode, detect_language
 
 from . import rest_spec
 from .markup import translate_html
+from .rest_digest import digest_job
 from .server import Busy, Gate, Guard, ModelPool, ServeOptions
 
 log = logging.getLogger("khulasa.rest")
@@ -49,8 +50,9 @@ def reply(data, status: int = 200) -> Response:
     return Response(content, status, media_type="application/json")
 
 
-async def read_params(request: Request, limit: int) -> dict:
-    """The JSON or form body as a dict, read no further than `limit` bytes."""
+async def read_params(request: Request, limit: int, array_key: str | None = None) -> dict:
+    """The JSON or form body as a dict, read no further than `limit` bytes. With `array_key`,
+    a JSON array body is taken as that one field."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"Request body too large: at most {limit:,} bytes")
@@ -91,6 +93,8 @@ async def read_params(request: Request, limit: int) -> dict:
             else "not valid JSON"
         )
         raise ApiError(400, f"Invalid request: the body is {what}") from None
+    if array_key is not None and isinstance(params, list):
+        params = {array_key: params}
     if not isinstance(params, dict):
         raise ApiError(400, "Invalid request: the JSON body must be an object")
     return params
@@ -160,13 +164,13 @@ class Rest:
     def __init__(self, options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard):
         self.options, self.pool, self.gate, self.guard = options, pool, gate, guard
 
-    async def handle(self, request: Request, work) -> Response:
+    async def handle(self, request: Request, work, limit=None, array_key=None) -> Response:
         try:
             client = request.client.host if request.client else "unknown"
             if not self.guard.limiter.allow(client):
                 raise ApiError(429, self.guard.limiter.refusal())
-            params = await read_params(request, self.options.max_body)
-            key = params.get("api_key")
+            params = await read_params(request, limit or self.options.max_body, array_key)
+            key = params.get("api_key", request.query_params.get("api_key"))
             if not self.guard.key_ok(key):
                 raise ApiError(
                     403,
@@ -295,6 +299,19 @@ def build_router(options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guar
     )
     async def summarize(request: Request) -> Response:
         return await rest.handle(request, rest.summarize)
+
+    @router.post(
+        "/digest",
+        summary="One English digest of many articles on one event (khulasa)",
+        openapi_extra=rest_spec.DIGEST,
+    )
+    async def digest(request: Request) -> Response:
+        return await rest.handle(
+            request,
+            lambda params: rest.model_job(digest_job(params, options, pool)),
+            limit=options.max_digest_body,
+            array_key="documents",
+        )
 
     @router.get("/health", summary="Loaded models; 200 when ready")
     async def health() -> Response:

@@ -56,3 +56,42 @@ SUMMARIZE = body(
     },
     ["q"],
 )
+_DOCUMENT = {
+    "type": "object",
+    "required": ["text"],
+    "properties": {
+        "id": {"type": "string", "description": "unique in the request (default: position)"},
+        "text": {"type": "string", "description": "the article, Arabic or English"},
+        "title": {"type": "string"},
+        "outlet": {"type": "string"},
+        "date": {"type": "string"},
+    },
+}
+DIGEST = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"type": "array", "items": _DOCUMENT},
+                        {
+                            "type": "object",
+                            "required": ["documents"],
+                            "properties": {
+                                "documents": {"type": "array", "items": _DOCUMENT},
+                                "summarizer": {"type": "string"},
+                                "points": {"type": "integer", "minimum": 1, "maximum": 20},
+                                "api_key": _KEY,
+                            },
+                        },
+                    ]
+                }
+            }
+        },
+    },
+    "responses": {
+        "200": {"description": "the digest JSON (khulasa/models/digest.schema.json)"},
+        **body({}, [])["responses"],
+    },
+}

@@ -50,6 +50,8 @@ class ServeOptions:
     api_keys: frozenset[str] | None = None  # when set, every door needs a key
     trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For names the client
     keep_downloads: int = 3600  # seconds a page download (or upload) is kept at most
+    digest_docs: int = 20  # coverage digest: documents in one digest (page and REST)
+    digest_chars: int = 100_000  # coverage digest: characters of all its documents
 
     def __post_init__(self):
         if not 0 <= self.port <= 65535:
@@ -62,6 +64,8 @@ class ServeOptions:
             "char_limit",
             "batch_limit",
             "keep_downloads",
+            "digest_docs",
+            "digest_chars",
         ):
             check_positive(f"--{name.replace('_', '-')}", getattr(self, name), False)
         for name in ("alternatives_limit", "req_limit"):
@@ -81,6 +85,17 @@ class ServeOptions:
         """Largest request body REST reads: every text at its limit, 4 bytes a character in
         UTF-8 (6 escaped in JSON), plus room for the other fields."""
         return self.char_limit * 6 + self.batch_limit * 64 + 64 * 1024
+
+    @property
+    def max_digest_body(self) -> int:
+        """Largest body POST /digest reads: all documents at the total limit, escaped, plus
+        room for each document's other fields."""
+        return self.digest_chars * 6 + self.digest_docs * 1024 + 64 * 1024
+
+    def digest_limits(self, per_document: int):
+        from khulasa.models.digest import DigestLimits
+
+        return DigestLimits(self.digest_docs, per_document, self.digest_chars)
 
 
 def check_port_free(host: str, port: int) -> None:

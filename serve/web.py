@@ -24,6 +24,7 @@ from .render import (
     render_status,
 )
 from .server import EXAMPLE, MODEL_JOBS, Downloads, Gate, Guard, ModelPool, ServeOptions
+from .web_digest import build_coverage_tab
 
 log = logging.getLogger("khulasa.serve")
 API_NAME = "translate_document"
@@ -199,72 +200,79 @@ def _option_inputs(options: ServeOptions, pool: ModelPool) -> list:
         ]
 
 
+def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> None:
+    """The Article tab: one article in, its key points and sentence pairs out."""
+    # Over 60 lines for a reason: the tab's layout and its events, read top to bottom.
+    noprint = ["kh-noprint"]
+    with gr.Column(elem_id="kh-editor", elem_classes=noprint) as editor:
+        source = gr.Textbox(
+            label="Arabic article",
+            lines=7,
+            max_lines=20,
+            rtl=True,
+            placeholder=PLACEHOLDER,
+            elem_id="kh-input",
+        )
+        gr.HTML(render_count(options.max_chars), elem_id="kh-count")
+        choices = _option_inputs(options, pool)
+    with gr.Row(visible=False, elem_id="kh-folded", elem_classes=noprint) as folded:
+        folded_text = gr.HTML("", elem_id="kh-folded-text")
+        edit = gr.Button("Edit", size="sm", scale=0, min_width=70, elem_id="kh-edit")
+    with gr.Row(elem_classes=noprint):
+        run = gr.Button("Translate", variant="primary", elem_id="kh-run")
+        example = gr.Button("Example: coalition meeting in Brussels (AFP)", elem_id="kh-example")
+        cancel = gr.Button("Cancel", variant="stop", visible=False, elem_id="kh-cancel")
+    status = gr.HTML(render_status(None, "", state="idle"), elem_id="kh-status",
+                     elem_classes=noprint)  # fmt: skip
+    results = gr.HTML("", elem_id="kh-results")
+    with gr.Row(elem_classes=noprint):
+        json_file = gr.DownloadButton("Download JSON", interactive=False, elem_id="kh-json")
+        md_file = gr.DownloadButton("Download Markdown", interactive=False, elem_id="kh-md")
+
+    outputs = [status, results, editor, folded, folded_text, run, example, cancel]
+    outputs += [json_file, md_file]
+    job = dict(concurrency_id=MODEL_JOBS, show_progress="hidden")
+    runs = [
+        run.click(page.run_page, [source, *choices], outputs, api_name="translate_page", **job),
+        example.click(
+            lambda: EXAMPLE.read_text(encoding="utf-8"),
+            None,
+            source,
+            queue=False,
+            api_visibility="private",
+        ).then(page.run_page, [source, *choices], outputs, api_visibility="private", **job),
+    ]
+    cancel.click(page.stopped, None, outputs, cancels=runs, queue=False,
+                 api_visibility="private")  # fmt: skip
+    edit.click(
+        lambda: (
+            gr.Column(visible=True),
+            gr.Row(visible=False),
+            gr.Button(visible=True),
+            gr.Button(visible=True),
+        ),  # fmt: skip
+        None,
+        [editor, folded, run, example],
+        queue=False,
+        api_visibility="private",
+    )
+
+
 def build_app(
     options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard, downloads: Downloads
 ) -> gr.Blocks:
-    # Over 60 lines for a reason: the page's layout and its events, read top to bottom.
     page = Page(options, pool, gate, guard, downloads)
     keep = options.keep_downloads
-    noprint = ["kh-noprint"]
     with gr.Blocks(
         title="khulasa — Arabic news, in English, with key points",
         delete_cache=(max(60, keep // 6), keep),  # uploads and downloads expire
     ) as app:
-        gr.HTML(INTRO, elem_classes=noprint)
-        with gr.Column(elem_id="kh-editor", elem_classes=noprint) as editor:
-            source = gr.Textbox(
-                label="Arabic article",
-                lines=7,
-                max_lines=20,
-                rtl=True,
-                placeholder=PLACEHOLDER,
-                elem_id="kh-input",
-            )
-            gr.HTML(render_count(options.max_chars), elem_id="kh-count")
-            choices = _option_inputs(options, pool)
-        with gr.Row(visible=False, elem_id="kh-folded", elem_classes=noprint) as folded:
-            folded_text = gr.HTML("", elem_id="kh-folded-text")
-            edit = gr.Button("Edit", size="sm", scale=0, min_width=70, elem_id="kh-edit")
-        with gr.Row(elem_classes=noprint):
-            run = gr.Button("Translate", variant="primary", elem_id="kh-run")
-            example = gr.Button(
-                "Example: coalition meeting in Brussels (AFP)", elem_id="kh-example"
-            )
-            cancel = gr.Button("Cancel", variant="stop", visible=False, elem_id="kh-cancel")
-        status = gr.HTML(render_status(None, "", state="idle"), elem_id="kh-status",
-                         elem_classes=noprint)  # fmt: skip
-        results = gr.HTML("", elem_id="kh-results")
-        with gr.Row(elem_classes=noprint):
-            json_file = gr.DownloadButton("Download JSON", interactive=False, elem_id="kh-json")
-            md_file = gr.DownloadButton("Download Markdown", interactive=False, elem_id="kh-md")
-
-        outputs = [status, results, editor, folded, folded_text, run, example, cancel]
-        outputs += [json_file, md_file]
-        job = dict(concurrency_id=MODEL_JOBS, show_progress="hidden")
-        runs = [
-            run.click(page.run_page, [source, *choices], outputs, api_name="translate_page", **job),
-            example.click(
-                lambda: EXAMPLE.read_text(encoding="utf-8"),
-                None,
-                source,
-                queue=False,
-                api_visibility="private",
-            ).then(page.run_page, [source, *choices], outputs, api_visibility="private", **job),
-        ]
-        cancel.click(page.stopped, None, outputs, cancels=runs, queue=False,
-                     api_visibility="private")  # fmt: skip
-        edit.click(
-            lambda: (
-                gr.Column(visible=True),
-                gr.Row(visible=False),
-                gr.Button(visible=True),
-                gr.Button(visible=True),
-            ),  # fmt: skip
-            None,
-            [editor, folded, run, example],
-            queue=False,
-            api_visibility="private",
-        )
+        gr.HTML(INTRO, elem_classes=["kh-noprint"])
+        with gr.Tabs():
+            with gr.Tab("Article", elem_id="kh-tab-article"):
+                _article_tab(page, options, pool)
+            with gr.Tab("Coverage", elem_id="kh-tab-coverage"):
+                build_coverage_tab(page, pool)
         gr.api(page.translate_document, api_name=API_NAME, concurrency_id=MODEL_JOBS)
     return app
 

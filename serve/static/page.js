@@ -57,7 +57,7 @@
   document.addEventListener('click', ev => {
     const t = ev.target;
     if (!t.closest) return;
-    if (t.closest('#kh-run, #kh-example')) started = Date.now();
+    if (t.closest('#kh-run, #kh-example, #kh-drun, #kh-dexample')) started = Date.now();
     const el = t.closest(BUTTONS) || t.closest('#kh-results .kh-seg, #kh-results .kh-point');
     if (el) act(el);
   });
@@ -76,6 +76,50 @@
   document.addEventListener('focusin', ev => {
     const el = ev.target.closest && ev.target.closest('#kh-results .kh-seg');
     if (el && ev.target === el) mark([el.dataset.seg], el, false);
+  });
+
+  // The Coverage tab: a chip or an "only in" sentence lights its source sentences (document
+  // k, sentence i, as "k:i"), opening that article's folded pairs and scrolling to the first.
+  const markDigest = (keys, self, reveal) => {
+    $$('#kh-digest .kh-hl').forEach(e => e.classList.remove('kh-hl'));
+    if (self) self.classList.add('kh-hl');
+    let first = null;
+    keys.forEach(key => {
+      const [doc, seg] = key.split(':');
+      const pair = $('#kh-digest .kh-pair[data-doc="' + doc + '"][data-seg="' + seg + '"]');
+      if (!pair) return;
+      pair.classList.add('kh-hl');
+      first = first || pair;
+      if (reveal) {
+        const article = pair.closest('details');
+        if (article) article.open = true;
+        if (narrow()) open(pair, true);
+      }
+    });
+    if (reveal && first) {
+      const smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+      first.scrollIntoView({block: 'center', behavior: smooth ? 'smooth' : 'auto'});
+      const en = $('.kh-en', first);
+      if (en) en.focus({preventScroll: true});
+    }
+  };
+  document.addEventListener('click', ev => {
+    const t = ev.target;
+    if (!t.closest || !t.closest('#kh-digest')) return;
+    const chip = t.closest('.kh-dcite');
+    const toggle = t.closest('.kh-ar-toggle');
+    const point = t.closest('.kh-dpoint');
+    if (chip) markDigest([chip.dataset.doc + ':' + chip.dataset.seg], point, true);
+    else if (toggle) { const pair = toggle.closest('.kh-pair'); open(pair, !pair.classList.contains('kh-open')); }
+    else if (point) markDigest(point.dataset.sources.split(' ').filter(Boolean), point, false);
+  });
+  document.addEventListener('keydown', ev => {
+    if (ev.key !== 'Enter' && ev.key !== ' ') return;
+    const point = ev.target.closest && ev.target.closest('#kh-digest .kh-dpoint');
+    if (point && ev.target === point) {
+      ev.preventDefault();
+      markDigest(point.dataset.sources.split(' ').filter(Boolean), point, true);
+    }
   });
 
   // English only / bilingual: the reader's choice, kept on the results' container (which
@@ -129,9 +173,10 @@
   // Gradio does not let us set (lang, dir, live region) on its own elements.
   let started = 0;
   const tick = () => {
-    const running = $('#kh-status [data-state="running"]');
-    const el = running && $('.kh-elapsed', running);
-    if (el && started) el.textContent = ((Date.now() - started) / 1000).toFixed(1) + ' s';
+    $$('#kh-status [data-state="running"], #kh-dstatus [data-state="running"]').forEach(running => {
+      const el = $('.kh-elapsed', running);
+      if (el && started) el.textContent = ((Date.now() - started) / 1000).toFixed(1) + ' s';
+    });
     const area = $('#kh-input textarea');
     const count = $('#kh-count .kh-count');
     if (area && count && count.dataset.shown !== String(area.value.length)) {
@@ -148,12 +193,25 @@
     if (area && area.getAttribute('lang') !== 'ar') {
       area.setAttribute('lang', 'ar'); area.setAttribute('dir', 'auto');
     }
-    const status = $('#kh-status');
-    if (status && !status.hasAttribute('aria-live')) {
-      status.setAttribute('role', 'status'); status.setAttribute('aria-live', 'polite');
-    }
+    $$('#kh-status, #kh-dstatus').forEach(status => {
+      if (!status.hasAttribute('aria-live')) {
+        status.setAttribute('role', 'status'); status.setAttribute('aria-live', 'polite');
+      }
+    });
+    const pasted = $('#kh-dinput textarea');
+    if (pasted && pasted.getAttribute('dir') !== 'auto') pasted.setAttribute('dir', 'auto');
     sync();
   };
-  setInterval(tick, 200);
+  // A finished digest is below the inputs: bring its key points into view once.
+  let digestShown = null;
+  const reveal = () => {
+    const done = $('#kh-dstatus [data-state="done"]');
+    const card = $('#kh-digest-summary');
+    if (done && card && digestShown !== card) {
+      digestShown = card;
+      card.scrollIntoView({block: 'start'});
+    }
+  };
+  setInterval(() => { tick(); reveal(); }, 200);
   new MutationObserver(attributes).observe(document.documentElement, {childList: true, subtree: true});
 })();

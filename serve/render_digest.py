@@ -1,0 +1,191 @@
+"""The coverage digest as the Coverage tab's HTML: key points across the coverage with how
+many stories report each and chips to every source sentence, the stories and their outlets,
+what each article alone reports, articles left out, and each article's sentence pairs (folded).
+
+As in render.py, every piece of untrusted text (visitors' articles, their names and outlets,
+model output) goes through `html.escape`; attributes hold only integers and our own words.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from khulasa.models.digest import Digest, DigestDocument
+from khulasa.models.report import MT_NOTE
+
+from .render import _flags
+
+NAME_CHARS = 22  # a chip's outlet name is cut here
+
+
+def _name(d: DigestDocument) -> str:
+    name = d.input.outlet or d.input.id
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+
+
+def _chip(digest: Digest, doc_id: str, segment: int) -> str:
+    k = next(i for i, d in enumerate(digest.documents) if d.input.id == doc_id)
+    d = digest.documents[k]
+    label = f"{_name(d)} {segment + 1}"
+    return (
+        f'<button type="button" class="kh-cite kh-dcite" data-doc="{k}" data-seg="{int(segment)}" '
+        f'aria-label="Source: {escape(d.input.outlet or d.input.id)}, sentence {segment + 1}">'
+        f"{escape(label)}</button>"
+    )
+
+
+def _points(digest: Digest) -> str:
+    if not digest.key_points:
+        return '<p class="kh-waiting">No key points: no article could be read.</p>'
+    items = []
+    for p in digest.key_points:
+        stories = f"{p.corroboration} {'story' if p.corroboration == 1 else 'stories'}"
+        articles = f"{p.documents} {'article' if p.documents == 1 else 'articles'}"
+        keys = " ".join(
+            f"{next(i for i, d in enumerate(digest.documents) if d.input.id == doc)}:{int(s)}"
+            for doc, s in p.sources
+        )
+        chips = "".join(_chip(digest, doc, s) for doc, s in p.sources)
+        items.append(
+            f'<li class="kh-point kh-dpoint" tabindex="0" data-sources="{keys}">'
+            f"{escape(p.text)}{_flags(p.flags)}"
+            f'<span class="kh-corr" title="Distinct stories that report this (copies of one '
+            f'story count once), and articles in all">{stories} · {articles}</span>'
+            f'<span class="kh-cites">{chips}</span></li>'
+        )
+    return '<ol class="kh-points">' + "".join(items) + "</ol>"
+
+
+def _how(digest: Digest) -> str:
+    points = digest.meta["key_points"]
+    if points["mode"] == "abstractive":
+        return f"Written by the model {points['model']} from each group's sentences"
+    return "The most central sentence of each group of sentences that report the same thing"
+
+
+def _stories(digest: Digest) -> str:
+    rows = []
+    for k, members in enumerate(digest.stories, start=1):
+        docs = [digest.documents[d] for d in members]
+        outlets = ", ".join(dict.fromkeys(d.input.outlet or d.input.id for d in docs))
+        copies = f"{len(docs)} copies" if len(docs) > 1 else "1 article"
+        off = " · shares nothing with the rest" if "off_topic" in docs[0].flags else ""
+        rows.append(
+            f"<li><strong>Story {k}</strong>: {escape(outlets)} "
+            f'<span class="kh-quiet">({copies}{off})</span></li>'
+        )
+    return (
+        '<section class="kh-dsection" aria-labelledby="kh-stories-title">'
+        '<h2 id="kh-stories-title">Stories</h2><p class="kh-quiet">Articles that are copies of '
+        f"one story (a wire report republished) are grouped.</p><ul>{''.join(rows)}</ul></section>"
+    )
+
+
+def _only_in(digest: Digest) -> str:
+    blocks = []
+    for k, d in enumerate(digest.documents):
+        if d.document is None or not d.only_in:
+            continue
+        segments = d.document.segments
+        items = "".join(
+            f'<li class="kh-point kh-dpoint" tabindex="0" data-sources="{k}:{int(i)}">'
+            f"{escape(segments[i].english or '')}"
+            f'<span class="kh-cites">{_chip(digest, d.input.id, i)}</span></li>'
+            for i in d.only_in
+        )
+        note = (
+            ' <span class="kh-quiet">(shares no reported fact with the rest: off topic?)</span>'
+            if "off_topic" in d.flags
+            else ""
+        )
+        blocks.append(
+            f"<h3>Only in {escape(d.input.outlet or d.input.id)}{note}</h3><ul>{items}</ul>"
+        )
+    if not blocks:
+        return ""
+    return (
+        '<section class="kh-dsection" aria-labelledby="kh-only-title">'
+        '<h2 id="kh-only-title">What each article alone reports</h2>'
+        + "".join(blocks)
+        + "</section>"
+    )
+
+
+def _left_out(digest: Digest) -> str:
+    failed = [d for d in digest.documents if d.input.error is not None]
+    if not failed:
+        return ""
+    items = "".join(
+        f"<li><strong>{escape(d.input.id)}</strong>: {escape(str(d.input.error))}</li>"
+        for d in failed
+    )
+    return (
+        '<section class="kh-dsection kh-left-out" aria-labelledby="kh-left-title">'
+        f'<h2 id="kh-left-title">Left out</h2><ul>{items}</ul></section>'
+    )
+
+
+def _pair(k: int, seg) -> str:
+    i = int(seg.index)
+    arabic = seg.source if seg.english != seg.source else ""
+    toggle = (
+        f'<button type="button" class="kh-ar-toggle" aria-expanded="false" '
+        f'aria-controls="kh-d{k}-ar-{i}">Arabic</button>'
+        if arabic
+        else ""
+    )
+    cls = "kh-pair" if arabic else "kh-pair kh-pair-en"
+    return (
+        f'<div class="{cls}" data-doc="{k}" data-seg="{i}">'
+        f'<span class="kh-num" data-n="{i + 1}" aria-hidden="true"></span>'
+        f'<p class="kh-seg kh-en" lang="en" tabindex="0">{escape(seg.english or "")}'
+        f"{_flags(seg.flags)}{toggle}</p>"
+        + (
+            f'<p class="kh-seg kh-ar" id="kh-d{k}-ar-{i}" lang="ar" dir="rtl">{escape(arabic)}</p>'
+            if arabic
+            else ""
+        )
+        + "</div>"
+    )
+
+
+def _articles(digest: Digest) -> str:
+    blocks = []
+    for k, d in enumerate(digest.documents):
+        if d.document is None:
+            continue
+        language = "English, not translated" if d.language == "en" else "Arabic"
+        head = (
+            f"{escape(d.input.outlet or d.input.id)} · {escape(d.title or '')} "
+            f'<span class="kh-quiet">({language}, {len(d.document.segments)} sentences)</span>'
+        )
+        pairs = "".join(_pair(k, s) for s in d.document.segments)
+        blocks.append(
+            f'<details class="kh-article" data-doc="{k}"><summary>{head}</summary>{pairs}</details>'
+        )
+    return (
+        '<section class="kh-dsection" aria-labelledby="kh-articles-title">'
+        '<h2 id="kh-articles-title">The articles, sentence by sentence</h2>'
+        + "".join(blocks)
+        + "</section>"
+    )
+
+
+def render_digest(digest: Digest | None) -> str:
+    if digest is None:
+        return ""
+    counts = digest.meta["counts"]
+    summary = (
+        f"{counts['read']} articles ({counts['arabic']} Arabic, {counts['english']} English) in "
+        f"{counts['stories']} stories"
+    )
+    note_head, note_body = MT_NOTE.split(":", 1)
+    return (
+        '<div class="kh-results kh-digest">'
+        '<section id="kh-digest-summary" class="kh-card" aria-labelledby="kh-dpoints-title">'
+        '<div class="kh-card-head"><h2 id="kh-dpoints-title">Key points across the coverage</h2>'
+        f'<span class="kh-how">{escape(summary)} · {escape(_how(digest))}</span></div>'
+        f"{_points(digest)}"
+        f'<p class="kh-note"><strong>{escape(note_head)}:</strong>{escape(note_body)}</p></section>'
+        f"{_stories(digest)}{_only_in(digest)}{_left_out(digest)}{_articles(digest)}</div>"
+    )

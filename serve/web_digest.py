@@ -1,0 +1,232 @@
+"""The page's Coverage tab: several articles on one event in (uploaded files, or pasted with a
+line of three dashes between them), one digest out: key points across the coverage, who
+reports what, what each article alone adds. Same limits, rate, key and model slots as every
+other door; progress shown while it runs; Cancel stops it."""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from khulasa.models.digest import Digest, DigestInput, check_inputs, make_digest
+from khulasa.models.errors import InputError
+
+from .batch_inputs import read_inputs
+from .render import render_error, render_status
+from .render_digest import render_digest
+from .server import MODEL_JOBS, ServeOptions
+
+SEPARATOR = re.compile(r"^\s*-{3,}\s*(.*?)\s*$")
+EXAMPLE_SET = "coverage of the Brussels meeting (6 articles)"
+
+
+class Stopped(Exception):
+    """The reader pressed Cancel: the digest's work stops after the current model batch."""
+
+
+def split_pasted(text: str | None) -> list[DigestInput]:
+    """Articles pasted one after another, a line of three or more dashes before each but the
+    first; words after the dashes name the next article's outlet (`--- Reuters`)."""
+    articles: list[tuple[str | None, list[str]]] = [(None, [])]
+    for line in (text or "").splitlines():
+        m = SEPARATOR.match(line)
+        if m:
+            articles.append((m.group(1) or None, []))
+        else:
+            articles[-1][1].append(line)
+    found = [(name, "\n".join(lines)) for name, lines in articles if "".join(lines).strip()]
+    return [
+        DigestInput(f"article-{k}", body, outlet=name) for k, (name, body) in enumerate(found, 1)
+    ]
+
+
+def uploaded(paths: list[str] | None) -> list[DigestInput]:
+    """Uploaded .txt/.jsonl/.csv files as digest inputs, named by their file names (a server
+    path never reaches the page: messages that name one are rewritten)."""
+    out = []
+    for path in paths or []:
+        name = Path(path).name
+        for r in read_inputs([path], "text", "id"):
+            error = r.error
+            if error is not None:
+                error = InputError(str(error).replace(str(path), name), getattr(error, "code", ""))
+            doc_id = name if r.id == str(path) else r.id.replace(str(path), name)
+            about = r.about
+            out.append(
+                DigestInput(
+                    doc_id,
+                    r.text,
+                    title=about.get("title"),
+                    outlet=about.get("outlet"),
+                    date=about.get("date"),
+                    error=error,
+                )
+            )
+    return out
+
+
+def example_text() -> str:
+    from khulasa.eval.coverage_set import records
+
+    return "\n".join(f"--- {r['outlet']}\n{r['text'].strip()}" for r in records())
+
+
+class CoveragePage:
+    def __init__(self, page):
+        self.page = page  # web.Page: options, pool, gate, guard, downloads
+        self.options: ServeOptions = page.options
+
+    def run(self, files, pasted, summarizer, points, request: gr.Request):
+        """The digest run: checks, progress while the models work, then the digest."""
+        from .web import reader_message
+
+        started = time.perf_counter()
+        try:
+            self.page.admit(request)
+            items = uploaded(files) + split_pasted(pasted)
+            limits = self.options.digest_limits(self.options.max_chars)
+            check_inputs([DigestInput(i.id, i.text) for i in items], limits)
+        except Exception as exc:
+            yield _view(render_error(reader_message(exc)), "", busy=False)
+            return
+        events: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        worker = threading.Thread(
+            target=self._work, args=(items, summarizer, int(points or 5), limits, events, stop),
+            daemon=True,
+        )  # fmt: skip
+        worker.start()
+        stage = "Waiting for a free slot…"
+        try:
+            while True:
+                try:
+                    kind, value = events.get(timeout=0.5)
+                except queue.Empty:
+                    kind, value = "tick", None
+                if kind == "stage":
+                    stage = value
+                elif kind in ("done", "error"):
+                    break
+                status = render_status(None, stage, elapsed=time.perf_counter() - started)
+                yield _view(status, gr.skip(), busy=True)
+        finally:
+            stop.set()  # Cancel closes this generator: the worker stops at its next batch
+        if kind == "error":
+            yield _view(render_error(reader_message(value)), "", busy=False)
+            return
+        files_out = _write_downloads(value, self.page.downloads.folder())
+        counts = value.meta["counts"]
+        done = (
+            f"Done: {counts['read']} of {counts['documents']} articles in {counts['stories']} "
+            f"stories, {len(value.key_points)} key points."
+        )
+        status = render_status(None, done, state="done", elapsed=time.perf_counter() - started)
+        yield _view(status, render_digest(value), busy=False, files=files_out)
+
+    def _work(self, items, summarizer, points, limits, events, stop) -> None:
+        def progress(stage: str, done: int, total: int) -> None:
+            if stop.is_set():
+                raise Stopped("Stopped.")
+            text = f"Translating: {done} of {total} sentences…" if stage == "translate" else stage
+            events.put(("stage", text))
+
+        try:
+            with self.page.gate.slot():
+                if stop.is_set():
+                    return
+                pipeline = self.page.pool.get(None, summarizer, None)
+                events.put(("stage", "Translating…"))
+                digest = make_digest(pipeline, items, points, limits, progress)
+            events.put(("done", digest))
+        except Stopped:
+            return
+        except Exception as exc:  # the reader gets a message, the log the details
+            events.put(("error", exc))
+
+    def stopped(self):
+        status = render_status(None, "Stopped.", state="stopped")
+        return _view(status, gr.skip(), busy=False)
+
+
+def _view(status, results, busy: bool, files=(None, None)) -> tuple:
+    json_path, md_path = files
+    return (
+        status,
+        results,
+        gr.Button("Working…" if busy else "Make digest", interactive=not busy),
+        gr.Button(visible=busy),
+        gr.DownloadButton(value=str(json_path) if json_path else None, interactive=bool(json_path)),
+        gr.DownloadButton(value=str(md_path) if md_path else None, interactive=bool(md_path)),
+    )
+
+
+def _write_downloads(digest: Digest, folder: Path) -> tuple[Path, Path]:
+    stem = f"digest-{str(digest.meta.get('created', ''))[:10] or 'undated'}"
+    json_path, md_path = folder / f"{stem}.json", folder / f"{stem}.md"
+    json_path.write_text(digest.to_json(), encoding="utf-8")
+    md_path.write_text(digest.to_markdown(), encoding="utf-8")
+    return json_path, md_path
+
+
+def build_coverage_tab(page, pool) -> None:
+    """The tab's inputs, buttons, status, results and downloads, and their events (inside
+    the page's Blocks)."""
+    coverage = CoveragePage(page)
+    options = page.options
+    noprint = ["kh-noprint"]
+    gr.HTML(
+        '<div class="kh-intro"><p>Several articles on one event: one digest. Key points '
+        "across the coverage, each with how many separate stories report it (copies of a wire "
+        "report count once) and links to every source sentence; what each article alone "
+        f"reports. Up to {options.digest_docs} articles, {options.max_chars:,} characters "
+        f"each, {options.digest_chars:,} in all; Arabic, and English beside it.</p></div>",
+        elem_classes=noprint,
+    )
+    with gr.Row(elem_classes=noprint):
+        files = gr.File(
+            label="Articles as files (.txt, one article each; or .jsonl / .csv records)",
+            file_count="multiple",
+            file_types=[".txt", ".jsonl", ".csv"],
+            elem_id="kh-dfiles",
+        )
+        pasted = gr.Textbox(
+            label="Or paste articles, a line of three dashes (---) before each; words after "
+            "the dashes name its outlet",
+            lines=8,
+            max_lines=16,
+            rtl=True,
+            elem_id="kh-dinput",
+        )
+    with gr.Accordion("Options", open=False, elem_classes=noprint), gr.Row():
+        summarizer = gr.Dropdown(
+            pool.offered("summarizer"), value=options.models.summarizer, label="Key points by"
+        )
+        points = gr.Slider(1, 10, step=1, value=5, label="Key points")
+    with gr.Row(elem_classes=noprint):
+        run = gr.Button("Make digest", variant="primary", elem_id="kh-drun")
+        example = gr.Button(f"Example: {EXAMPLE_SET}", elem_id="kh-dexample")
+        cancel = gr.Button("Cancel", variant="stop", visible=False, elem_id="kh-dcancel")
+    status = gr.HTML(render_status(None, "", state="idle"), elem_id="kh-dstatus",
+                     elem_classes=noprint)  # fmt: skip
+    results = gr.HTML("", elem_id="kh-digest")
+    with gr.Row(elem_classes=noprint):
+        json_file = gr.DownloadButton("Download JSON", interactive=False, elem_id="kh-djson")
+        md_file = gr.DownloadButton("Download Markdown", interactive=False, elem_id="kh-dmd")
+    outputs = [status, results, run, cancel, json_file, md_file]
+    job = dict(concurrency_id=MODEL_JOBS, show_progress="hidden", api_visibility="private")
+    runs = [
+        run.click(coverage.run, [files, pasted, summarizer, points], outputs, **job),
+        example.click(example_text, None, pasted, queue=False, api_visibility="private").then(
+            coverage.run, [files, pasted, summarizer, points], outputs, **job
+        ),
+    ]
+    cancel.click(coverage.stopped, None, outputs, cancels=runs, queue=False,
+                 api_visibility="private")  # fmt: skip
+
+
+__all__ = ["CoveragePage", "build_coverage_tab", "split_pasted", "uploaded"]
