@@ -3,18 +3,15 @@
 unless KHULASA_REQUIRE_BROWSER=1 (CI), where it fails instead. Screenshots of each state go to
 test-artifacts/ (KHULASA_ARTIFACTS)."""
 
-import json
 import os
 import shutil
-import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SAMPLE_AR, serve_options, start_server
+from conftest import ROOT, SAMPLE_AR, reference_memory, serve_options, start_server
 
-from khulasa.models.factory import build_pipeline
-from khulasa.models.text import normalize
+from khulasa.eval.coverage_set import records, references
 from khulasa.serve.server import ModelPool
 
 pytestmark = pytest.mark.browser
@@ -39,20 +36,11 @@ FLAGS = [
 
 def reader_memory(options, path: Path) -> Path:
     """A sentence memory holding the team's reference English for the example's sentences
-    (eval/data/brussels.sent.*), so the page shows readable English from replica models (as the
-    README says to look at the page as a reader would)."""
-    pipeline = build_pipeline(options.models.with_(memory=path))
-    pipeline.process(SAMPLE_AR.read_text(encoding="utf-8"), summary=False)
-    data = ROOT / "eval" / "data"
-    arabic = [normalize(x) for x in (data / "brussels.sent.ar").read_text("utf-8").splitlines()]
-    english = (data / "brussels.sent.en").read_text("utf-8").splitlines()
-    with sqlite3.connect(path) as db:
-        for key, source, value in db.execute("SELECT key, source, english FROM translations"):
-            entry = json.loads(value)
-            entry["h"] = [english[arabic.index(normalize(source))]] * len(entry["h"])
-            entry["s"] = [-0.3] * len(entry["h"])
-            db.execute("UPDATE translations SET english=? WHERE key=?", (json.dumps(entry), key))
-    return path
+    (eval/data/brussels.sent.*) and the coverage set's (eval/data/coverage/), so the page shows
+    readable English from replica models (as the README says to look at the page as a reader
+    would)."""
+    arabic = [r["text"] for r in records() if r["id"] != "report-en"]
+    return reference_memory(options.models, path, arabic, references())
 
 
 class HeldPipeline:

@@ -1,0 +1,108 @@
+"""The page's Coverage tab in a real browser (as test_browser.py: Debian's chromium through
+Playwright; skips with the reason without it, fails under KHULASA_REQUIRE_BROWSER=1)."""
+
+from pathlib import Path
+
+import pytest
+from test_browser import DESKTOP, PHONE, XSS, in_view, open_page, shot, site  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+def coverage_tab(site, viewport=DESKTOP):  # noqa: F811
+    page = open_page(site, viewport)
+    page.get_by_role("tab", name="Coverage").click()
+    page.wait_for_selector("#kh-dexample")
+    return page
+
+
+def wait_digest(page, state="done"):
+    page.wait_for_selector(f'#kh-dstatus [data-state="{state}"]', timeout=120_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#kh-digest, #kh-dstatus')]"
+        ".every(e => getComputedStyle(e).opacity === '1')"
+    )
+    page.wait_for_timeout(400)
+
+
+def test_the_example_coverage_becomes_one_digest(site):  # noqa: F811
+    page = coverage_tab(site)
+    shot(page, "coverage-0-tab")
+    page.click("#kh-dexample")
+    wait_digest(page)
+    assert "Done: 6 of 6 articles in 3 stories" in page.inner_text("#kh-dstatus")
+    card = page.locator("#kh-digest-summary")
+    assert in_view(page, "#kh-digest-summary h2")  # the digest is brought into view
+    assert "Machine translation" in card.inner_text()
+    assert page.locator("#kh-digest .kh-dpoint").count() >= 5
+    stories = page.inner_text("#kh-stories-title >> xpath=..")
+    assert "Story 1: Akhbar Al-Aan, Outlet B, Outlet C, Outlet D (4 copies)" in stories
+    assert "shares nothing with the rest" in stories  # the weather report
+    only = page.inner_text("#kh-only-title >> xpath=..")
+    assert "Only in Outlet D" in only and "Only in Outlet E" in only
+    shot(page, "coverage-1-digest")
+
+    # A chip opens the folded article at its sentence and lights it.
+    chip = page.locator("#kh-digest-summary .kh-dcite").first
+    doc, seg = chip.get_attribute("data-doc"), chip.get_attribute("data-seg")
+    chip.click()
+    page.wait_for_timeout(700)
+    pair = f'#kh-digest .kh-pair[data-doc="{doc}"][data-seg="{seg}"]'
+    assert page.eval_on_selector(f'details[data-doc="{doc}"]', "e => e.open")
+    assert "kh-hl" in page.get_attribute(pair, "class")
+    assert in_view(page, pair)
+    shot(page, "coverage-2-chip")
+    shot(page, "coverage-2-full", full=True)
+    page.context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_digest_has_no_serious_accessibility_violations(site, viewport):  # noqa: F811
+    import axe_playwright_python
+
+    axe = Path(axe_playwright_python.__file__).with_name("axe.min.js")
+    page = coverage_tab(site, viewport)
+    page.click("#kh-dexample")
+    wait_digest(page)
+    page.evaluate(axe.read_text(encoding="utf-8"))
+    violations = page.evaluate("axe.run().then(r => r.violations)")
+    found = [
+        f"{v['id']} ({v['impact']}) at {[n['target'] for n in v['nodes']][:3]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    shot(page, f"coverage-axe-{viewport['width']}", full=True)
+    assert not found, found
+    page.context.close()
+
+
+def test_uploads_and_pasted_names_show_as_text_and_no_server_path(site, tmp_path):  # noqa: F811
+    article = Path(__file__).resolve().parent.parent / "eval" / "data" / "brussels_ar.txt"
+    mine = tmp_path / "copy.txt"
+    mine.write_text(article.read_text(encoding="utf-8"), encoding="utf-8")
+    legacy = tmp_path / "legacy-1256.txt"
+    legacy.write_bytes("قال كيري إن التحالف متحد".encode("cp1256"))
+    page = coverage_tab(site)
+    page.set_input_files("#kh-dfiles input[type=file]", [str(mine), str(legacy)])
+    page.wait_for_timeout(1500)
+    page.fill("#kh-dinput textarea", f"--- {XSS}\n" + article.read_text(encoding="utf-8"))
+    page.click("#kh-drun")
+    wait_digest(page)
+    assert page.evaluate("() => typeof window.__pwned") == "undefined"
+    assert page.locator("#kh-digest img, #kh-digest script").count() == 0
+    text = page.inner_text("#kh-digest")
+    assert XSS in text  # the pasted outlet name, shown as text
+    left = page.inner_text("#kh-left-title >> xpath=..")
+    assert "legacy-1256.txt" in left and "not valid UTF-8" in left
+    assert "/tmp" not in left and "gradio" not in left.lower()
+    assert "Story 1: copy.txt, " in page.inner_text("#kh-stories-title >> xpath=..")
+    page.context.close()
+
+
+def test_nothing_to_digest_says_so(site):  # noqa: F811
+    page = coverage_tab(site)
+    page.click("#kh-drun")
+    page.wait_for_selector('#kh-dstatus [data-state="error"]', timeout=30_000)
+    assert "No documents" in page.inner_text("#kh-dstatus")
+    assert page.get_attribute("#kh-dstatus .kh-error", "role") == "alert"
+    page.context.close()
