@@ -68,9 +68,10 @@ def report_words(english: str) -> frozenset[str]:
 class UnionFind:
     """Disjoint sets; with `owners`, a set never holds two items of one owner (document)."""
 
-    def __init__(self, n: int, owners: list[int] | None = None):
+    def __init__(self, n: int, owners: list[int] | None = None, agree=None):
         self.parent = list(range(n))
         self.owned = [{o} for o in owners] if owners is not None else None
+        self.agree = agree  # (root, root) -> bool: may these two sets join?
 
     def find(self, x: int) -> int:
         root = x
@@ -84,6 +85,8 @@ class UnionFind:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
+        if self.agree is not None and not self.agree(ra, rb):
+            return False
         if self.owned is not None:
             small, large = sorted((ra, rb), key=lambda r: len(self.owned[r]))
             if not self.owned[small].isdisjoint(self.owned[large]):
@@ -189,12 +192,15 @@ def link_stories(units: list[Unit], copy_of: list[int], n_docs: int) -> list[int
 
 def link_reports(units: list[Unit], copy_of: list[int]) -> UnionFind:
     """Report groups: copies first, then English sentences that share enough content words,
-    the closest pairs first; never two sentences of one document in a group."""
+    the closest pairs first; never two sentences of one document in a group, and two groups
+    join only when their first sentences (the union-find roots) report the same thing too, so
+    a sentence that mixes two reports does not chain their groups together."""
+    words = [report_words(u.english) for u in units]
     uf = UnionFind(len(units), owners=[u.doc for u in units])
     heads: dict[int, int] = {}
     for i, group in enumerate(copy_of):
         uf.union(heads.setdefault(group, i), i)
-    words = [report_words(u.english) for u in units]
+    uf.agree = lambda a, b: _same_report(words[a], words[b]) > 0
     keys, of = _distinct(words)
     members: dict[int, list[int]] = {}
     for i, k in enumerate(of):
@@ -206,17 +212,25 @@ def link_reports(units: list[Unit], copy_of: list[int]) -> UnionFind:
     usable = [k if len(k) >= MIN_CONTENT else frozenset() for k in keys]
     links = []
     for a, b in candidates(usable, REPORT_ROWS):
-        shared = len(usable[a] & usable[b])
-        if shared < MIN_SHARED:
-            continue
-        score = shared / len(usable[a] | usable[b])
-        if score >= REPORT_JACCARD or shared >= REPORT_OVERLAP * min(
-            len(usable[a]), len(usable[b])
-        ):
+        score = _same_report(usable[a], usable[b])
+        if score > 0:
             links.append((score, a, b))
     for _, a, b in sorted(links, reverse=True):
         uf.union(members[a][0], members[b][0])
     return uf
+
+
+def _same_report(a: frozenset[str], b: frozenset[str]) -> float:
+    """The Jaccard similarity of two sentences' content words when they report the same thing
+    (enough shared words: REPORT_JACCARD, or REPORT_OVERLAP of the shorter), else 0."""
+    if len(a) < MIN_CONTENT or len(b) < MIN_CONTENT:
+        return 0.0
+    shared = len(a & b)
+    if shared < MIN_SHARED:
+        return 0.0
+    score = shared / len(a | b)
+    enough = score >= REPORT_JACCARD or shared >= REPORT_OVERLAP * min(len(a), len(b))
+    return score if enough else 0.0
 
 
 def link_coverage(units: list[Unit], n_docs: int) -> Coverage:

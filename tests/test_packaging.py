@@ -41,6 +41,8 @@ def test_wheel_installs_under_the_khulasa_name_only(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "khulasa/serve/examples/brussels_ar.txt" in names
     assert "khulasa/eval/data/brussels.sent.en" in names
+    assert "khulasa/eval/data/coverage/report_en.txt" in names  # the coverage set
+    assert "khulasa/models/digest.schema.json" in names
     # The page's style, script and Arabic face (with its licence) ship in the package.
     static = "khulasa/serve/static/"
     for name in ("page.css", "page.js", "fonts/OFL-NotoNaskhArabic.txt"):
