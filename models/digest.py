@@ -272,9 +272,9 @@ def _attach(docs, ready, units: list[Unit], coverage: Coverage) -> list[list[int
     copy_docs: dict[int, set[int]] = {}
     for u, c in zip(units, coverage.copy_of, strict=True):
         copy_docs.setdefault(c, set()).add(u.doc)
+    group_docs = [{units[j].doc for j in members} for members in coverage.groups]
     for i, u in enumerate(units):
-        group_docs = {units[j].doc for j in coverage.groups[coverage.group_of[i]]}
-        if group_docs | copy_docs[coverage.copy_of[i]] == {u.doc}:
+        if group_docs[coverage.group_of[i]] | copy_docs[coverage.copy_of[i]] == {u.doc}:
             docs[u.doc].only_in.append(u.segment)
     for k in _off_topic(docs, units, coverage, len(stories)):
         docs[k].flags.append(OFF_TOPIC)

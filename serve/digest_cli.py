@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from khulasa.models.env import default_memory_path
+from khulasa.models.errors import KhulasaError
 from khulasa.models.options import ModelOptions, add_arguments, check_positive
 
 from .batch import check_output_path
@@ -112,13 +113,22 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def write_whole(path: Path, text: str) -> None:
-    """`text` into `path`, whole or not at all."""
+    """`text` into `path`, whole or not at all (a temporary file renamed over it)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise KhulasaError(
+            f"Could not write the digest to {path}: {exc.strerror or exc}. Fix: free some "
+            "space or choose another -o, then run the same command again (with the sentence "
+            "memory on, sentences already translated are not translated again)."
+        ) from None
 
 
 class Progress:

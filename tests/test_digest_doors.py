@@ -37,14 +37,14 @@ def test_digest_command_writes_markdown_or_json(replicas, coverage_jsonl, tmp_pa
     err = capsys.readouterr().err
     assert "6 of 6 documents in 3 stories" in err and "written to" in err
 
-    out = tmp_path / "brussels-digest.json"
+    out = tmp_path / "new" / "folder" / "brussels-digest.json"  # folders made as needed
     assert main(["digest", str(coverage_jsonl), "-o", str(out), "--points", "2", *models]) == 0
     data = json.loads(out.read_text(encoding="utf-8"))
     SCHEMA_CHECK.validate(data)
     assert len(data["key_points"]) == 2
     assert [d["outlet"] for d in data["documents"]][:2] == ["Akhbar Al-Aan", "Outlet B"]
     assert data["documents"][0]["date"] == "2014-12-03"
-    assert not list(tmp_path.glob(".*.tmp"))  # written whole, no leftovers
+    assert not list(out.parent.glob(".*.tmp"))  # written whole, no leftovers
 
 
 def test_digest_command_reads_folders_and_reports_what_it_left_out(
