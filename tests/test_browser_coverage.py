@@ -9,8 +9,8 @@ from test_browser import DESKTOP, PHONE, XSS, in_view, open_page, shot, site  # 
 pytestmark = pytest.mark.browser
 
 
-def coverage_tab(site, viewport=DESKTOP):  # noqa: F811
-    page = open_page(site, viewport)
+def coverage_tab(site, viewport=DESKTOP, scheme="light"):  # noqa: F811
+    page = open_page(site, viewport, scheme)
     page.get_by_role("tab", name="Coverage").click()
     page.wait_for_selector("#kh-dexample")
     return page
@@ -56,12 +56,16 @@ def test_the_example_coverage_becomes_one_digest(site):  # noqa: F811
     page.context.close()
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_the_digest_has_no_serious_accessibility_violations(site, viewport):  # noqa: F811
+@pytest.mark.parametrize(
+    "viewport, scheme",
+    [(DESKTOP, "light"), (PHONE, "light"), (DESKTOP, "dark")],
+    ids=["desktop", "phone", "desktop-dark"],
+)
+def test_the_digest_has_no_serious_accessibility_violations(site, viewport, scheme):  # noqa: F811
     import axe_playwright_python
 
     axe = Path(axe_playwright_python.__file__).with_name("axe.min.js")
-    page = coverage_tab(site, viewport)
+    page = coverage_tab(site, viewport, scheme)
     page.click("#kh-dexample")
     wait_digest(page)
     page.evaluate(axe.read_text(encoding="utf-8"))
@@ -71,7 +75,7 @@ def test_the_digest_has_no_serious_accessibility_violations(site, viewport):  # 
         for v in violations
         if v["impact"] in ("serious", "critical")
     ]
-    shot(page, f"coverage-axe-{viewport['width']}", full=True)
+    shot(page, f"coverage-axe-{scheme}-{viewport['width']}", full=True)
     assert not found, found
     page.context.close()
 
