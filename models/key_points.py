@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .checks import check_summary
 from .coverage import MIN_CONTENT, Unit, report_words
 from .pipeline import TRUST_FLAGS
+from .summarize import cosine
 from .text import split_english
 
 OFF_TOPIC = "off_topic"  # the document's story shares no report with the rest of the coverage
@@ -56,12 +57,12 @@ def key_points(pipeline, docs, units, coverage, points: int) -> tuple[list[KeyPo
         g = groups[k]
         stories = len({docs[units[i].doc].story for i in g})
         lead = min(units[i].segment for i in g)
-        return (-stories, -_cosine(vectors[k], centroid) * (1 + 0.5 / (1 + lead)))
+        return (-stories, -cosine(vectors[k], centroid) * (1 + 0.5 / (1 + lead)))
 
     picked: list[tuple[list[int], int]] = []  # (group, representative unit)
     for k in sorted(range(len(groups)), key=rank):
-        rep = max(groups[k], key=lambda i: (_cosine(_tf(words[i]), vectors[k]), -i))
-        if all(_cosine(_tf(words[rep]), _tf(words[r])) < DIVERSITY for _, r in picked):
+        rep = max(groups[k], key=lambda i: (cosine(_tf(words[i]), vectors[k]), -i))
+        if all(cosine(_tf(words[rep]), _tf(words[r])) < DIVERSITY for _, r in picked):
             picked.append((groups[k], rep))
         if len(picked) == points:
             break
@@ -129,12 +130,6 @@ def _group_vectors(groups: list[list[int]], words) -> list[Counter]:
 def _unit(v: Counter) -> Counter:
     norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
     return Counter({w: x / norm for w, x in v.items()})
-
-
-def _cosine(a: Counter, b: Counter) -> float:
-    dot = sum(v * b.get(w, 0.0) for w, v in a.items())
-    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
-    return dot / norm if norm else 0.0
 
 
 def _ms(since: float) -> int:

@@ -46,12 +46,12 @@ class ExtractiveSummarizer:
         for v in vectors.values():
             centroid.update(v)
         scores = {
-            i: _cosine(vectors[i], centroid) * (1 + 0.5 / (1 + rank))
+            i: cosine(vectors[i], centroid) * (1 + 0.5 / (1 + rank))
             for rank, i in enumerate(usable)
         }
         picked: list[int] = []
         for i in sorted(usable, key=lambda i: -scores[i]):
-            if all(_cosine(vectors[i], vectors[j]) < 0.6 for j in picked):
+            if all(cosine(vectors[i], vectors[j]) < 0.6 for j in picked):
                 picked.append(i)
             if len(picked) == n:
                 break
@@ -64,7 +64,8 @@ def _tfidf(words: list[str], idf: dict[str, float]) -> Counter:
     return Counter({w: c * idf[w] for w, c in tf.items()})
 
 
-def _cosine(a: Counter, b: Counter) -> float:
+def cosine(a: Counter, b: Counter) -> float:
+    """Cosine similarity of two sparse vectors."""
     dot = sum(v * b.get(w, 0.0) for w, v in a.items())
     norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
     return dot / norm if norm else 0.0
