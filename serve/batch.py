@@ -299,6 +299,8 @@ def _process_step(pipeline, step: list[Record], opts: BatchOptions) -> list[dict
         if r.error is not None:
             lines.append(r.error_line())
         else:
+            if r.about:  # what the file or record says of its article
+                res.meta["source"] = dict(r.about)
             lines.append({"id": r.id, "source": r.source, "document": res.to_dict()})
     return lines
 

@@ -2,7 +2,8 @@
 becomes an error record with a documented code, never an exception and never a silent skip.
 
 Codes: invalid_utf8, invalid_unicode, invalid_id, empty_input, missing_text_field,
-invalid_json, too_long, unreadable.
+invalid_json, too_long, unreadable; for document files also type_mismatch, too_large,
+no_article (a web page without article text) and no_text_layer (a scanned PDF).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from khulasa.models.errors import InputError, KhulasaError, OptionError
+from khulasa.models.extract import SUFFIXES, extract
 from khulasa.models.text import check_unicode, decode_utf8, normalize
 
 ABOUT_FIELDS = ("title", "outlet", "date", "url")
@@ -63,8 +65,8 @@ def valid_id(record: Record) -> Record:
 def read_inputs(
     inputs: list[str], text_field: str, id_field: str, stdin: io.BufferedReader | None = None
 ) -> Iterator[Record]:
-    """Records from every input, in order: .txt files, directories (recursive *.txt), .jsonl,
-    .csv and '-' (JSONL on stdin)."""
+    """Records from every input, in order: document files (.txt, .html, .docx, .pdf),
+    directories (recursive, the same kinds), .jsonl, .csv and '-' (JSONL on stdin)."""
     for spec in inputs:
         if spec == "-":
             data = (stdin or sys.stdin.buffer).read()
@@ -74,11 +76,11 @@ def read_inputs(
         if path.is_dir():
             for file, problem in _txt_files(path):
                 yield valid_id(
-                    Record(str(file), str(file), error=problem) if problem else _txt_record(file)
+                    Record(str(file), str(file), error=problem) if problem else _file_record(file)
                 )
         elif not path.exists() and not path.is_symlink():
             raise UsageError(
-                f"No such input: {spec}. Fix: check the path (inputs are .txt, "
+                f"No such input: {spec}. Fix: check the path (inputs are .txt, .html, .docx, .pdf, "
                 f".jsonl, .csv files, directories, or - for JSONL on stdin)."
             )
         elif path.suffix.lower() == ".jsonl":
@@ -90,11 +92,12 @@ def read_inputs(
         elif path.suffix.lower() == ".csv":
             yield from map(valid_id, _csv_records(path, text_field, id_field))
         else:
-            yield valid_id(_txt_record(path))
+            yield valid_id(_file_record(path))
 
 
 def _txt_files(root: Path) -> list[tuple[Path, KhulasaError | None]]:
-    """Every *.txt under `root`, sorted by path. Linked folders are followed once; a link that
+    """Every document file (*.txt, *.html, *.htm, *.docx, *.pdf) under `root`, sorted by
+    path. Linked folders are followed once; a link that
     is broken, loops, or leads back into a folder already read is an `unreadable` error."""
     found: list[tuple[Path, KhulasaError | None]] = []
     seen = {os.path.realpath(root)}
@@ -110,12 +113,12 @@ def _txt_files(root: Path) -> list[tuple[Path, KhulasaError | None]]:
             return
         for entry in entries:
             path = Path(entry.path)
-            is_txt = path.suffix.lower() == ".txt"
+            is_document = path.suffix.lower() in SUFFIXES
             if entry.is_symlink():
                 try:
                     target = path.resolve(strict=True)
                 except (OSError, RuntimeError):
-                    if is_txt:
+                    if is_document:
                         unreadable(path, "a broken or looping symbolic link")
                     continue
                 if target.is_dir():
@@ -130,7 +133,7 @@ def _txt_files(root: Path) -> list[tuple[Path, KhulasaError | None]]:
             if entry.is_dir(follow_symlinks=False):
                 seen.add(os.path.realpath(path))
                 visit(path)
-            elif is_txt:
+            elif is_document:
                 found.append((path, None))
 
     visit(root)
@@ -145,14 +148,20 @@ def _read_bytes(path: Path) -> bytes | KhulasaError:
         return InputError(f"Cannot read {path}: {why}.", "unreadable")
 
 
-def _txt_record(path: Path) -> Record:
+def _file_record(path: Path) -> Record:
+    """A document file (.txt in any usual encoding, .html, .docx, .pdf) as a record whose
+    `about` holds what the file says of its article (title, outlet, date, format...)."""
     data = _read_bytes(path)
     if isinstance(data, KhulasaError):
         return Record(str(path), str(path), error=data)
     try:
-        return Record(str(path), str(path), text=decode_utf8(data, str(path)))
+        found = extract(data, name=str(path))
     except InputError as exc:
         return Record(str(path), str(path), error=exc)
+    about = found.about()
+    if "site" in about:
+        about["outlet"] = about.pop("site")
+    return Record(str(path), str(path), text=found.text, about=about)
 
 
 def _from_fields(obj: dict, where: str, fallback_id: str, text_field: str, id_field: str) -> Record:

@@ -60,8 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def read_text(path: str) -> str:
-    """The document at `path` ('-' for stdin) as text; InputError naming the fix otherwise."""
+def read_document(path: str) -> tuple[str, dict]:
+    """The article at `path` ('-' for stdin: UTF-8 text) and what its file says of it
+    (`Document.meta.source`): .txt in any usual encoding, .html, .docx or .pdf, told apart by
+    their bytes. InputError naming the fix otherwise."""
+    from khulasa.models.extract import extract
+
     if path == "-":
         if sys.stdin.isatty():
             print(
@@ -69,7 +73,7 @@ def read_text(path: str) -> str:
                 "(or pass a file: khulasa translate FILE)",
                 file=sys.stderr,
             )
-        return decode_utf8(sys.stdin.buffer.read(), "standard input")
+        return decode_utf8(sys.stdin.buffer.read(), "standard input"), {}
     file = Path(path)
     if file.is_dir():
         raise OptionError(
@@ -85,7 +89,8 @@ def read_text(path: str) -> str:
         data = file.read_bytes()
     except OSError as exc:
         raise InputError(f"Cannot read {path}: {exc.strerror}.", "unreadable") from exc
-    return decode_utf8(data, path)
+    found = extract(data, name=path)
+    return found.text, found.about()
 
 
 def register_translate(sub) -> None:
@@ -95,7 +100,8 @@ def register_translate(sub) -> None:
         nargs="?",
         default="-",
         metavar="FILE|-",
-        help="UTF-8 text file, or - for standard input (default)",
+        help="the article: .txt (UTF-8, UTF-16 or cp1256), .html, .docx or .pdf; or - for "
+        "UTF-8 text on standard input (default)",
     )
     add_arguments(tr)
     tr.add_argument("--json", action="store_true", help="print the Document as JSON")
@@ -116,10 +122,12 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
     options = ModelOptions.from_args(args)
     sentences = check_positive("--sentences", args.sentences)
-    text = read_text(args.file)
+    text, about = read_document(args.file)
     segment(text)  # bad input fails before any model loads (a missing one too: located first)
     pipeline = build_pipeline(options, summary=not args.no_summary)
     doc = pipeline.process(text, summary=not args.no_summary, summary_sentences=sentences)
+    if about:
+        doc.meta["source"] = about
     for warning in pipeline.warnings:
         print(f"khulasa: warning: {warning}", file=sys.stderr)
     if args.json:

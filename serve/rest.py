@@ -158,6 +158,24 @@ def translate_texts(
     return english, alts
 
 
+def frontend(options: ServeOptions) -> dict:
+    """`GET /frontend/settings` as LibreTranslate 1.9 answers it. No file translation and no
+    suggestions here yet: both say so, as LibreTranslate does when they are off."""
+    return {
+        "apiKeys": options.api_keys is not None,
+        "keyRequired": options.api_keys is not None,
+        "charLimit": options.char_limit,
+        "frontendTimeout": 500,
+        "suggestions": False,
+        "filesTranslation": False,
+        "supportedFilesFormat": [],
+        "language": {
+            "source": {"code": "ar", "name": "Arabic"},
+            "target": {"code": "en", "name": "English"},
+        },
+    }
+
+
 class Rest:
     """The routes' work, one method a route; `handle` applies the checks every route shares."""
 
@@ -312,6 +330,10 @@ def build_router(options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guar
             limit=options.max_digest_body,
             array_key="documents",
         )
+
+    @router.get("/frontend/settings", summary="What this server offers (LibreTranslate's shape)")
+    async def frontend_settings() -> Response:
+        return reply(frontend(options))
 
     @router.get("/health", summary="Loaded models; 200 when ready")
     async def health() -> Response:

@@ -46,8 +46,9 @@ def split_pasted(text: str | None) -> list[DigestInput]:
 
 
 def uploaded(paths: list[str] | None) -> list[DigestInput]:
-    """Uploaded .txt/.jsonl/.csv files as digest inputs, named by their file names (a server
-    path never reaches the page: messages that name one are rewritten)."""
+    """Uploaded files (.txt, .html, .docx, .pdf, or .jsonl/.csv records) as digest inputs,
+    named by their file names (a server path never reaches the page: messages that name one
+    are rewritten)."""
     out = []
     for path in paths or []:
         name = Path(path).name
@@ -189,9 +190,10 @@ def build_coverage_tab(page, pool) -> None:
     )
     with gr.Row(elem_classes=noprint):
         files = gr.File(
-            label="Articles as files (.txt, one article each; or .jsonl / .csv records)",
+            label="Articles as files (.txt, .html, .docx, .pdf: one article each; or "
+            ".jsonl / .csv records)",
             file_count="multiple",
-            file_types=[".txt", ".jsonl", ".csv"],
+            file_types=[".txt", ".html", ".htm", ".docx", ".pdf", ".jsonl", ".csv"],
             elem_id="kh-dfiles",
         )
         pasted = gr.Textbox(

@@ -42,7 +42,7 @@ def test_mixed_inputs_one_line_each_in_order_with_named_errors(
     (tmp_path / "dir" / "sub").mkdir(parents=True)
     (tmp_path / "dir" / "a.txt").write_text(sample_ar, encoding="utf-8")
     (tmp_path / "dir" / "sub" / "b.txt").write_text(ARABIC, encoding="utf-8")
-    (tmp_path / "legacy.txt").write_bytes(ARABIC.encode("cp1256"))
+    (tmp_path / "legacy.txt").write_bytes("Déclaration du ministère".encode("latin-1"))
     (tmp_path / "docs.jsonl").write_text(
         "\n".join(
             [

@@ -84,8 +84,8 @@ def test_uploads_and_pasted_names_show_as_text_and_no_server_path(site, tmp_path
     article = Path(__file__).resolve().parent.parent / "eval" / "data" / "brussels_ar.txt"
     mine = tmp_path / "copy.txt"
     mine.write_text(article.read_text(encoding="utf-8"), encoding="utf-8")
-    legacy = tmp_path / "legacy-1256.txt"
-    legacy.write_bytes("قال كيري إن التحالف متحد".encode("cp1256"))
+    legacy = tmp_path / "legacy-latin1.txt"
+    legacy.write_bytes("Déclaration du ministère".encode("latin-1"))
     page = coverage_tab(site)
     page.set_input_files("#kh-dfiles input[type=file]", [str(mine), str(legacy)])
     page.wait_for_timeout(1500)
@@ -97,7 +97,7 @@ def test_uploads_and_pasted_names_show_as_text_and_no_server_path(site, tmp_path
     text = page.inner_text("#kh-digest")
     assert XSS in text  # the pasted outlet name, shown as text
     left = page.inner_text("#kh-left-title >> xpath=..")
-    assert "legacy-1256.txt" in left and "not valid UTF-8" in left
+    assert "legacy-latin1.txt" in left and "not valid UTF-8" in left
     assert "/tmp" not in left and "gradio" not in left.lower()
     assert "Story 1: copy.txt, " in page.inner_text("#kh-stories-title >> xpath=..")
     page.context.close()

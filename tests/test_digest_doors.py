@@ -55,7 +55,7 @@ def test_digest_command_reads_folders_and_reports_what_it_left_out(
     (folder / "a.txt").write_text(sample_ar, encoding="utf-8")
     (folder / "b.txt").write_text("عاجل\n\n" + sample_ar, encoding="utf-8")
     (folder / "empty.txt").write_text("  \n", encoding="utf-8")
-    (folder / "legacy.txt").write_bytes("قال كيري".encode("cp1256"))
+    (folder / "legacy.txt").write_bytes("Déclaration du ministère".encode("latin-1"))
     code = main(
         ["digest", str(folder), "--markdown", "--quiet", "--no-memory",
          "--translator", str(replicas["opus-mt"]), "--summarizer", "extractive"]
@@ -91,7 +91,7 @@ def test_pasted_articles_split_at_dashes_and_uploads_hide_server_paths(tmp_path)
     ]
     bad = tmp_path / "upload-dir" / "legacy.txt"
     bad.parent.mkdir()
-    bad.write_bytes("قال".encode("cp1256"))
+    bad.write_bytes("Déclaration du ministère".encode("latin-1"))
     [item] = uploaded([str(bad)])
     assert item.id == "legacy.txt" and item.error.code == "invalid_utf8"
     assert str(tmp_path) not in str(item.error) and "legacy.txt" in str(item.error)

@@ -139,6 +139,27 @@ def test_summarize_health_and_openapi(server):
     )
 
 
+LIBRETRANSLATE_SETTINGS = {  # the fields LibreTranslate 1.9 answers /frontend/settings with
+    "apiKeys", "charLimit", "filesTranslation", "frontendTimeout", "keyRequired", "language",
+    "suggestions", "supportedFilesFormat",
+}  # fmt: skip
+
+
+def test_frontend_settings_have_libretranslates_shape(server, guarded):
+    status, body = call(server, "/frontend/settings", method="GET")
+    assert status == 200 and set(body) == LIBRETRANSLATE_SETTINGS
+    assert body["language"] == {
+        "source": {"code": "ar", "name": "Arabic"},
+        "target": {"code": "en", "name": "English"},
+    }
+    assert (body["keyRequired"], body["charLimit"]) == (False, 20_000)
+    assert (body["filesTranslation"], body["supportedFilesFormat"], body["suggestions"]) == (
+        False, [], False,
+    )  # fmt: skip
+    status, body = call(guarded, "/frontend/settings", method="GET")
+    assert (body["keyRequired"], body["apiKeys"], body["charLimit"]) == (True, True, 500)
+
+
 @pytest.mark.parametrize(
     "payload, fragment",
     [

@@ -1,0 +1,228 @@
+"""Article text out of the files readers hold: plain text in any usual encoding, saved web
+pages, Word files and PDFs with a text layer. One function per kind, each returning the text
+and what is known of the article (`Extracted`); `extract` picks the kind from the bytes, not
+the name, and refuses a name that claims another kind.
+
+Bounds: MAX_BYTES per file, MAX_UNCOMPRESSED inside a .docx (a zip bomb is refused before it
+is inflated), MAX_PAGES per PDF. Every refusal is an InputError with a code and the fix.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import asdict, dataclass, field
+
+from .errors import InputError
+from .text import arabic_ratio
+
+MAX_BYTES = 20 * 2**20
+MAX_UNCOMPRESSED = 50 * 2**20
+MAX_PAGES = 200
+KINDS = ("txt", "html", "docx", "pdf")
+SUFFIXES = {".txt": "txt", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf"}
+# Common Arabic words: in logical order a text is full of them; a PDF's text in visual
+# (reversed) order has them backwards.
+_COMMON = frozenset("في من على إلى أن التي الذي عن مع هذا هذه كان قال بين أو ما لا".split())
+_LTR_RUN = re.compile(r"[0-9A-Za-z\u0660-\u0669][0-9A-Za-z\u0660-\u0669.,:%/\-']*")
+
+
+@dataclass
+class Extracted:
+    """An article's text and what its file says of it."""
+
+    text: str
+    format: str  # txt, html, docx or pdf
+    title: str | None = None
+    date: str | None = None
+    site: str | None = None
+    author: str | None = None
+    url: str | None = None
+    encoding: str | None = None  # txt: the encoding found
+    notes: list[str] = field(default_factory=list)  # e.g. "visual order repaired"
+
+    def about(self) -> dict:
+        """`Document.meta.source`: the known fields only."""
+        return {k: v for k, v in asdict(self).items() if k != "text" and v not in (None, [])}
+
+
+def kind_of(data: bytes) -> str:
+    """txt, html, docx or pdf, from the bytes."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except zipfile.BadZipFile:
+            return "zip"
+        return "docx" if "word/document.xml" in names else "zip"
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<article", b"<meta")):
+        return "html"
+    return "txt"
+
+
+def extract(data: bytes, name: str = "", url: str | None = None) -> Extracted:
+    """The article in `data`. `name` (a file name) only has to agree with the content."""
+    where = name or "the file"
+    if len(data) > MAX_BYTES:
+        raise InputError(
+            f"{where} is {len(data) / 2**20:.1f} MiB; the limit is {MAX_BYTES // 2**20} MiB.",
+            "too_large",
+        )
+    kind = kind_of(data)
+    claimed = SUFFIXES.get(_suffix(name))
+    if kind == "zip" or (claimed and claimed != kind and not (claimed == "txt" and kind == "html")):
+        found = "a zip archive that is not a Word file" if kind == "zip" else f"a {kind} file"
+        raise InputError(
+            f"{where} is named as {claimed or 'a document'} but its content is {found}. Fix: "
+            "give the file its real type (.txt, .html, .docx or .pdf).",
+            "type_mismatch",
+        )
+    reader = {"txt": extract_txt, "html": extract_html, "docx": extract_docx, "pdf": extract_pdf}
+    return reader[kind](data, where) if kind != "html" else extract_html(data, where, url)
+
+
+def _suffix(name: str) -> str:
+    return ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+
+
+def extract_txt(data: bytes, where: str = "the file") -> Extracted:
+    """UTF-8 (a BOM allowed), UTF-16 with a BOM, or a legacy Arabic encoding (cp1256,
+    ISO-8859-6) found by charset-normalizer; the encoding is recorded."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return Extracted(data.decode("utf-16"), "txt", encoding="utf-16")
+    try:
+        encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+        return Extracted(data.decode(encoding), "txt", encoding=encoding)
+    except UnicodeDecodeError as exc:
+        bad = exc
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=["cp1256", "iso8859_6"]).best()
+    text = str(best) if best is not None else ""
+    if best is None or arabic_ratio(text) < 0.5:
+        raise InputError(
+            f"{where} is not valid UTF-8 (byte 0x{data[bad.start]:02x} at offset {bad.start}) "
+            "and is not Arabic in a legacy encoding either. Fix: save it as UTF-8.",
+            "invalid_utf8",
+        )
+    return Extracted(text, "txt", encoding=best.encoding)
+
+
+def extract_html(data: bytes | str, where: str = "the page", url: str | None = None) -> Extracted:
+    """The main article text of a web page (trafilatura): no navigation, related links,
+    comments or boilerplate; paragraphs kept."""
+    import trafilatura
+
+    found = trafilatura.bare_extraction(
+        data, url=url, with_metadata=True, include_comments=False, include_tables=False,
+        favor_precision=True,
+    )  # fmt: skip
+    text = (found.text or "").strip() if found is not None else ""
+    if not text:
+        raise InputError(
+            f"{where} has no article text that could be found (a page of links, a login or "
+            "a script-built page?). Fix: save the article's own page, or paste its text.",
+            "no_article",
+        )
+    text = re.sub(r"\n+", "\n\n", text)
+    return Extracted(
+        text, "html", title=found.title, date=found.date, site=found.sitename,
+        author=found.author, url=found.url or url,
+    )  # fmt: skip
+
+
+def extract_docx(data: bytes, where: str = "the file") -> Extracted:
+    """The paragraphs of a Word file (python-docx), after checking that it does not inflate
+    past MAX_UNCOMPRESSED."""
+    import docx
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        inflated = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"{where} is not a readable Word file ({exc}).", "unreadable") from None
+    if inflated > MAX_UNCOMPRESSED:
+        raise InputError(
+            f"{where} would inflate to {inflated / 2**20:.0f} MiB; at most "
+            f"{MAX_UNCOMPRESSED // 2**20} MiB is read (a zip bomb?).",
+            "too_large",
+        )
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises several types for damaged files
+        raise InputError(f"{where} is not a readable Word file ({exc}).", "unreadable") from None
+    paragraphs = [p.text.strip() for p in document.paragraphs if p.text.strip()]
+    if not paragraphs:
+        raise InputError(f"{where} has no text.", "empty_input")
+    props = document.core_properties
+    created = props.created.date().isoformat() if props.created else None
+    text = "\n\n".join(paragraphs)
+    return Extracted(text, "docx", title=props.title or None, author=props.author or None,
+                     date=created)  # fmt: skip
+
+
+def extract_pdf(data: bytes, where: str = "the file") -> Extracted:
+    """The text layer of a PDF (pypdf): presentation forms turned back into letters, lines
+    in visual (reversed) order detected and put back in reading order. A PDF without a text
+    layer (scanned) is refused."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise InputError(f"{where} is encrypted. Fix: save an unprotected copy.", "unreadable")
+        if len(reader.pages) > MAX_PAGES:
+            raise InputError(
+                f"{where} has {len(reader.pages)} pages; at most {MAX_PAGES} are read. Fix: "
+                "split it.",
+                "too_large",
+            )
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except PdfReadError as exc:
+        raise InputError(f"{where} is not a readable PDF ({exc}).", "unreadable") from None
+    raw = "\n\n".join(p.strip() for p in pages if p.strip())
+    if sum(ch.isalpha() for ch in raw) < 20:
+        raise InputError(
+            f"{where} has no text layer (a scanned PDF?): khulasa reads text, not images. "
+            "Fix: run it through OCR first, or paste the text.",
+            "no_text_layer",
+        )
+    notes = []
+    lines = raw.split("\n")
+    if _visual_order(lines):
+        lines = [_to_logical(line) for line in lines]
+        notes.append("visual order repaired")
+    text = unicodedata.normalize("NFKC", "\n".join(lines))
+    info = reader.metadata
+    title = info.title if info is not None and info.title else None
+    return Extracted(text, "pdf", title=title, notes=notes)
+
+
+def _words(line: str) -> list[str]:
+    return re.findall(r"[\u0621-\u064a\ufb50-\ufdff\ufe70-\ufeff]+", line)
+
+
+def _visual_order(lines: list[str]) -> bool:
+    """Whether the Arabic reads backwards: more common words appear reversed than as they
+    are (compared after presentation forms are turned into letters)."""
+    forward = backward = 0
+    for line in lines:
+        for word in _words(unicodedata.normalize("NFKC", line)):
+            forward += word in _COMMON
+            backward += word[::-1] in _COMMON
+    return backward > forward
+
+
+def _to_logical(line: str) -> str:
+    """A line in visual order back to reading order: the characters reversed, then runs of
+    digits and Latin (which visual order keeps left to right) reversed back; brackets
+    mirrored."""
+    if not _words(line):
+        return line
+    flipped = line[::-1].translate(str.maketrans("()[]{}<>«»", ")(][}{><»«"))
+    return _LTR_RUN.sub(lambda m: m.group(0)[::-1], flipped)
