@@ -24,7 +24,14 @@ from khulasa.models.env import default_memory_path
 from khulasa.models.errors import KhulasaError
 from khulasa.models.options import ModelOptions, add_arguments, check_positive
 
-from .batch_inputs import Record, UsageError, check_text, find_duplicates, read_inputs
+from .batch_inputs import (
+    Record,
+    UsageError,
+    check_text,
+    fetch_links,
+    find_duplicates,
+    read_inputs,
+)
 
 __all__ = ["BatchOptions", "BatchStats", "JsonlOutput", "UsageError", "register", "run_batch"]
 
@@ -263,7 +270,9 @@ def _run(
     bar = tqdm(total=len(todo), unit="doc", disable=opts.quiet, file=sys.stderr, dynamic_ncols=True)
     try:
         for start in range(0, len(todo), opts.docs_per_step):
-            step = [check_text(r, opts.max_chars) for r in todo[start : start + opts.docs_per_step]]
+            step = todo[start : start + opts.docs_per_step]
+            fetch_links(step)
+            step = [check_text(r, opts.max_chars) for r in step]
             for line in _process_step(pipeline, step, opts):
                 out.append(line)
                 if "error" in line:

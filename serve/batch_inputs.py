@@ -19,6 +19,7 @@ from pathlib import Path
 
 from khulasa.models.errors import InputError, KhulasaError, OptionError
 from khulasa.models.extract import SUFFIXES, extract
+from khulasa.models.fetch import FetchPolicy, fetch, is_link
 from khulasa.models.text import check_unicode, decode_utf8, normalize
 
 ABOUT_FIELDS = ("title", "outlet", "date", "url")
@@ -37,6 +38,7 @@ class Record:
     error: KhulasaError | None = None
     # What a JSONL/CSV record says of its article (title, outlet, date, url), when it does.
     about: dict = field(default_factory=dict)
+    url: str | None = None  # a record that gives a link instead of its text: fetched later
 
     def error_line(self) -> dict:
         err = self.error
@@ -168,6 +170,9 @@ def _from_fields(obj: dict, where: str, fallback_id: str, text_field: str, id_fi
     raw_id = obj.get(id_field)
     rid = fallback_id if raw_id in (None, "") else str(raw_id)
     text = obj.get(text_field)
+    link = obj.get("url")
+    if text is None and isinstance(link, str) and is_link(link):
+        return Record(rid, where, url=link.strip(), about={"url": link.strip()})
     if not isinstance(text, str):
         problem = "has no" if text is None else "has a non-text"
         return Record(
@@ -262,3 +267,21 @@ def check_text(record: Record, max_chars: int) -> Record:
                 "too_long",
             )
     return record
+
+
+def fetch_links(records: list[Record], policy: FetchPolicy | None = None) -> None:
+    """Fetch the records that give a `url` instead of text (under the fetch guard): each gets
+    its article's text and what the page says of it, or its error (`url_refused`,
+    `fetch_failed`, `too_large`, `no_article`...)."""
+    for r in records:
+        if r.error is not None or r.text is not None or r.url is None:
+            continue
+        try:
+            found = fetch(r.url, policy)
+        except InputError as exc:
+            r.error = exc
+            continue
+        about = found.about()
+        if "site" in about:
+            about["outlet"] = about.pop("site")
+        r.text, r.about = found.text, {**about, **r.about}

@@ -65,7 +65,11 @@ def read_document(path: str) -> tuple[str, dict]:
     (`Document.meta.source`): .txt in any usual encoding, .html, .docx or .pdf, told apart by
     their bytes. InputError naming the fix otherwise."""
     from khulasa.models.extract import extract
+    from khulasa.models.fetch import fetch, is_link
 
+    if is_link(path):
+        found = fetch(path.strip())
+        return found.text, found.about()
     if path == "-":
         if sys.stdin.isatty():
             print(
@@ -99,9 +103,10 @@ def register_translate(sub) -> None:
         "file",
         nargs="?",
         default="-",
-        metavar="FILE|-",
-        help="the article: .txt (UTF-8, UTF-16 or cp1256), .html, .docx or .pdf; or - for "
-        "UTF-8 text on standard input (default)",
+        metavar="FILE|URL|-",
+        help="the article: .txt (UTF-8, UTF-16 or cp1256), .html, .docx or .pdf; a link "
+        "(http or https; public addresses only); or - for UTF-8 text on standard input "
+        "(default)",
     )
     add_arguments(tr)
     tr.add_argument("--json", action="store_true", help="print the Document as JSON")

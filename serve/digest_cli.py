@@ -18,7 +18,7 @@ from khulasa.models.errors import KhulasaError
 from khulasa.models.options import ModelOptions, add_arguments, check_positive
 
 from .batch import check_output_path
-from .batch_inputs import UsageError, read_inputs
+from .batch_inputs import UsageError, fetch_links, read_inputs
 
 
 def register(sub) -> None:
@@ -68,6 +68,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_output_path(args.output)
     records = list(read_inputs(args.inputs, args.text_field, args.id_field))
+    fetch_links(records)  # records that give a url instead of text
     if not records:
         raise UsageError(
             "The inputs hold no documents. Fix: give .txt files, a directory of them, or "
