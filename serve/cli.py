@@ -236,6 +236,12 @@ def register_serve(sub) -> None:
         metavar="N",
         help="coverage digest: most characters of all its documents (default: 100000)",
     )
+    se.add_argument(
+        "--allow-urls",
+        action="store_true",
+        help="let visitors give a link for the server to fetch (public http/https addresses "
+        "only, every redirect checked; default: off)",
+    )
     se.set_defaults(run=cmd_serve)
 
 
@@ -276,6 +282,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         keep_downloads=args.keep_downloads,
         digest_docs=args.digest_docs,
         digest_chars=args.digest_chars,
+        allow_urls=args.allow_urls,
     )
     check_port_free(options.host, options.port)
     logging.basicConfig(level=logging.INFO, format="khulasa: %(message)s")

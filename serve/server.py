@@ -52,6 +52,14 @@ class ServeOptions:
     keep_downloads: int = 3600  # seconds a page download (or upload) is kept at most
     digest_docs: int = 20  # coverage digest: documents in one digest (page and REST)
     digest_chars: int = 100_000  # coverage digest: characters of all its documents
+    allow_urls: bool = False  # the page fetches links (under the fetch guard) only when set
+    allow_loopback_urls: bool = False  # tests only: the project's loopback servers
+
+    @property
+    def fetch_policy(self):
+        from khulasa.models.fetch import FetchPolicy
+
+        return FetchPolicy(allow_loopback=self.allow_loopback_urls)
 
     def __post_init__(self):
         if not 0 <= self.port <= 65535:

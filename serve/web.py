@@ -121,12 +121,37 @@ class Page:
         if not self.guard.limiter.allow(client):
             raise gr.Error(self.guard.limiter.refusal())
 
-    def run_page(self, text, translator, summarizer, beams, sentences, request: gr.Request):
+    def article(self, text: str | None, upload: str | None, link: str | None):
+        """The article to translate and what its file or page says of it: an uploaded file
+        (.txt, .html, .docx, .pdf) first, then a link (only with --allow-urls), else the
+        pasted text."""
+        from khulasa.models.extract import extract
+        from khulasa.models.fetch import fetch
+
+        if upload:
+            path = Path(upload)
+            found = extract(path.read_bytes(), name=path.name)
+        elif link and link.strip():
+            if not self.options.allow_urls:
+                raise InputError(
+                    "This server does not fetch links: paste the article's text or upload its "
+                    "file (the server's operator can allow links with --allow-urls).",
+                    "urls_off",
+                )
+            found = fetch(link.strip(), self.options.fetch_policy)
+        else:
+            return text, {}
+        return found.text, found.about()
+
+    def run_page(
+        self, text, upload, link, translator, summarizer, beams, sentences, request: gr.Request
+    ):
         """The page's run: checks, then the results as they fill, then downloads. Any problem
         replaces the results with a message in the reader's words (no stale "Done")."""
         started = time.perf_counter()
         try:
             self.admit(request)
+            text, about = self.article(text, upload, link)
             text = check_input(text, self.options.max_chars)
         except Exception as exc:
             yield _view(render_error(reader_message(exc)), "", editing=True)
@@ -149,6 +174,8 @@ class Page:
                     )
                     status = render_status(doc, stage, elapsed=time.perf_counter() - started)
                     yield _view(status, render_results(doc, waiting), editing=False, busy=True)
+            if about:
+                doc.meta["source"] = about
             files = _write_downloads(doc, self.downloads.folder())
         except Exception as exc:
             yield _view(render_error(reader_message(exc)), "", editing=True)
@@ -170,16 +197,22 @@ class Page:
         summarizer: str = "",
         beams: int = 0,
         summary_sentences: int = 0,
+        url: str = "",
         request: gr.Request = None,
     ) -> dict:
-        """Translate and summarise an Arabic document; returns the Document JSON."""
+        """Translate and summarise an Arabic document (or the article at `url`, on a server
+        started with --allow-urls); returns the Document JSON."""
         with page_errors():
             self.admit(request)
+            text, about = self.article(text, None, url)
             text = check_input(text, self.options.max_chars)
             with self.gate.slot():
                 pipeline = self.pool.get(translator, summarizer, int(beams or 0))
                 sentences = int(summary_sentences or 0) or None
-                return pipeline.process(text, summary_sentences=sentences).to_dict()
+                doc = pipeline.process(text, summary_sentences=sentences)
+            if about:
+                doc.meta["source"] = about
+            return doc.to_dict()
 
 
 INTRO = (
@@ -214,6 +247,19 @@ def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> None:
             elem_id="kh-input",
         )
         gr.HTML(render_count(options.max_chars), elem_id="kh-count")
+        with gr.Row():
+            upload = gr.File(
+                label="Or a file: .txt, .html (a saved page), .docx or .pdf",
+                file_types=[".txt", ".html", ".htm", ".docx", ".pdf"],
+                elem_id="kh-file",
+                height=120,
+            )
+            link = gr.Textbox(
+                label="Or a link to the article",
+                placeholder="https://…",
+                visible=options.allow_urls,
+                elem_id="kh-link",
+            )
         choices = _option_inputs(options, pool)
     with gr.Row(visible=False, elem_id="kh-folded", elem_classes=noprint) as folded:
         folded_text = gr.HTML("", elem_id="kh-folded-text")
@@ -232,15 +278,16 @@ def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> None:
     outputs = [status, results, editor, folded, folded_text, run, example, cancel]
     outputs += [json_file, md_file]
     job = dict(concurrency_id=MODEL_JOBS, show_progress="hidden")
+    inputs = [source, upload, link, *choices]
     runs = [
-        run.click(page.run_page, [source, *choices], outputs, api_name="translate_page", **job),
+        run.click(page.run_page, inputs, outputs, api_name="translate_page", **job),
         example.click(
-            lambda: EXAMPLE.read_text(encoding="utf-8"),
+            lambda: (EXAMPLE.read_text(encoding="utf-8"), None, ""),
             None,
-            source,
+            [source, upload, link],
             queue=False,
             api_visibility="private",
-        ).then(page.run_page, [source, *choices], outputs, api_visibility="private", **job),
+        ).then(page.run_page, inputs, outputs, api_visibility="private", **job),
     ]
     cancel.click(page.stopped, None, outputs, cancels=runs, queue=False,
                  api_visibility="private")  # fmt: skip

@@ -62,7 +62,7 @@ def test_untrusted_text_is_escaped_everywhere_on_the_page():
 
 def test_page_streams_translation_then_key_points(options, sample_ar):
     handler = page_handler(options)
-    updates = list(handler(sample_ar, "", "", 0, 3, None))
+    updates = list(handler(sample_ar, None, "", "", "", 0, 3, None))
     assert len(updates) >= 4
     first, last = updates[1][1], updates[-1][1]  # results after segmentation, at the end
     assert first.count('class="kh-pending"') == 16  # every pair there at once, English pending
@@ -82,10 +82,10 @@ def test_page_streams_translation_then_key_points(options, sample_ar):
 
 def test_page_problems_replace_the_results_in_readers_words(options):
     handler = page_handler(options)
-    ((status, results, editor, *_),) = list(handler("ب" * 30_000, "", "", 0, 3, None))
+    ((status, results, editor, *_),) = list(handler("ب" * 30_000, None, "", "", "", 0, 3, None))
     assert "30,000 characters; the limit here is 20,000" in status and 'role="alert"' in status
     assert results == "" and editor.visible  # nothing stale; the input open to fix
-    ((status, *_),) = list(handler("Hello, world.", "", "", 0, 3, None))
+    ((status, *_),) = list(handler("Hello, world.", None, "", "", "", 0, 3, None))
     assert "not Arabic" in status
 
 
