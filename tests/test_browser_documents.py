@@ -1,0 +1,77 @@
+"""Uploading a file and giving a link on the Article tab, in a real browser (as
+test_browser.py: Debian's chromium through Playwright, never `playwright install`)."""
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import serve_options, start_server
+from test_browser import CHROMIUM, DESKTOP, FLAGS, wait_done
+from test_extract import LEAD, SECOND, docx_bytes
+from test_fetch import site as news_site  # noqa: F401
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(
+    os.environ.get("KHULASA_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts")
+)
+
+
+@pytest.fixture(scope="module")
+def browser_page(replicas):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("KHULASA_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium is required here (KHULASA_REQUIRE_BROWSER=1) but is missing")
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    options = serve_options(
+        replicas, summarizer="extractive", backend="torch", allow_urls=True,
+        allow_loopback_urls=True,
+    )  # fmt: skip
+    server = start_server(options)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = browser.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        yield page, server.url
+        browser.close()
+    server.close()
+
+
+def arabic_shown(page) -> list[str]:
+    return [x.strip() for x in page.locator("#kh-results .kh-ar").all_inner_texts()]
+
+
+def test_a_word_file_uploaded_on_the_page(browser_page, tmp_path):
+    page, url = browser_page
+    page.goto(url)
+    page.wait_for_selector("#kh-example")
+    assert page.locator("#kh-link textarea, #kh-link input").count() == 1  # --allow-urls
+    page.screenshot(path=str(ARTIFACTS / "documents-0-inputs.png"))
+    path = tmp_path / "kerry.docx"
+    path.write_bytes(docx_bytes([LEAD, SECOND], "كيري في بروكسل"))
+    page.set_input_files("#kh-file input[type=file]", str(path))
+    page.wait_for_timeout(1500)
+    page.click("#kh-run")
+    wait_done(page)
+    assert arabic_shown(page) == [LEAD, SECOND]
+    page.screenshot(path=str(ARTIFACTS / "documents-1-upload.png"))
+
+
+def test_a_link_given_on_the_page(browser_page, news_site):  # noqa: F811
+    page, url = browser_page
+    page.goto(url)
+    page.wait_for_selector("#kh-example")
+    page.fill("#kh-link input, #kh-link textarea", f"{news_site}/moved")
+    page.click("#kh-run")
+    wait_done(page)
+    assert arabic_shown(page)[1:] == [LEAD, SECOND]  # the headline, then the article only
+    assert "تعليق" not in page.inner_text("#kh-results")  # no comments, no related links
+    page.screenshot(path=str(ARTIFACTS / "documents-2-link.png"), full_page=True)
+    page.goto(url)
+    page.wait_for_selector("#kh-example")
+    page.fill("#kh-link input, #kh-link textarea", "http://169.254.169.254/latest/meta-data/")
+    page.click("#kh-run")
+    page.wait_for_selector('#kh-status [data-state="error"]', timeout=30_000)
+    assert "link-local address" in page.inner_text("#kh-status")
