@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -24,6 +25,7 @@ from khulasa.models.text import check_unicode, detect_language
 from . import rest_spec
 from .markup import translate_html
 from .rest_digest import digest_job
+from .rest_files import FORMATS, FileDownloads, file_job
 from .server import Busy, Gate, Guard, ModelPool, ServeOptions
 
 log = logging.getLogger("khulasa.rest")
@@ -159,16 +161,16 @@ def translate_texts(
 
 
 def frontend(options: ServeOptions) -> dict:
-    """`GET /frontend/settings` as LibreTranslate 1.9 answers it. No file translation and no
-    suggestions here yet: both say so, as LibreTranslate does when they are off."""
+    """`GET /frontend/settings` as LibreTranslate 1.9 answers it. No suggestions here yet:
+    that says so, as LibreTranslate does when they are off."""
     return {
         "apiKeys": options.api_keys is not None,
         "keyRequired": options.api_keys is not None,
         "charLimit": options.char_limit,
         "frontendTimeout": 500,
         "suggestions": False,
-        "filesTranslation": False,
-        "supportedFilesFormat": [],
+        "filesTranslation": True,
+        "supportedFilesFormat": [f".{f}" for f in FORMATS],
         "language": {
             "source": {"code": "ar", "name": "Arabic"},
             "target": {"code": "en", "name": "English"},
@@ -290,9 +292,37 @@ class Rest:
         return await self.model_job(run)
 
 
-def build_router(options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard) -> APIRouter:
+def build_router(
+    options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard, downloads: Path
+) -> APIRouter:
+    # Over 60 lines for a reason: one route after another, each a few lines.
     router = APIRouter()
     rest = Rest(options, pool, gate, guard)
+    files = FileDownloads(downloads, options.keep_downloads)
+
+    @router.post(
+        "/translate_file",
+        summary="Translate a file: .txt, .html, .docx; .pdf comes back as .docx",
+        openapi_extra=rest_spec.TRANSLATE_FILE,
+    )
+    async def translate_file(request: Request) -> Response:
+        async def work(params: dict) -> dict:
+            upload = params.get("file")
+            if not hasattr(upload, "read"):
+                raise ApiError(400, "Invalid request: missing file parameter")
+            data = await upload.read()
+            await upload.close()
+            run = file_job(params, upload, data, options, pool, files, str(request.base_url))
+            return await rest.model_job(run)
+
+        return await rest.handle(request, work, limit=options.max_file_body)
+
+    @router.get("/download_file/{name}", summary="A file /translate_file made")
+    async def download_file(name: str) -> Response:
+        path = files.path(name)
+        if path is None:
+            return reply({"error": "No such file (it may have expired)"}, 404)
+        return FileResponse(path, filename=name.split(".", 1)[1])
 
     @router.post(
         "/translate",

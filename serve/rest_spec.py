@@ -95,3 +95,26 @@ DIGEST = {
         **body({}, [])["responses"],
     },
 }
+TRANSLATE_FILE = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "source": {"type": "string", "enum": ["ar", "auto"], "default": "auto"},
+                        "target": {"type": "string", "enum": ["en"], "default": "en"},
+                        "api_key": _KEY,
+                    },
+                }
+            }
+        },
+    },
+    "responses": {
+        "200": {"description": '{"translatedFileUrl": "..."}: GET it for the translated file'},
+        **body({}, [])["responses"],
+    },
+}

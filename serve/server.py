@@ -53,6 +53,7 @@ class ServeOptions:
     digest_docs: int = 20  # coverage digest: documents in one digest (page and REST)
     digest_chars: int = 100_000  # coverage digest: characters of all its documents
     allow_urls: bool = False  # the page fetches links (under the fetch guard) only when set
+    file_limit: int = 5 * 2**20  # REST /translate_file: bytes of one file
     allow_loopback_urls: bool = False  # tests only: the project's loopback servers
 
     @property
@@ -93,6 +94,11 @@ class ServeOptions:
         """Largest request body REST reads: every text at its limit, 4 bytes a character in
         UTF-8 (6 escaped in JSON), plus room for the other fields."""
         return self.char_limit * 6 + self.batch_limit * 64 + 64 * 1024
+
+    @property
+    def max_file_body(self) -> int:
+        """Largest body POST /translate_file reads: the file, and room for the form."""
+        return self.file_limit + 64 * 1024
 
     @property
     def max_digest_body(self) -> int:
@@ -340,7 +346,7 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
         share=False,
     )
     _share_the_gate(app, gate)
-    server.include_router(build_router(options, pool, gate, guard))
+    server.include_router(build_router(options, pool, gate, guard, downloads.root))
     # The page's Arabic face, shipped with the package (no font from the network).
     server.mount("/khulasa-static/fonts", StaticFiles(directory=STATIC / "fonts"), "khulasa-fonts")
     url = local_url or f"http://{options.host}:{options.port}/"

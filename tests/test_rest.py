@@ -154,7 +154,7 @@ def test_frontend_settings_have_libretranslates_shape(server, guarded):
     }
     assert (body["keyRequired"], body["charLimit"]) == (False, 20_000)
     assert (body["filesTranslation"], body["supportedFilesFormat"], body["suggestions"]) == (
-        False, [], False,
+        True, [".txt", ".html", ".docx", ".pdf"], False,
     )  # fmt: skip
     status, body = call(guarded, "/frontend/settings", method="GET")
     assert (body["keyRequired"], body["apiKeys"], body["charLimit"]) == (True, True, 500)

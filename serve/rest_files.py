@@ -1,0 +1,158 @@
+"""`POST /translate_file` and `GET /download_file/{name}`, as LibreTranslate 1.9 has them: a
+multipart `file` (with `source`, `target`, `api_key`) in, `{"translatedFileUrl"}` out, naming
+the translated file in the same format: .txt as text, .html with its markup kept, .docx with
+its paragraphs, tables and styles kept; a .pdf comes back as a .docx of its paragraphs (a PDF
+cannot be rewritten in place). Same keys, rate and character limit as /translate; the file is
+checked by its bytes (extract.py's bounds: size, zip bombs, pages); downloads expire like the
+page's (`--keep-downloads`) and go with the server.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from khulasa.models.errors import InputError
+from khulasa.models.extract import SUFFIXES, extract, kind_of
+
+FORMATS = ["txt", "html", "docx", "pdf"]
+OUTPUT = {"txt": "txt", "html": "html", "docx": "docx", "pdf": "docx"}
+NAME = re.compile(r"^[0-9a-f]{32}\.[A-Za-z0-9._-]{1,120}$")
+Translate = Callable[[list[str]], list[str]]
+
+
+def check_upload(upload, data: bytes, char_limit: int) -> tuple[str, str]:
+    """(kind, file name) of an upload that may be translated, or InputError (400)."""
+    name = Path(getattr(upload, "filename", "") or "").name
+    if not name:
+        raise InputError("Invalid request: missing file parameter", "invalid_request")
+    kind = kind_of(data)
+    if SUFFIXES.get(Path(name).suffix.lower()) is None:
+        raise InputError(
+            f"Invalid request: {Path(name).suffix or 'a file without a type'} is not "
+            f"supported; send one of {', '.join('.' + f for f in FORMATS)}",
+            "unsupported_format",
+        )
+    text = extract(data, name=name).text  # the bytes must be what the name says
+    if len(text) > char_limit:
+        raise InputError(
+            f"Invalid request: request ({len(text)}) exceeds text limit ({char_limit})",
+            "too_long",
+        )
+    return kind, name
+
+
+def translate_file(data: bytes, kind: str, name: str, translate: Translate) -> tuple[bytes, str]:
+    """The translated file and its extension."""
+    if kind == "txt":
+        text = extract(data, name=name).text
+        return "\n\n".join(translate(re.split(r"\n\s*\n", text))).encode("utf-8"), "txt"
+    if kind == "html":
+        from .markup import translate_html
+
+        html = data.decode("utf-8", errors="replace")
+        return translate_html(html, translate).encode("utf-8"), "html"
+    if kind == "docx":
+        return translate_docx(data, translate), "docx"
+    paragraphs = extract(data, name=name).text.split("\n\n")
+    return _new_docx(translate(paragraphs)), "docx"
+
+
+def translate_docx(data: bytes, translate: Translate) -> bytes:
+    """A Word file with every paragraph (body and tables) in English, in one batch: each
+    paragraph's first run takes the English and keeps its formatting, the others are
+    emptied; right-to-left marks are removed so the English reads left to right."""
+    import docx
+    from docx.oxml.ns import qn
+
+    document = docx.Document(io.BytesIO(data))
+    seen, paragraphs = set(), []
+    cells = (c for t in document.tables for row in t.rows for c in row.cells)
+    for p in [*document.paragraphs, *(p for c in cells for p in c.paragraphs)]:
+        if id(p._p) not in seen and p.text.strip():  # merged cells repeat their paragraphs
+            seen.add(id(p._p))
+            paragraphs.append(p)
+    english = translate([p.text for p in paragraphs])
+    for p, en in zip(paragraphs, english, strict=True):
+        runs = p.runs
+        if runs:
+            runs[0].text = en
+            for r in runs[1:]:
+                r.text = ""
+        else:
+            p.add_run(en)
+        for el in p._p.iter(qn("w:bidi"), qn("w:rtl")):
+            el.getparent().remove(el)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _new_docx(paragraphs: list[str]) -> bytes:
+    import docx
+
+    document = docx.Document()
+    for p in paragraphs:
+        document.add_paragraph(p)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+class FileDownloads:
+    """Translated files for /download_file: one folder, each file named by a random id,
+    deleted after `keep` seconds (checked on every new file) and with the server."""
+
+    def __init__(self, root: Path, keep: int):
+        self.folder = root / "files"
+        self.keep = keep
+
+    def save(self, data: bytes, stem: str, ext: str) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        now = time.time()
+        for old in self.folder.iterdir():
+            if now - old.stat().st_mtime > self.keep:
+                old.unlink(missing_ok=True)
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")[:80] or "translation"
+        name = f"{uuid.uuid4().hex}.{safe}.{ext}"
+        (self.folder / name).write_bytes(data)
+        return name
+
+    def path(self, name: str) -> Path | None:
+        if not NAME.match(name):
+            return None
+        path = self.folder / name
+        if not path.is_file() or time.time() - path.stat().st_mtime > self.keep:
+            return None
+        return path
+
+
+def file_job(params: dict, upload, data: bytes, options, pool, files: FileDownloads, base: str):
+    """Check a /translate_file request now (400s before any wait); the model work to run in
+    its turn, which saves the translated file and answers with its URL."""
+    from khulasa.models.text import detect_language
+
+    from .rest import SOURCES, translate_texts
+
+    source, target = params.get("source", "auto"), params.get("target", "en")
+    if source not in SOURCES or target != "en":
+        raise InputError(
+            f"Invalid request: {source} -> {target} is not supported: ar (or auto) -> en",
+            "invalid_request",
+        )
+    kind, name = check_upload(upload, data, options.char_limit)
+
+    def english(parts: list[str]) -> list[str]:
+        src = [detect_language(t)["language"] if source == "auto" else source for t in parts]
+        return translate_texts(pool, parts, src)[0]
+
+    def run() -> dict:
+        out, ext = translate_file(data, kind, name, english)
+        saved = files.save(out, Path(name).stem, ext)
+        return {"translatedFileUrl": f"{base}download_file/{saved}"}
+
+    return run
