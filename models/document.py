@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 SPLIT_AT_LENGTH_LIMIT = "split_at_length_limit"  # translated in pieces, joined back
 FROM_MEMORY = "from_memory"  # answered by the sentence memory, no model call
 NOT_ARABIC = "not_arabic"  # the sentence has no Arabic letter
+VERIFIED = "verified"  # a reader's correction from the sentence memory (POST /suggest)
 # Summary sentence flags
 UNSUPPORTED = "unsupported"  # no source sentence supports it
 # Document warnings (meta["warnings"])

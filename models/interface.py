@@ -26,6 +26,7 @@ class Translation:
     # Model confidence of each hypothesis: mean log-probability per output token (special
     # tokens left out); None where unknown.
     scores: tuple[float | None, ...] = ()
+    verified: bool = False  # a reader's correction kept in the sentence memory (/suggest)
 
     @property
     def score(self) -> float | None:

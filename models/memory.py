@@ -100,14 +100,17 @@ class SentenceMemory:
             return {}
         return found
 
-    def put_many(self, settings: str, pairs: list[tuple[str, str]]) -> None:
+    def put_many(self, settings: str, pairs: list[tuple[str, str]], replace: bool = False) -> None:
+        """Remember `pairs`. Model output never replaces what is there (a reader's verified
+        correction stored meanwhile wins); `replace` is for those corrections."""
         if self.problem or not pairs:
             return
         now = time.time()
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         try:
             with self._conn() as conn:
                 conn.executemany(
-                    "INSERT OR REPLACE INTO translations (key, settings, source, english, "
+                    f"{verb} INTO translations (key, settings, source, english, "
                     "created) VALUES (?, ?, ?, ?, ?)",
                     [(self.key(settings, s), settings, s, e, now) for s, e in pairs],
                 )
@@ -216,6 +219,13 @@ class MemoryTranslator:
     def translate(self, texts: list[str]) -> list[str]:
         return [h[0] for h in collect(self, texts)]
 
+    def suggest(self, piece: str, english: str) -> None:
+        """Keep a reader's English for `piece` (one normalised sentence within the model's
+        limit) as a verified entry: it wins over the model's output for this model and these
+        settings from then on."""
+        value = json.dumps({"h": [english], "s": [None], "v": 1}, ensure_ascii=False)
+        self.memory.put_many(self.settings_key(1), [(piece, value)], replace=True)
+
     @staticmethod
     def _encode(result: Translation) -> str:
         return json.dumps(
@@ -225,4 +235,4 @@ class MemoryTranslator:
     @staticmethod
     def _decode(value: str) -> Translation:
         data = json.loads(value)
-        return Translation(0, tuple(data["h"]), True, tuple(data["s"]))
+        return Translation(0, tuple(data["h"]), True, tuple(data["s"]), data.get("v") == 1)

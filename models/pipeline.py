@@ -21,6 +21,7 @@ from .document import (
     MOSTLY_NON_ARABIC,
     NOT_ARABIC,
     SPLIT_AT_LENGTH_LIMIT,
+    VERIFIED,
     Document,
     Paragraph,
     Segment,
@@ -214,7 +215,9 @@ class Pipeline:
         seg.alternatives = [joined(k) for k in range(1, n)]
         scores = [r.score for r in done]
         seg.score = None if None in scores else round(sum(scores) / len(scores), 4)
-        if self.checks:
+        if all(r.verified for r in done):  # a reader's correction: not the model's to check
+            seg.flags = [f for f in seg.flags if f not in TRUST_FLAGS] + [VERIFIED]
+        elif self.checks:
             seg.flags = [f for f in seg.flags if f not in TRUST_FLAGS] + check_pair(
                 seg.source, seg.english, seg.score, self.threshold
             )

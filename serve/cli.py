@@ -242,6 +242,12 @@ def register_serve(sub) -> None:
         help="let visitors give a link for the server to fetch (public http/https addresses "
         "only, every redirect checked; default: off)",
     )
+    se.add_argument(
+        "--suggestions",
+        action="store_true",
+        help="let readers correct a sentence's English (POST /suggest and the page); kept "
+        "in the sentence memory, so it needs --memory (default: off)",
+    )
     se.set_defaults(run=cmd_serve)
 
 
@@ -283,6 +289,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         digest_docs=args.digest_docs,
         digest_chars=args.digest_chars,
         allow_urls=args.allow_urls,
+        suggestions=args.suggestions,
     )
     check_port_free(options.host, options.port)
     logging.basicConfig(level=logging.INFO, format="khulasa: %(message)s")

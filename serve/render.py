@@ -29,6 +29,12 @@ FLAG_LABELS = {
     "retried": "second try",
     "unsupported_number": "number not in sources",
     "unsupported_name": "name not in text",
+    "verified": "corrected by a reader",
+}
+# Markers that are good news, with their explanation.
+GOOD_FLAGS = {
+    "verified": "A reader's corrected English for this sentence, kept by this server (not the "
+    "model's output).",
 }
 WARNING_LABELS = {
     "mostly_non_arabic": "Most of this text is not Arabic: the translation may be poor.",
@@ -54,9 +60,10 @@ def _flags(flags: list[str]) -> str:
         if f in QUIET_FLAGS:
             continue
         label = escape(FLAG_LABELS.get(f, f))
-        why = escape(EXPLANATIONS.get(f, FLAG_LABELS.get(f, f)))
+        why = escape(EXPLANATIONS.get(f) or GOOD_FLAGS.get(f) or FLAG_LABELS.get(f, f))
+        cls = "kh-flag kh-ok" if f in GOOD_FLAGS else "kh-flag"
         out.append(
-            f'<span class="kh-flag" tabindex="0" title="{why}">{label}'
+            f'<span class="{cls}" tabindex="0" title="{why}">{label}'
             f'<span class="kh-sr">: {why}</span></span>'
         )
     return "".join(out)

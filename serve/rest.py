@@ -27,6 +27,7 @@ from .markup import translate_html
 from .rest_digest import digest_job
 from .rest_files import FORMATS, FileDownloads, file_job
 from .server import Busy, Gate, Guard, ModelPool, ServeOptions
+from .suggest import DISABLED, suggest
 
 log = logging.getLogger("khulasa.rest")
 LANGUAGES = [  # what really works: Arabic to English, and English passed through
@@ -161,14 +162,13 @@ def translate_texts(
 
 
 def frontend(options: ServeOptions) -> dict:
-    """`GET /frontend/settings` as LibreTranslate 1.9 answers it. No suggestions here yet:
-    that says so, as LibreTranslate does when they are off."""
+    """`GET /frontend/settings` as LibreTranslate 1.9 answers it."""
     return {
         "apiKeys": options.api_keys is not None,
         "keyRequired": options.api_keys is not None,
         "charLimit": options.char_limit,
         "frontendTimeout": 500,
-        "suggestions": False,
+        "suggestions": options.suggestions,
         "filesTranslation": True,
         "supportedFilesFormat": [f".{f}" for f in FORMATS],
         "language": {
@@ -360,6 +360,16 @@ def build_router(
             limit=options.max_digest_body,
             array_key="documents",
         )
+
+    @router.post("/suggest", summary="A reader's better English for one sentence (--suggestions)")
+    async def suggest_route(request: Request) -> Response:
+        async def work(params: dict) -> dict:
+            if not options.suggestions:
+                raise ApiError(403, DISABLED)
+            await run_in_threadpool(suggest, pool, params.get("q"), params.get("s"))
+            return {"success": True}
+
+        return await rest.handle(request, work)
 
     @router.get("/frontend/settings", summary="What this server offers (LibreTranslate's shape)")
     async def frontend_settings() -> Response:

@@ -54,6 +54,7 @@ class ServeOptions:
     digest_chars: int = 100_000  # coverage digest: characters of all its documents
     allow_urls: bool = False  # the page fetches links (under the fetch guard) only when set
     file_limit: int = 5 * 2**20  # REST /translate_file: bytes of one file
+    suggestions: bool = False  # readers' corrections kept in the sentence memory (--memory)
     allow_loopback_urls: bool = False  # tests only: the project's loopback servers
 
     @property
@@ -80,6 +81,11 @@ class ServeOptions:
         for name in ("alternatives_limit", "req_limit"):
             if getattr(self, name) < 0:
                 raise OptionError(f"--{name.replace('_', '-')} must be 0 or more.")
+        if self.suggestions and not self.models.memory:
+            raise OptionError(
+                "--suggestions keeps readers' corrections in the sentence memory. Fix: also "
+                "pass --memory PATH."
+            )
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)

@@ -24,6 +24,7 @@ from .render import (
     render_status,
 )
 from .server import EXAMPLE, MODEL_JOBS, Downloads, Gate, Guard, ModelPool, ServeOptions
+from .suggest import suggestion_box
 from .web_digest import build_coverage_tab
 
 log = logging.getLogger("khulasa.serve")
@@ -84,9 +85,11 @@ def page_errors():
         raise gr.Error(reader_message(exc)) from None
 
 
-def _view(status, results, *, editing, folded=None, busy=False, files=(None, None)) -> tuple:
+def _view(
+    status, results, *, editing, folded=None, busy=False, files=(None, None), sources=None
+) -> tuple:
     """The page run's outputs: status, results, editor, folded row, folded text, Translate,
-    Example, Cancel, JSON and Markdown downloads."""
+    Example, Cancel, JSON and Markdown downloads, and the sentences shown (for corrections)."""
     json_path, md_path = files
     return (
         status,
@@ -104,6 +107,7 @@ def _view(status, results, *, editing, folded=None, busy=False, files=(None, Non
         gr.Button(visible=busy),
         gr.DownloadButton(value=str(json_path) if json_path else None, interactive=bool(json_path)),
         gr.DownloadButton(value=str(md_path) if md_path else None, interactive=bool(md_path)),
+        sources if sources is not None else gr.skip(),
     )
 
 
@@ -182,7 +186,9 @@ class Page:
             return
         elapsed = time.perf_counter() - started
         status = render_status(doc, "Done:", state="done", elapsed=elapsed)
-        yield _view(status, render_results(doc, "No key points."), editing=False, files=files)
+        sources = [seg.source for seg in doc.segments]
+        yield _view(status, render_results(doc, "No key points."), editing=False, files=files,
+                    sources=sources)  # fmt: skip
 
     def stopped(self):
         """Cancel: the run is stopped (Gradio closes it, which frees its model slot)."""
@@ -275,8 +281,11 @@ def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> None:
         json_file = gr.DownloadButton("Download JSON", interactive=False, elem_id="kh-json")
         md_file = gr.DownloadButton("Download Markdown", interactive=False, elem_id="kh-md")
 
+    shown = gr.State([])  # the Arabic sentences of the last result, for corrections
+    if options.suggestions:
+        suggestion_box(page, shown)
     outputs = [status, results, editor, folded, folded_text, run, example, cancel]
-    outputs += [json_file, md_file]
+    outputs += [json_file, md_file, shown]
     job = dict(concurrency_id=MODEL_JOBS, show_progress="hidden")
     inputs = [source, upload, link, *choices]
     runs = [

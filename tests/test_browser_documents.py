@@ -1,5 +1,6 @@
-"""Uploading a file and giving a link on the Article tab, in a real browser (as
-test_browser.py: Debian's chromium through Playwright, never `playwright install`)."""
+"""Uploading a file, giving a link and suggesting a better English sentence on the Article
+tab, in a real browser (as test_browser.py: Debian's chromium through Playwright, never
+`playwright install`)."""
 
 import os
 from pathlib import Path
@@ -17,7 +18,7 @@ ARTIFACTS = Path(
 
 
 @pytest.fixture(scope="module")
-def browser_page(replicas):
+def browser_page(replicas, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         if os.environ.get("KHULASA_REQUIRE_BROWSER") == "1":
             pytest.fail("chromium is required here (KHULASA_REQUIRE_BROWSER=1) but is missing")
@@ -26,7 +27,8 @@ def browser_page(replicas):
 
     options = serve_options(
         replicas, summarizer="extractive", backend="torch", allow_urls=True,
-        allow_loopback_urls=True,
+        allow_loopback_urls=True, suggestions=True,
+        memory=tmp_path_factory.mktemp("memory") / "memory.sqlite",
     )  # fmt: skip
     server = start_server(options)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -75,3 +77,26 @@ def test_a_link_given_on_the_page(browser_page, news_site):  # noqa: F811
     page.click("#kh-run")
     page.wait_for_selector('#kh-status [data-state="error"]', timeout=30_000)
     assert "link-local address" in page.inner_text("#kh-status")
+
+
+def test_a_readers_correction_wins_for_that_sentence(browser_page):
+    page, url = browser_page
+    better = "Kerry said in Brussels that he has no plans to coordinate with Iran."
+    page.goto(url)
+    page.wait_for_selector("#kh-example")
+    page.fill("#kh-input textarea", LEAD)
+    page.click("#kh-run")
+    wait_done(page)
+    assert page.inner_text('#kh-results .kh-en[data-seg="0"]').strip() != better
+    page.get_by_text("Suggest a better English sentence").click()
+    page.fill("#kh-suggest-n input", "1")
+    page.fill("#kh-suggest-text textarea, #kh-suggest-text input", better)
+    page.click("#kh-suggest-send")
+    page.wait_for_selector("#kh-suggest-answer [data-state=done]", timeout=30_000)
+    assert "Kept" in page.inner_text("#kh-suggest-answer")
+    page.click("#kh-edit")
+    page.click("#kh-run")
+    wait_done(page)
+    first = page.inner_text('#kh-results .kh-en[data-seg="0"]')
+    assert first.startswith(better) and "corrected by a reader" in first
+    page.screenshot(path=str(ARTIFACTS / "documents-3-suggestion.png"), full_page=True)

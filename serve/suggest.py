@@ -1,0 +1,88 @@
+"""Readers' corrections (`POST /suggest`, and the page's "Suggest a better English sentence"):
+with `--suggestions`, a reader's English for one Arabic sentence is kept in the server's
+sentence memory as a *verified* entry. From then on it wins over the model's output for that
+sentence (the server's own translator, at its default settings), on every door, and the
+sentence is flagged `verified`. Off by default; it needs `--memory`."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from khulasa.models.errors import InputError
+from khulasa.models.pipeline import segment
+from khulasa.models.text import check_unicode, normalize
+
+MAX_SUGGESTION = 2_000  # characters of one suggested English sentence
+DISABLED = "Suggestions are disabled on this server."
+
+
+def suggest(pool, q, s) -> str:
+    """Keep `s` as the English of the one Arabic sentence `q`; the sentence as kept."""
+    if not isinstance(q, str) or not isinstance(s, str):
+        raise InputError("Invalid request: q and s must be strings", "invalid_request")
+    check_unicode(q, "q")
+    check_unicode(s, "s")
+    english = " ".join(normalize(s).split())
+    if not english:
+        raise InputError("Invalid request: s (the suggested English) is empty", "empty_input")
+    if len(english) > MAX_SUGGESTION:
+        raise InputError(
+            f"Invalid request: s has {len(english):,} characters; at most {MAX_SUGGESTION:,}",
+            "too_long",
+        )
+    segments = segment(q).segments
+    if len(segments) != 1:
+        raise InputError(
+            f"Invalid request: q holds {len(segments)} sentences; suggest one sentence at a time",
+            "invalid_request",
+        )
+    translator = pool.default.translator
+    pieces = translator.pieces(segments[0].source)
+    if len(pieces) != 1:
+        raise InputError(
+            "Invalid request: this sentence is longer than the model translates at once; it "
+            "cannot take a suggestion",
+            "too_long",
+        )
+    translator.suggest(pieces[0], english)
+    return pieces[0]
+
+
+def suggestion_box(page, shown) -> None:
+    """The page's "Suggest a better English sentence": a sentence number of the result shown
+    (`shown`: its Arabic sentences) and the reader's English; keyed (login) and rate-limited
+    like every door."""
+    from .render import render_error, render_status
+
+    def submit(number, english, sources, request: gr.Request):
+        from .web import reader_message
+
+        try:
+            page.admit(request)
+            n = int(number or 0)
+            if not sources or not 1 <= n <= len(sources):
+                raise InputError(
+                    f"Give the number of a sentence of the result shown (1 to {len(sources)})."
+                    if sources
+                    else "Translate an article first, then correct one of its sentences.",
+                    "invalid_request",
+                )
+            suggest(page.pool, sources[n - 1], english)
+        except Exception as exc:
+            return render_error(reader_message(exc)).replace("Not translated.", "Not kept.")
+        return render_status(
+            None,
+            f"Kept: your English for sentence {n} is used for it from now on, marked "
+            "“corrected by a reader”.",
+            state="done",
+        )
+
+    with gr.Accordion("Suggest a better English sentence", open=False,
+                      elem_classes=["kh-noprint"], elem_id="kh-suggest"):  # fmt: skip
+        with gr.Row():
+            number = gr.Number(label="Sentence number", precision=0, minimum=1,
+                               elem_id="kh-suggest-n")  # fmt: skip
+            english = gr.Textbox(label="Your English for it", elem_id="kh-suggest-text")
+        send = gr.Button("Suggest", elem_id="kh-suggest-send")
+        answer = gr.HTML("", elem_id="kh-suggest-answer")
+    send.click(submit, [number, english, shown], answer, api_visibility="private")
