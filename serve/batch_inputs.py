@@ -3,7 +3,8 @@ becomes an error record with a documented code, never an exception and never a s
 
 Codes: invalid_utf8, invalid_unicode, invalid_id, empty_input, missing_text_field,
 invalid_json, too_long, unreadable; for document files also type_mismatch, too_large,
-no_article (a web page without article text) and no_text_layer (a scanned PDF).
+no_article (a web page without article text) and no_text_layer (a scanned PDF); for
+records that give a url instead of text, url_refused and fetch_failed.
 """
 
 from __future__ import annotations
