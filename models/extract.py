@@ -197,9 +197,11 @@ def extract_pdf(data: bytes, where: str = "the file") -> Extracted:
     if _visual_order(lines):
         lines = [_to_logical(line) for line in lines]
         notes.append("visual order repaired")
-    text = unicodedata.normalize("NFKC", "\n".join(lines))
+    text = unicodedata.normalize("NFKC", "\n".join(line.strip() for line in lines))
     info = reader.metadata
     title = info.title if info is not None and info.title else None
+    if title and title.strip().lower() in ("untitled", "anonymous"):  # tools' placeholders
+        title = None
     return Extracted(text, "pdf", title=title, notes=notes)
 
 
