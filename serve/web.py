@@ -86,11 +86,15 @@ def page_errors():
 
 
 def _view(
-    status, results, *, editing, folded=None, busy=False, files=(None, None), sources=None
-) -> tuple:
+    status, results, *, editing, folded=None, busy=False, files=(None, None), sources=None,
+    article=None,
+) -> tuple:  # fmt: skip
     """The page run's outputs: status, results, editor, folded row, folded text, Translate,
-    Example, Cancel, JSON and Markdown downloads, and the sentences shown (for corrections)."""
+    Example, Cancel, JSON and Markdown downloads, the sentences shown (for corrections), and
+    the text box, file and link: an article read from a file or a link goes into the text box
+    (Edit then edits it, and the next run translates it) and the file and link are cleared."""
     json_path, md_path = files
+    inputs = (article, None, "") if article is not None else (gr.skip(),) * 3
     return (
         status,
         results,
@@ -108,6 +112,7 @@ def _view(
         gr.DownloadButton(value=str(json_path) if json_path else None, interactive=bool(json_path)),
         gr.DownloadButton(value=str(md_path) if md_path else None, interactive=bool(md_path)),
         sources if sources is not None else gr.skip(),
+        *inputs,
     )
 
 
@@ -162,7 +167,8 @@ class Page:
             return
         folded = render_collapsed(text)
         yield _view(render_status(None, "Waiting for a free slot…", elapsed=0), "",
-                    editing=False, folded=folded, busy=True)  # fmt: skip
+                    editing=False, folded=folded, busy=True,
+                    article=text if about else None)  # fmt: skip
         try:
             with self.gate.slot():
                 pipeline = self.pool.get(translator, summarizer, int(beams or 0))
@@ -285,7 +291,7 @@ def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> None:
     if options.suggestions:
         suggestion_box(page, shown)
     outputs = [status, results, editor, folded, folded_text, run, example, cancel]
-    outputs += [json_file, md_file, shown]
+    outputs += [json_file, md_file, shown, source, upload, link]
     job = dict(concurrency_id=MODEL_JOBS, show_progress="hidden")
     inputs = [source, upload, link, *choices]
     runs = [

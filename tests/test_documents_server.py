@@ -29,6 +29,8 @@ def test_an_uploaded_word_file_is_translated_with_its_source(replicas, tmp_path)
     status, results = updates[-1][0], updates[-1][1]
     assert 'data-state="done"' in status and "Done: 2 of 2 sentences" in status
     assert results.count('class="kh-pair"') == 2
+    # The file's text goes into the text box and the file is cleared: Edit edits that text.
+    assert updates[0][11:14] == (f"{LEAD}\n\n{SECOND}", None, "")
     doc = downloaded(updates[-1][8])
     assert [s["source"] for p in doc["paragraphs"] for s in p["segments"]] == [LEAD, SECOND]
     assert doc["meta"]["source"]["title"] == "كيري في بروكسل"
