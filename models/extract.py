@@ -64,8 +64,9 @@ def kind_of(data: bytes) -> str:
     return "txt"
 
 
-def extract(data: bytes, name: str = "", url: str | None = None) -> Extracted:
-    """The article in `data`. `name` (a file name) only has to agree with the content."""
+def checked_kind(data: bytes, name: str = "") -> str:
+    """txt, html, docx or pdf from the bytes, or InputError when the file is too large or
+    its name claims another type (a .txt holding HTML is read as HTML)."""
     where = name or "the file"
     if len(data) > MAX_BYTES:
         raise InputError(
@@ -81,6 +82,13 @@ def extract(data: bytes, name: str = "", url: str | None = None) -> Extracted:
             "give the file its real type (.txt, .html, .docx or .pdf).",
             "type_mismatch",
         )
+    return kind
+
+
+def extract(data: bytes, name: str = "", url: str | None = None) -> Extracted:
+    """The article in `data`. `name` (a file name) only has to agree with the content."""
+    where = name or "the file"
+    kind = checked_kind(data, name)
     reader = {"txt": extract_txt, "html": extract_html, "docx": extract_docx, "pdf": extract_pdf}
     return reader[kind](data, where) if kind != "html" else extract_html(data, where, url)
 

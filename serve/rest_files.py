@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from khulasa.models.errors import InputError
-from khulasa.models.extract import SUFFIXES, extract, kind_of
+from khulasa.models.extract import SUFFIXES, checked_kind, extract
 
 FORMATS = ["txt", "html", "docx", "pdf"]
 OUTPUT = {"txt": "txt", "html": "html", "docx": "docx", "pdf": "docx"}
@@ -30,14 +30,20 @@ def check_upload(upload, data: bytes, char_limit: int) -> tuple[str, str]:
     name = Path(getattr(upload, "filename", "") or "").name
     if not name:
         raise InputError("Invalid request: missing file parameter", "invalid_request")
-    kind = kind_of(data)
     if SUFFIXES.get(Path(name).suffix.lower()) is None:
         raise InputError(
             f"Invalid request: {Path(name).suffix or 'a file without a type'} is not "
             f"supported; send one of {', '.join('.' + f for f in FORMATS)}",
             "unsupported_format",
         )
-    text = extract(data, name=name).text  # the bytes must be what the name says
+    kind = checked_kind(data, name)  # the bytes must be what the name says
+    if kind == "html":  # the whole page is translated, markup kept: count all its text
+        from .markup import split_html
+
+        html = data.decode("utf-8", errors="replace")
+        text = "".join(content for part, content in split_html(html) if part == "text")
+    else:
+        text = extract(data, name=name).text
     if len(text) > char_limit:
         raise InputError(
             f"Invalid request: request ({len(text)}) exceeds text limit ({char_limit})",

@@ -56,6 +56,9 @@ def test_web_pages_keep_their_markup(server):
     for markup in ("<nav>", "<article>", '<section id="comments">', "</footer>"):
         assert markup in html
     assert LEAD not in html and SECOND not in html
+    # A fragment with no "article" in it is translated whole too.
+    _, out = round_trip(server, "snippet.html", "<p>قال <b>كيري</b></p>".encode("utf-8"))
+    assert out.decode("utf-8").startswith("<p>") and "<b>" in out.decode("utf-8")
 
 
 def test_word_files_keep_paragraphs_and_tables(server):
