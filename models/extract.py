@@ -61,6 +61,8 @@ def kind_of(data: bytes) -> str:
     head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<article", b"<meta")):
         return "html"
+    if re.match(rb"<[a-z][a-z0-9]*[\s>/]", head) and b"</" in data[:65536]:
+        return "html"  # a fragment: starts with a tag and closes one
     return "txt"
 
 
