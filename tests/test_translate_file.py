@@ -57,7 +57,7 @@ def test_web_pages_keep_their_markup(server):
         assert markup in html
     assert LEAD not in html and SECOND not in html
     # A fragment with no "article" in it is translated whole too.
-    _, out = round_trip(server, "snippet.html", "<p>قال <b>كيري</b></p>".encode("utf-8"))
+    _, out = round_trip(server, "snippet.html", "<p>قال <b>كيري</b></p>".encode())
     assert out.decode("utf-8").startswith("<p>") and "<b>" in out.decode("utf-8")
 
 
