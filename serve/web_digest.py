@@ -54,6 +54,12 @@ def uploaded(paths: list[str] | None) -> list[DigestInput]:
         name = Path(path).name
         for r in read_inputs([path], "text", "id"):
             error = r.error
+            if error is None and r.text is None and r.url:
+                error = InputError(
+                    f"Record {r.id} gives a link, which this tab does not fetch: put the "
+                    "article's text in the record's text field.",
+                    "urls_off",
+                )
             if error is not None:
                 error = InputError(str(error).replace(str(path), name), getattr(error, "code", ""))
             doc_id = name if r.id == str(path) else r.id.replace(str(path), name)

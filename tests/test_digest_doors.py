@@ -95,6 +95,10 @@ def test_pasted_articles_split_at_dashes_and_uploads_hide_server_paths(tmp_path)
     [item] = uploaded([str(bad)])
     assert item.id == "legacy.txt" and item.error.code == "invalid_utf8"
     assert str(tmp_path) not in str(item.error) and "legacy.txt" in str(item.error)
+    links = tmp_path / "links.jsonl"
+    links.write_text('{"id": "l1", "url": "https://example.com/a"}\n', encoding="utf-8")
+    [item] = uploaded([str(links)])
+    assert item.id == "l1" and item.error.code == "urls_off" and "does not fetch" in str(item.error)
 
 
 @pytest.fixture(scope="module")
