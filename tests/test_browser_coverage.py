@@ -4,7 +4,16 @@ Playwright; skips with the reason without it, fails under KHULASA_REQUIRE_BROWSE
 from pathlib import Path
 
 import pytest
-from test_browser import DESKTOP, PHONE, XSS, in_view, open_page, shot, site  # noqa: F401
+from test_browser import (  # noqa: F401
+    DESKTOP,
+    PHONE,
+    XSS,
+    in_view,
+    open_page,
+    serious_violations,
+    shot,
+    site,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -62,19 +71,10 @@ def test_the_example_coverage_becomes_one_digest(site):  # noqa: F811
     ids=["desktop", "phone", "desktop-dark"],
 )
 def test_the_digest_has_no_serious_accessibility_violations(site, viewport, scheme):  # noqa: F811
-    import axe_playwright_python
-
-    axe = Path(axe_playwright_python.__file__).with_name("axe.min.js")
     page = coverage_tab(site, viewport, scheme)
     page.click("#kh-dexample")
     wait_digest(page)
-    page.evaluate(axe.read_text(encoding="utf-8"))
-    violations = page.evaluate("axe.run().then(r => r.violations)")
-    found = [
-        f"{v['id']} ({v['impact']}) at {[n['target'] for n in v['nodes']][:3]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
+    found = serious_violations(page)
     shot(page, f"coverage-axe-{scheme}-{viewport['width']}", full=True)
     assert not found, found
     page.context.close()
