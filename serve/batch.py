@@ -27,6 +27,7 @@ from khulasa.models.options import ModelOptions, add_arguments, check_positive
 from .batch_inputs import (
     Record,
     UsageError,
+    add_input_arguments,
     check_text,
     fetch_links,
     find_duplicates,
@@ -344,14 +345,7 @@ def register(sub) -> None:
         default=True,
         help="summarise each document (default: --summary)",
     )
-    ba.add_argument("--text-field", default="text", help="JSONL/CSV text field (default: text)")
-    ba.add_argument("--id-field", default="id", help="JSONL/CSV id field (default: id)")
-    ba.add_argument(
-        "--max-chars",
-        type=int,
-        default=200_000,
-        help="longer documents become error records (default: 200000)",
-    )
+    add_input_arguments(ba, "longer documents become error records")
     ba.add_argument(
         "--batch-docs",
         type=int,

@@ -50,6 +50,16 @@ class Record:
         }
 
 
+def add_input_arguments(parser, too_long: str) -> None:
+    """The options of every command that reads records (batch, digest): the JSONL/CSV field
+    names and the longest document; `too_long` says what becomes of a longer one."""
+    parser.add_argument("--text-field", default="text", help="JSONL/CSV text field (default: text)")
+    parser.add_argument("--id-field", default="id", help="JSONL/CSV id field (default: id)")
+    parser.add_argument(
+        "--max-chars", type=int, default=200_000, help=f"{too_long} (default: 200000)"
+    )
+
+
 def valid_id(record: Record) -> Record:
     """An id that is not valid Unicode (a lone surrogate in JSON, a file name that is not
     UTF-8) makes the record an `invalid_id` error; the output writes the id JSON-escaped

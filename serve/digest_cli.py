@@ -18,7 +18,7 @@ from khulasa.models.errors import KhulasaError
 from khulasa.models.options import ModelOptions, add_arguments, check_positive
 
 from .batch import check_output_path
-from .batch_inputs import UsageError, fetch_links, read_inputs
+from .batch_inputs import UsageError, add_input_arguments, fetch_links, read_inputs
 
 
 def register(sub) -> None:
@@ -46,14 +46,7 @@ def register(sub) -> None:
         "--points", type=int, default=5, metavar="N", help="key points, at least 1 (default: 5)"
     )
     add_arguments(di, memory="on")
-    di.add_argument("--text-field", default="text", help="JSONL/CSV text field (default: text)")
-    di.add_argument("--id-field", default="id", help="JSONL/CSV id field (default: id)")
-    di.add_argument(
-        "--max-chars",
-        type=int,
-        default=200_000,
-        help="a longer document is left out with an error (default: 200000)",
-    )
+    add_input_arguments(di, "a longer document is left out with an error")
     di.add_argument("--quiet", action="store_true", help="no progress")
     di.set_defaults(run=cmd_digest)
 
