@@ -24,6 +24,21 @@ def default_memory_path() -> Path:
     return khulasa_home() / "memory.sqlite"
 
 
+def usable_cpus() -> int:
+    """The cores this process may use: OMP_NUM_THREADS when set (Ray sets it to a worker's
+    CPUs), else the cores it is allowed to run on (a container's or taskset's share)."""
+    try:
+        threads = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        threads = 0
+    if threads > 0:
+        return threads
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def hf_cache_dir() -> Path:
     """Where Hugging Face caches hub models (HF_HUB_CACHE, else HF_HOME/hub)."""
     if os.environ.get("HF_HUB_CACHE"):
