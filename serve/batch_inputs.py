@@ -79,33 +79,75 @@ def read_inputs(
     inputs: list[str], text_field: str, id_field: str, stdin: io.BufferedReader | None = None
 ) -> Iterator[Record]:
     """Records from every input, in order: document files (.txt, .html, .docx, .pdf),
-    directories (recursive, the same kinds), .jsonl, .csv and '-' (JSONL on stdin)."""
-    for spec in inputs:
-        if spec == "-":
+    directories (recursive, the same kinds), .jsonl, .csv, .parquet and '-' (JSONL on stdin)."""
+    for source in list_sources(inputs):
+        if source.error is not None:
+            yield valid_id(Record(source.name, source.name, error=source.error))
+        elif source.name == "-":
             data = (stdin or sys.stdin.buffer).read()
             yield from map(valid_id, _jsonl_records(data, "<stdin>", text_field, id_field))
-            continue
-        path = Path(spec)
-        if path.is_dir():
-            for file, problem in _txt_files(path):
-                yield valid_id(
-                    Record(str(file), str(file), error=problem) if problem else _file_record(file)
+        else:
+            data = _read_bytes(Path(source.name))
+            yield from source_records(source.name, data, text_field, id_field)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file (or '-'), or a file found unreadable while listing a directory."""
+
+    name: str
+    error: KhulasaError | None = None
+
+
+def list_sources(inputs: list[str], remote=None) -> Iterator[Source]:
+    """The files behind `inputs`, in order, directories listed recursively. `remote(spec)`
+    lists a URI (s3://...); without it a URI is a usage error. UsageError for a local
+    path that does not exist, before anything is read."""
+    for spec in inputs:
+        if spec == "-":
+            yield Source("-")
+        elif is_uri(spec):
+            if remote is None:
+                raise UsageError(
+                    f"{spec} is a URI: this command reads files on this machine only "
+                    f"(`khulasa batch --engine ray` reads URIs). Fix: copy the files here."
                 )
-        elif not path.exists() and not path.is_symlink():
+            yield from map(Source, remote(spec))
+        elif Path(spec).is_dir():
+            for file, problem in _txt_files(Path(spec)):
+                yield Source(str(file), problem)
+        elif not Path(spec).exists() and not Path(spec).is_symlink():
             raise UsageError(
                 f"No such input: {spec}. Fix: check the path (inputs are .txt, .html, .docx, .pdf, "
-                f".jsonl, .csv files, directories, or - for JSONL on stdin)."
+                f".jsonl, .csv, .parquet files, directories, or - for JSONL on stdin)."
             )
-        elif path.suffix.lower() == ".jsonl":
-            data = _read_bytes(path)
-            if isinstance(data, KhulasaError):
-                yield Record(str(path), str(path), error=data)
-            else:
-                yield from map(valid_id, _jsonl_records(data, str(path), text_field, id_field))
-        elif path.suffix.lower() == ".csv":
-            yield from map(valid_id, _csv_records(path, text_field, id_field))
         else:
-            yield valid_id(_file_record(path))
+            yield Source(spec)
+
+
+def is_uri(spec: str) -> bool:
+    """s3://bucket/key, gs://..., file:///...: a filesystem URI rather than a local path."""
+    head, sep, _ = spec.partition("://")
+    return bool(sep) and head.isalnum() and len(head) > 1
+
+
+def source_records(
+    name: str, data: bytes | KhulasaError, text_field: str, id_field: str
+) -> Iterator[Record]:
+    """The records of one input file, given its bytes (or the error reading them): the one
+    parser both engines use, so `--engine ray` gives the same records as `--engine local`."""
+    if isinstance(data, KhulasaError):
+        yield valid_id(Record(name, name, error=data))
+        return
+    suffix = Path(name).suffix.lower()
+    if suffix == ".jsonl":
+        yield from map(valid_id, _jsonl_records(data, name, text_field, id_field))
+    elif suffix == ".csv":
+        yield from map(valid_id, _csv_records(data, name, text_field, id_field))
+    elif suffix == ".parquet":
+        yield from map(valid_id, _parquet_records(data, name, text_field, id_field))
+    else:
+        yield valid_id(_file_record(name, data))
 
 
 def _txt_files(root: Path) -> list[tuple[Path, KhulasaError | None]]:
@@ -161,20 +203,17 @@ def _read_bytes(path: Path) -> bytes | KhulasaError:
         return InputError(f"Cannot read {path}: {why}.", "unreadable")
 
 
-def _file_record(path: Path) -> Record:
+def _file_record(name: str, data: bytes) -> Record:
     """A document file (.txt in any usual encoding, .html, .docx, .pdf) as a record whose
     `about` holds what the file says of its article (title, outlet, date, format...)."""
-    data = _read_bytes(path)
-    if isinstance(data, KhulasaError):
-        return Record(str(path), str(path), error=data)
     try:
-        found = extract(data, name=str(path))
+        found = extract(data, name=name)
     except InputError as exc:
-        return Record(str(path), str(path), error=exc)
+        return Record(name, name, error=exc)
     about = found.about()
     if "site" in about:
         about["outlet"] = about.pop("site")
-    return Record(str(path), str(path), text=found.text, about=about)
+    return Record(name, name, text=found.text, about=about)
 
 
 def _from_fields(obj: dict, where: str, fallback_id: str, text_field: str, id_field: str) -> Record:
@@ -244,19 +283,43 @@ def _jsonl_records(data: bytes, where: str, text_field: str, id_field: str) -> I
         yield _from_fields(obj, where, fallback, text_field, id_field)
 
 
-def _csv_records(path: Path, text_field: str, id_field: str) -> Iterator[Record]:
-    data = _read_bytes(path)
-    if isinstance(data, KhulasaError):
-        yield Record(str(path), str(path), error=data)
-        return
+def _csv_records(data: bytes, where: str, text_field: str, id_field: str) -> Iterator[Record]:
     try:
-        text = decode_utf8(data, str(path))
+        text = decode_utf8(data, where)
     except InputError as exc:
-        yield Record(str(path), str(path), error=exc)
+        yield Record(where, where, error=exc)
         return
     csv.field_size_limit(CSV_FIELD_LIMIT)
     for rowno, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
-        yield _from_fields(row, str(path), f"{path}:{rowno}", text_field, id_field)
+        yield _from_fields(row, where, f"{where}:{rowno}", text_field, id_field)
+
+
+def _parquet_records(data: bytes, where: str, text_field: str, id_field: str) -> Iterator[Record]:
+    """Rows of a Parquet file, read a row group at a time (pyarrow: the `ray` extra)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        yield Record(
+            where,
+            where,
+            error=InputError(
+                f"{where} is Parquet, which needs pyarrow. Fix: pip install -e '.[ray]' "
+                f"(or pip install pyarrow).",
+                "unreadable",
+            ),
+        )
+        return
+    try:
+        file = pq.ParquetFile(pa.BufferReader(data))
+        rowno = 0
+        for batch in file.iter_batches(batch_size=1024):
+            for row in batch.to_pylist():
+                rowno += 1
+                yield _from_fields(row, where, f"{where}:{rowno}", text_field, id_field)
+    except (pa.ArrowException, OSError) as exc:
+        why = InputError(f"Cannot read {where} as Parquet: {exc}.", "unreadable")
+        yield Record(where if rowno == 0 else f"{where}:{rowno + 1}", where, error=why)
 
 
 def find_duplicates(ids: list[str]) -> dict[str, int]:
