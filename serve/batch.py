@@ -8,7 +8,6 @@ cutting off a half-written last line left by a crash.
 
 from __future__ import annotations
 
-import argparse
 import errno
 import fcntl
 import json
@@ -20,21 +19,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from khulasa.models.env import default_memory_path
 from khulasa.models.errors import KhulasaError
-from khulasa.models.options import ModelOptions, add_arguments, check_positive
+from khulasa.models.options import ModelOptions, check_positive
 
 from .batch_inputs import (
     Record,
     UsageError,
-    add_input_arguments,
     check_text,
     fetch_links,
     find_duplicates,
     read_inputs,
 )
 
-__all__ = ["BatchOptions", "BatchStats", "JsonlOutput", "UsageError", "register", "run_batch"]
+__all__ = ["BatchOptions", "BatchStats", "JsonlOutput", "UsageError", "process_step", "run_batch"]
 
 
 def check_output_path(path: Path) -> None:
@@ -195,6 +192,14 @@ class BatchStats:
     notes: list[str] = field(default_factory=list)  # e.g. the memory was set aside
     to_check: int = 0  # sentences with a trust flag
     flags: dict[str, int] = field(default_factory=dict)  # trust flag -> sentences
+    # Seconds from the start of the run to its first record written: the start-up (reading
+    # inputs, loading models, and with --engine ray starting Ray and its actors).
+    first_record_s: float | None = None
+    started: float = field(default_factory=time.perf_counter, repr=False)
+
+    def wrote(self, records: int = 1) -> None:
+        if self.first_record_s is None and records:
+            self.first_record_s = time.perf_counter() - self.started
 
     def line(self) -> str:
         notes = "".join(f"; {n}" for n in self.notes)
@@ -219,7 +224,7 @@ def run_batch(opts: BatchOptions, log=None) -> BatchStats:
     from khulasa.models.factory import build_pipeline, locate
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    started = time.perf_counter()
+    stats = BatchStats()
     check_output_path(opts.output)
     records = list(read_inputs(opts.inputs, opts.text_field, opts.id_field))
     duplicates = find_duplicates([r.id for r in records])
@@ -234,7 +239,6 @@ def run_batch(opts: BatchOptions, log=None) -> BatchStats:
     if not opts.output.exists():
         located = locate(opts.models, opts.summary)  # a missing model: before the file exists
     out = JsonlOutput(opts.output, opts.dedupe)
-    stats = BatchStats()
     try:
         if out.repaired_bytes:
             log(
@@ -258,7 +262,7 @@ def run_batch(opts: BatchOptions, log=None) -> BatchStats:
                 stats.notes.append(pipeline.memory.problem)
     finally:
         out.close()
-    stats.seconds = time.perf_counter() - started
+    stats.seconds = time.perf_counter() - stats.started
     return stats
 
 
@@ -274,8 +278,9 @@ def _run(
             step = todo[start : start + opts.docs_per_step]
             fetch_links(step)
             step = [check_text(r, opts.max_chars) for r in step]
-            for line in _process_step(pipeline, step, opts):
+            for line in process_step(pipeline, step, opts.summary):
                 out.append(line)
+                stats.wrote()
                 if "error" in line:
                     stats.failed += 1
                     continue
@@ -291,15 +296,15 @@ def _run(
         bar.close()
 
 
-def _process_step(pipeline, step: list[Record], opts: BatchOptions) -> list[dict]:
+def process_step(pipeline, step: list[Record], summary: bool) -> list[dict]:
     """Output lines for `step`, in order. Documents share model batches; if the shared run
     fails unexpectedly, each document is retried alone so one bad record fails alone."""
     todo = [r for r in step if r.error is None]
     try:
-        results = pipeline.process_many([r.text for r in todo], summary=opts.summary)
+        results = pipeline.process_many([r.text for r in todo], summary=summary)
     except Exception:
         logging.getLogger("khulasa.batch").exception("shared batch failed; retrying one by one")
-        results = [_process_one(pipeline, r, opts) for r in todo]
+        results = [_process_one(pipeline, r, summary) for r in todo]
     by_id = {r.id: res for r, res in zip(todo, results, strict=True)}
     lines = []
     for r in step:
@@ -315,67 +320,8 @@ def _process_step(pipeline, step: list[Record], opts: BatchOptions) -> list[dict
     return lines
 
 
-def _process_one(pipeline, record: Record, opts: BatchOptions):
+def _process_one(pipeline, record: Record, summary: bool):
     try:
-        return pipeline.process_many([record.text], summary=opts.summary)[0]
+        return pipeline.process_many([record.text], summary=summary)[0]
     except Exception as exc:  # an unexpected failure of one document becomes its record
         return KhulasaError(f"Processing failed: {type(exc).__name__}: {exc}")
-
-
-def register(sub) -> None:
-    ba = sub.add_parser("batch", help="translate many documents into one JSONL file, resumable")
-    ba.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="INPUT",
-        help=".txt files (id = path), directories (recursive *.txt), .jsonl or .csv "
-        "(id and text fields), or - for JSONL on stdin",
-    )
-    ba.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        type=Path,
-        help="JSONL output; a rerun skips the ids already in it",
-    )
-    add_arguments(ba, memory="on")
-    ba.add_argument(
-        "--summary",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="summarise each document (default: --summary)",
-    )
-    add_input_arguments(ba, "longer documents become error records")
-    ba.add_argument(
-        "--batch-docs",
-        type=int,
-        default=16,
-        metavar="N",
-        help="documents whose sentences share model batches (default: 16)",
-    )
-    ba.add_argument(
-        "--dedupe",
-        action="store_true",
-        help="repair an output that holds an id more than once: keep the first",
-    )
-    ba.add_argument("--quiet", action="store_true", help="no progress bar")
-    ba.set_defaults(run=cmd_batch)
-
-
-def cmd_batch(args: argparse.Namespace) -> int:
-    memory = None if args.no_memory else (args.memory or default_memory_path())
-    options = BatchOptions(
-        inputs=args.inputs,
-        output=args.output,
-        models=ModelOptions.from_args(args, memory=memory),
-        summary=args.summary,
-        text_field=args.text_field,
-        id_field=args.id_field,
-        quiet=args.quiet,
-        max_chars=args.max_chars,
-        docs_per_step=args.batch_docs,
-        dedupe=args.dedupe,
-    )
-    stats = run_batch(options)
-    print(stats.line(), file=sys.stderr)
-    return 1 if stats.failed else 0

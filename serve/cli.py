@@ -1,5 +1,5 @@
 """`khulasa`: one entry point composed of its commands. Each module registers its own
-(`register(subparsers)`): translate, serve and models here, batch in batch.py, bench and eval
+(`register(subparsers)`): translate, serve and models here, batch in batch_cli.py, bench and eval
 in the measuring package. Heavy imports (torch, transformers, gradio) happen inside the
 command that needs them, so `khulasa --help` stays instant."""
 
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     from khulasa.eval import bench
     from khulasa.eval import cli as eval_cli
 
-    from . import batch, digest_cli
+    from . import batch_cli, digest_cli
 
     parser = argparse.ArgumentParser(
         prog="khulasa",
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     for register in (
         register_translate,
         register_serve,
-        batch.register,
+        batch_cli.register,
         digest_cli.register,
         register_models,
         bench.register,
