@@ -5,6 +5,9 @@ Full-size replica (random weights) with forced output lengths (1.25 x source tok
 speed does not depend on weight values:
 
     python -m khulasa.eval.bench_batch --copies 50 --translator opus-mt [--backend torch]
+
+With --engine (local, ray or both), the engines themselves instead: `--engine ray` against
+`--engine local` on the same corpus (eval/bench_engines.py).
 """
 
 from __future__ import annotations
@@ -28,7 +31,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--replica-dir", type=Path, default=Path(tempfile.gettempdir()) / "khulasa-replicas"
     )
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray", "both"],
+        help="compare khulasa batch's engines (bench_engines.py) instead",
+    )
+    parser.add_argument("--batch-docs", type=int, default=16, help="with --engine (default: 16)")
+    parser.add_argument("--actors", type=int, help="with --engine ray (default: the planned)")
     args = parser.parse_args(argv)
+    if args.engine:
+        from khulasa.eval.bench_engines import main as engines
+
+        return engines(args)
 
     from khulasa.models.factory import load_translator
     from khulasa.models.pipeline import Pipeline

@@ -1,0 +1,181 @@
+"""`khulasa batch --engine ray` against `--engine local` on the same corpus, both through the
+real engines (`run_ray`, `run_batch`): N distinct copies of the sample article (each copy's
+sentences numbered, so no sentence is shared between copies), full-size replica, forced
+output lengths (1.25 x source tokens: speed does not depend on weight values), memory off,
+no summary, trust checks off (random weights would flag and retry every sentence).
+
+    python -m khulasa.eval.bench_batch --engine ray      # or local, or both (default)
+
+Reported per engine: the seconds until its first step (`--batch-docs` records) is written
+(start-up: inputs read, models loaded, and for Ray its start, the id pass and its actors;
+plus the first step itself), steady-state documents/s and sentences/s after that (from
+when each step was written: the local file's appends, Ray's part files), and the whole run.
+Ray's own start (`ray.init`) is timed apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from khulasa.eval.bench import forced_length, replica
+from khulasa.eval.replicas import arabic_text
+
+
+def force_lengths() -> None:
+    """In this process (and, as Ray's worker setup hook, in every Ray worker): pipelines from
+    the factory write forced lengths, checks off."""
+    from khulasa.models import factory
+
+    real = factory.build_pipeline
+    if getattr(real, "forced", False):
+        return
+
+    def build(*args, **kwargs):
+        pipeline = real(*args, **kwargs)
+        pipeline.checks = False
+        pipeline.translator.length_rule = forced_length
+        return pipeline
+
+    build.forced = True
+    factory.build_pipeline = build
+
+
+def corpus(path: Path, copies: int) -> int:
+    """`copies` copies of the sample, sentence-numbered, as JSONL; the sentence count."""
+    from khulasa.models.pipeline import segment
+
+    text = arabic_text()
+    lines, sentences = [], 0
+    for k in range(copies):
+        numbered = "\n".join(_numbered(line, k + 1) for line in text.splitlines())
+        sentences += len(segment(numbered).segments)
+        lines.append(json.dumps({"id": f"copy-{k}", "text": numbered}, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return sentences
+
+
+def _numbered(line: str, k: int) -> str:
+    """`line` with `k` before each sentence's end (and at its end): a distinct sentence."""
+    line = re.sub(r"([.!?؟])(\s)", rf" {k}\1\2", line.rstrip())
+    if not line:
+        return line
+    return re.sub(r"([.!?؟])$", rf" {k}\1", line) if line[-1] in ".!?؟" else f"{line} {k}"
+
+
+def run_engine(engine: str, args, source: Path, work: Path) -> dict:
+    from khulasa.models.options import ModelOptions
+    from khulasa.serve.batch import BatchOptions, run_batch
+
+    models = ModelOptions(
+        translator=str(replica(args.translator, args.replica_dir)),
+        summarizer="none",
+        beams=args.beams,
+        backend=args.backend,
+    )
+    output = work / ("local.jsonl" if engine == "local" else "ray-parts")
+    opts = BatchOptions(
+        inputs=[str(source)], output=output, models=models, summary=False, quiet=True,
+        docs_per_step=args.batch_docs,
+    )  # fmt: skip
+    ray_init_s = None
+    if engine == "local":
+        force_lengths()
+        written = _timed_appends()
+        stats = run_batch(opts, log=lambda _: None)
+        steps = [written[i : i + args.batch_docs] for i in range(0, len(written), args.batch_docs)]
+        step_ends = [(step[-1], len(step)) for step in steps]
+    else:
+        import ray
+
+        from khulasa.serve.batch_ray import RayOptions, run_ray
+
+        t0 = time.perf_counter()
+        ray.init(
+            include_dashboard=False,
+            logging_level="WARNING",
+            runtime_env={"worker_process_setup_hook": f"{__name__}.force_lengths"},
+        )
+        ray_init_s = time.perf_counter() - t0
+        started = time.time() - ray_init_s
+        try:
+            stats = run_ray(opts, RayOptions(actors=args.actors), "off", log=lambda _: None)
+        finally:
+            ray.shutdown()
+        stats.seconds += ray_init_s
+        parts = sorted(output.glob("part-*"), key=lambda p: p.stat().st_mtime)
+        step_ends = [(p.stat().st_mtime - started, _count_lines(p)) for p in parts]
+    return _figures(engine, stats, step_ends, ray_init_s)
+
+
+def _timed_appends() -> list[float]:
+    """Seconds since now at which the local engine wrote each record (its JSONL appends)."""
+    from khulasa.serve.batch import JsonlOutput
+
+    times: list[float] = []
+    t0 = time.perf_counter()
+    real = JsonlOutput.append
+
+    def append(self, record):
+        real(self, record)
+        times.append(time.perf_counter() - t0)
+
+    JsonlOutput.append = append
+    return times
+
+
+def _count_lines(path: Path) -> int:
+    return sum(1 for line in path.read_bytes().splitlines() if line.strip())
+
+
+def _figures(engine: str, stats, step_ends: list[tuple[float, int]], ray_init_s) -> dict:
+    """Steady state: the documents after the first step over the time from the first step's
+    end to the last's (the first step is part of the start-up: models load, caches warm)."""
+    docs = stats.done + stats.failed
+    first_end, first_docs = step_ends[0]
+    steady_s = step_ends[-1][0] - first_end
+    steady_docs = docs - first_docs
+    per_doc = stats.sentences / max(docs, 1)
+    result = {
+        "engine": engine,
+        "documents": docs,
+        "sentences": stats.sentences,
+        "failed": stats.failed,
+        "steps": len(step_ends),
+        "seconds": round(stats.seconds, 1),
+        "first_step_done_s": round(first_end, 1),
+        "steady_documents_per_s": round(steady_docs / steady_s, 3),
+        "steady_sentences_per_s": round(steady_docs * per_doc / steady_s, 2),
+        "overall_documents_per_s": round(docs / stats.seconds, 3),
+    }
+    if ray_init_s is not None:
+        result["ray_init_s"] = round(ray_init_s, 1)
+    return result
+
+
+def main(args) -> dict:
+    engines = ["local", "ray"] if args.engine == "both" else [args.engine]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        source = work / "corpus.jsonl"
+        sentences = corpus(source, args.copies)
+        runs = [run_engine(engine, args, source, work) for engine in engines]
+    result = {
+        "article": "brussels_ar",
+        "copies": args.copies,
+        "sentences": sentences,
+        "translator": f"{args.translator} (full-size replica)",
+        "beams": args.beams,
+        "backend": args.backend,
+        "batch_docs": args.batch_docs,
+        "runs": runs,
+    }
+    if len(runs) == 2:
+        result["ray_over_local_steady"] = round(
+            runs[1]["steady_documents_per_s"] / runs[0]["steady_documents_per_s"], 2
+        )
+    print(json.dumps(result, indent=1))
+    return result
