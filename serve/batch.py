@@ -132,7 +132,7 @@ class JsonlOutput:
             os.write(self._fd, data)
             os.fsync(self._fd)
         except OSError as exc:
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
         self.done.add(str(record["id"]))
 
     def close(self) -> None:
@@ -149,7 +149,7 @@ def _lock(fd: int, path: Path) -> None:
         ) from None
 
 
-def _write_error(path: Path, exc: OSError) -> KhulasaError:
+def write_error(path: Path, exc: OSError) -> KhulasaError:
     free = ""
     try:
         free = f"; {shutil.disk_usage(path.parent).free / 2**20:.1f} MiB free there"

@@ -87,7 +87,7 @@ def read_inputs(
             data = (stdin or sys.stdin.buffer).read()
             yield from map(valid_id, _jsonl_records(data, "<stdin>", text_field, id_field))
         else:
-            data = _read_bytes(Path(source.name))
+            data = read_file_bytes(Path(source.name))
             yield from source_records(source.name, data, text_field, id_field)
 
 
@@ -195,7 +195,7 @@ def _txt_files(root: Path) -> list[tuple[Path, KhulasaError | None]]:
     return sorted(found, key=lambda item: str(item[0]))
 
 
-def _read_bytes(path: Path) -> bytes | KhulasaError:
+def read_file_bytes(path: Path) -> bytes | KhulasaError:
     try:
         return path.read_bytes()
     except (OSError, RuntimeError) as exc:

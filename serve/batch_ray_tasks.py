@@ -10,8 +10,15 @@ from pathlib import Path
 from khulasa.models.errors import InputError, KhulasaError
 from khulasa.models.options import ModelOptions
 
-from .batch import _write_error, process_step
-from .batch_inputs import Record, _read_bytes, check_text, fetch_links, source_records
+from .batch import process_step, write_error
+from .batch_inputs import (
+    Record,
+    check_text,
+    fetch_links,
+    is_uri,
+    read_file_bytes,
+    source_records,
+)
 from .batch_parts import PartStore, encode_part, id_key, part_name
 
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "lustre", "glusterfs")
@@ -25,10 +32,10 @@ def parse_source(row: dict, text_field: str, id_field: str, done: set[str] | Non
     name = row["name"]
     if row["error"]:
         data = _error(json.loads(row["error"]))
-    elif "://" in name:
+    elif is_uri(name):
         data = _read_uri(name)
     else:
-        data = _read_bytes(Path(name))
+        data = read_file_bytes(Path(name))
     keys: list[str] = []
     records: list[str] = []
     for record in source_records(name, data, text_field, id_field):
@@ -124,7 +131,7 @@ class Translate:
         try:
             self.store.write(name, encode_part(lines, self.fmt))
         except OSError as exc:  # a full disk, a lost mount: the run stops, and says why
-            raise _write_error(Path(self.store.root), exc) from None
+            raise write_error(Path(self.store.root), exc) from None
         note, self.note = self.note, ""
         return _counts(lines, name, note)
 
