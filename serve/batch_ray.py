@@ -147,7 +147,8 @@ def _run(ray, out: PartsOutput, sources, opts, ray_opts, memory, stats, log) -> 
         keys = _input_keys(sources, opts)
         stats.skipped = sum(1 for k in keys if k in done)
         if len(keys) > stats.skipped:
-            _translate(sources, done, out.run_id, opts, ray_opts, memory, stats, log)
+            steps = -(-(len(keys) - stats.skipped) // opts.docs_per_step)
+            _translate(sources, done, out.run_id, steps, opts, ray_opts, memory, stats, log)
     finally:
         if started_here:
             ray.shutdown()
@@ -288,11 +289,12 @@ def plan(ray, ray_opts: RayOptions) -> tuple[int, int, float]:
     return max(1, sum(int(n.get("CPU", 0)) // cpus for n in nodes)), cpus, gpus
 
 
-def _translate(sources, done, run_id, opts, ray_opts, memory, stats: BatchStats, log) -> None:
+def _translate(sources, done, run_id, steps, opts, ray_opts, memory, stats, log) -> None:
     import ray
     from ray.data import ActorPoolStrategy
 
     actors, cpus, gpus = plan(ray, ray_opts)
+    actors = min(actors, steps)  # no actor (and no model load) without a step to do
     log(f"khulasa batch: {actors} actors x {cpus} CPUs, {gpus:g} GPUs each")
     results = _records(_dataset(sources), opts, done).map_batches(
         Translate,
