@@ -29,6 +29,7 @@ from .batch_inputs import (
     fetch_links,
     find_duplicates,
     read_inputs,
+    refuse_duplicate_ids,
 )
 
 __all__ = ["BatchOptions", "BatchStats", "JsonlOutput", "UsageError", "process_step", "run_batch"]
@@ -227,14 +228,7 @@ def run_batch(opts: BatchOptions, log=None) -> BatchStats:
     stats = BatchStats()
     check_output_path(opts.output)
     records = list(read_inputs(opts.inputs, opts.text_field, opts.id_field))
-    duplicates = find_duplicates([r.id for r in records])
-    if duplicates:
-        shown = ", ".join(f"{rid!r} x{n}" for rid, n in list(duplicates.items())[:10])
-        raise UsageError(
-            f"{len(duplicates)} ids occur more than once in the input ({shown}). "
-            f"Records are resumed by id, so ids must be unique. Fix: make them "
-            f"unique, or name another field with --id-field."
-        )
+    refuse_duplicate_ids([r.id for r in records])
     located = None
     if not opts.output.exists():
         located = locate(opts.models, opts.summary)  # a missing model: before the file exists

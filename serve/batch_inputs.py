@@ -329,6 +329,19 @@ def find_duplicates(ids: list[str]) -> dict[str, int]:
     return {rid: n for rid, n in counts.items() if n > 1}
 
 
+def refuse_duplicate_ids(ids: list[str]) -> None:
+    """UsageError (exit 2) naming the ids that occur more than once: records are resumed by
+    id, so a duplicate would be skipped, or written twice."""
+    duplicates = find_duplicates(ids)
+    if duplicates:
+        shown = ", ".join(f"{rid!r} x{n}" for rid, n in list(duplicates.items())[:10])
+        raise UsageError(
+            f"{len(duplicates)} ids occur more than once in the input ({shown}). "
+            f"Records are resumed by id, so ids must be unique. Fix: make them "
+            f"unique, or name another field with --id-field."
+        )
+
+
 def check_text(record: Record, max_chars: int) -> Record:
     """Turn empty or over-long text into an error record before any model sees it."""
     if record.error is None and record.text is not None:

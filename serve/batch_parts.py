@@ -158,7 +158,7 @@ class PartsOutput:
         self.root, self.fmt = root, fmt
         self._lock_fd = None
         if not is_uri(root):
-            _check_local_dir(Path(root))
+            check_output_dir(Path(root))
             Path(root).mkdir(parents=True, exist_ok=True)
             self._lock_fd = os.open(Path(root, LOCK_NAME), os.O_WRONLY | os.O_CREAT, 0o644)
             try:
@@ -228,7 +228,7 @@ class PartsOutput:
             self._lock_fd = None
 
 
-def _check_local_dir(path: Path) -> None:
+def check_output_dir(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise UsageError(
             f"-o {path} is a file. With --engine ray the output is a directory of part files. "

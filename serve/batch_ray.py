@@ -18,8 +18,8 @@ import json
 import logging
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from khulasa.models.errors import KhulasaError
 from khulasa.models.options import check_positive
@@ -28,9 +28,11 @@ from .batch import BatchOptions, BatchStats
 from .batch_inputs import (
     Source,
     UsageError,
+    is_uri,
     list_sources,
+    refuse_duplicate_ids,
 )
-from .batch_parts import FORMATS, PartsOutput
+from .batch_parts import FORMATS, PartsOutput, check_output_dir
 from .batch_ray_tasks import Translate, error_json, parse_source
 
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "lustre", "glusterfs")
@@ -123,35 +125,37 @@ def run_ray(opts: BatchOptions, ray_opts: RayOptions, memory: str, log=None) -> 
         from khulasa.models.factory import locate
 
         locate(opts.models, opts.summary)
+    if not is_uri(root):
+        check_output_dir(Path(root))  # a bad -o: before Ray starts
+    started_here = _start(ray, ray_opts, opts.quiet)
+    _configure(opts.quiet)
     try:
-        out = PartsOutput(root, ray_opts.fmt)
-    except OSError as exc:
-        raise _output_error(root, exc) from None
-    try:
-        _run(ray, out, sources, opts, ray_opts, memory, stats, log)
-    except OSError as exc:
-        raise _output_error(root, exc) from None
+        keys = _input_keys(sources, opts)  # duplicate ids: refused before -o is created
+        try:
+            out = PartsOutput(root, ray_opts.fmt)
+        except OSError as exc:
+            raise _output_error(root, exc) from None
+        try:
+            _run(out, keys, sources, opts, ray_opts, memory, stats, log)
+        except OSError as exc:
+            raise _output_error(root, exc) from None
+        finally:
+            out.close()
     finally:
-        out.close()
+        if started_here:
+            ray.shutdown()
     stats.seconds = time.perf_counter() - stats.started
     return stats
 
 
-def _run(ray, out: PartsOutput, sources, opts, ray_opts, memory, stats, log) -> None:
+def _run(out: PartsOutput, keys, sources, opts, ray_opts, memory, stats, log) -> None:
     done, removed = out.scan()
     if removed:
         log(f"khulasa batch: removed {removed} repeated records from {out.root} (kept the first)")
-    started_here = _start(ray, ray_opts, opts.quiet)
-    _configure(opts.quiet)
-    try:
-        keys = _input_keys(sources, opts)
-        stats.skipped = sum(1 for k in keys if k in done)
-        if len(keys) > stats.skipped:
-            steps = -(-(len(keys) - stats.skipped) // opts.docs_per_step)
-            _translate(sources, done, out.run_id, steps, opts, ray_opts, memory, stats, log)
-    finally:
-        if started_here:
-            ray.shutdown()
+    stats.skipped = sum(1 for k in keys if k in done)
+    if len(keys) > stats.skipped:
+        steps = -(-(len(keys) - stats.skipped) // opts.docs_per_step)
+        _translate(sources, done, out.run_id, steps, opts, ray_opts, memory, stats, log)
     _, removed = out.scan()  # a retry that batched records differently
     if removed:
         log(f"khulasa batch: removed {removed} records a retried batch wrote twice")
@@ -263,14 +267,7 @@ def _input_keys(sources: list[Source], opts: BatchOptions) -> list[str]:
     for batch in _records(_dataset(sources), opts, None).iter_batches(batch_format="pyarrow"):
         for step in batch.column("keys").to_pylist():
             keys += step
-    duplicates = {k: n for k, n in Counter(keys).items() if n > 1}
-    if duplicates:
-        shown = ", ".join(f"{k!r} x{n}" for k, n in list(duplicates.items())[:10])
-        raise UsageError(
-            f"{len(duplicates)} ids occur more than once in the input ({shown}). "
-            f"Records are resumed by id, so ids must be unique. Fix: make them "
-            f"unique, or name another field with --id-field."
-        )
+    refuse_duplicate_ids(keys)
     return keys
 
 

@@ -238,6 +238,12 @@ def test_ray_usage_errors_exit_2_before_anything_runs(replicas, tmp_path, cli_en
         result = run(batch_command(replicas, inputs, tmp_path / "o", *extra), cli_env)
         assert result.returncode == 2, (extra, result.stderr[-2000:])
         assert message in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "dup.jsonl").write_text('{"id": "a", "text": "x"}\n' * 2, encoding="utf-8")
+    dup = run(
+        batch_command(replicas, [tmp_path / "dup.jsonl"], tmp_path / "o", "--engine", "ray"),
+        cli_env,
+    )
+    assert dup.returncode == 2 and "1 ids occur more than once in the input ('a' x2)" in dup.stderr
     stdin = run(batch_command(replicas, ["-"], tmp_path / "o", "--engine", "ray"), cli_env)
     assert stdin.returncode == 2 and "cannot read stdin" in stdin.stderr
     uri = run(batch_command(replicas, ["s3://bucket/in.jsonl"], tmp_path / "o.jsonl"), cli_env)
