@@ -16,13 +16,17 @@ from .batch_ray import add_ray_arguments, ray_options, run_ray
 
 
 def register(sub) -> None:
-    ba = sub.add_parser("batch", help="translate many documents into one JSONL file, resumable")
+    ba = sub.add_parser(
+        "batch",
+        help="translate many documents into one JSONL file (--engine ray: a directory of "
+        "part files), resumable",
+    )
     ba.add_argument(
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help=".txt files (id = path), directories (recursive *.txt), .jsonl or .csv "
-        "(id and text fields), or - for JSONL on stdin",
+        help=".txt, .html, .docx, .pdf files (id = path), directories (recursive, the same "
+        "kinds), .jsonl, .csv or .parquet (id and text fields), or - for JSONL on stdin",
     )
     ba.add_argument(
         "-o",

@@ -35,8 +35,6 @@ from .batch_inputs import (
 from .batch_parts import FORMATS, PartsOutput, check_output_dir
 from .batch_ray_tasks import Translate, error_json, parse_source
 
-NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "lustre", "glusterfs")
-
 
 @dataclass(frozen=True)
 class RayOptions:
