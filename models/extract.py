@@ -21,7 +21,6 @@ from .text import arabic_ratio
 MAX_BYTES = 20 * 2**20
 MAX_UNCOMPRESSED = 50 * 2**20
 MAX_PAGES = 200
-KINDS = ("txt", "html", "docx", "pdf")
 SUFFIXES = {".txt": "txt", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf"}
 # Common Arabic words: in logical order a text is full of them; a PDF's text in visual
 # (reversed) order has them backwards.
@@ -103,7 +102,15 @@ def extract_txt(data: bytes, where: str = "the file") -> Extracted:
     """UTF-8 (a BOM allowed), UTF-16 with a BOM, or a legacy Arabic encoding (cp1256,
     ISO-8859-6) found by charset-normalizer; the encoding is recorded."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return Extracted(data.decode("utf-16"), "txt", encoding="utf-16")
+        try:
+            return Extracted(data.decode("utf-16"), "txt", encoding="utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{where} starts with a UTF-16 byte order mark but is not valid UTF-16 "
+                f"({exc.reason} at byte {exc.start}; a cut file?). Fix: save it again as "
+                f"UTF-8.",
+                "invalid_encoding",
+            ) from None
     try:
         encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
         return Extracted(data.decode(encoding), "txt", encoding=encoding)

@@ -3,11 +3,14 @@ forgery, then read by extract.py.
 
 The guard, on every hop: http or https only, no credentials in the link; every address the
 name resolves to is checked, and loopback, private, link-local (169.254.169.254 included),
-multicast, reserved, unspecified, IPv6 unique-local and IPv4-mapped private addresses are
-refused; the connection is made to the checked address itself (the name is sent as Host and
-as TLS SNI, and the certificate is checked against it), so a second DNS answer cannot
-redirect it; redirects are followed by hand, at most MAX_REDIRECTS, each hop checked again;
-no cookies, no proxies from the environment; time and size capped.
+multicast, reserved, unspecified, IPv6 unique-local and site-local, IPv4-mapped private
+addresses, and 6to4, Teredo and NAT64 addresses (an IPv4 address inside) are refused
+(`--allow-private-urls`, on the command line only, lets intranet addresses through); the
+connection is made to the checked address itself (the name is sent as Host and as TLS SNI,
+and the certificate is checked against it), so a second DNS answer cannot redirect it;
+redirects are followed by hand, at most MAX_REDIRECTS, each hop checked again;
+no cookies, no proxies from the environment; size capped, and the whole fetch (connect to
+last byte) ends at the policy's timeout when run by bounded.read_link.
 """
 
 from __future__ import annotations
@@ -21,15 +24,25 @@ from .errors import InputError
 from .extract import Extracted, extract
 
 MAX_REDIRECTS = 5
+_TRANSLATED = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
 
 @dataclass(frozen=True)
 class FetchPolicy:
-    timeout: float = 15.0  # seconds for the whole fetch
+    timeout: float = 15.0  # seconds for the whole fetch, connect to last byte
     max_bytes: int = 10 * 2**20
+    # The command line's --allow-private-urls (never a server's): an intranet page at a
+    # private, loopback, site-local or unique-local address may be fetched. Link-local
+    # (cloud metadata), multicast, reserved and unspecified addresses stay refused.
+    allow_private: bool = False
     # Tests only: loopback addresses (127.0.0.0/8, ::1) allowed, for the project's own
     # loopback servers. Every other refused kind stays refused.
     allow_loopback: bool = False
+
+
+PRIVATE_FIX = (
+    " (an intranet page: on the command line, --allow-private-urls fetches it; a server never does)"
+)
 
 
 def refused(why: str, url: str) -> InputError:
@@ -37,21 +50,34 @@ def refused(why: str, url: str) -> InputError:
 
 
 def check_address(ip: str, policy: FetchPolicy) -> None:
-    """Raise (ValueError with the reason) for an address a fetch must never reach."""
+    """Raise (ValueError with the reason) for an address a fetch must never reach: anything
+    not globally reachable, and IPv6 addresses that carry an IPv4 one inside."""
     address = ipaddress.ip_address(ip.split("%")[0])
     mapped = getattr(address, "ipv4_mapped", None)
     if mapped is not None:
         address = mapped
-    if address.is_loopback:
-        if policy.allow_loopback:
+    v6 = isinstance(address, ipaddress.IPv6Address)
+    never = (
+        address.is_link_local or address.is_multicast or address.is_reserved
+        or address.is_unspecified
+    )  # fmt: skip
+    inside = address.is_loopback or address.is_private or (v6 and address.is_site_local)
+    if address.is_loopback and policy.allow_loopback:
+        return
+    if v6 and (address.sixtofour or address.teredo or address in _TRANSLATED):
+        # 6to4, Teredo and NAT64 carry an IPv4 address inside, which may be a private one.
+        raise ValueError(f"{ip} is an IPv6 address that tunnels or translates to IPv4")
+    if inside and not never:
+        if policy.allow_private:
             return
-        raise ValueError(f"{ip} is a loopback address")
+        kind = "loopback" if address.is_loopback else "private"
+        raise ValueError(f"{ip} is a {kind} address{PRIVATE_FIX}")
     for kind, hit in (
         ("link-local", address.is_link_local),
-        ("private", address.is_private),
         ("multicast", address.is_multicast),
         ("reserved", address.is_reserved),
         ("unspecified", address.is_unspecified),
+        ("site-local", v6 and address.is_site_local),
         ("not globally reachable", not address.is_global),
     ):
         if hit:
@@ -87,7 +113,15 @@ def resolve(url: str, policy: FetchPolicy) -> tuple[str, str, int, str]:
 
 def fetch(url: str, policy: FetchPolicy | None = None) -> Extracted:
     """The article at `url` (web page, PDF, Word file or text), or InputError:
-    `url_refused`, `fetch_failed`, `too_large`, and extract.py's codes."""
+    `url_refused`, `fetch_failed`, `too_large`, and extract.py's codes. In-process: the
+    doors call bounded.read_link, which runs this under a budget."""
+    data, name, final = download(url, policy)
+    return extract(data, name=name, url=final)
+
+
+def download(url: str, policy: FetchPolicy | None = None) -> tuple[bytes, str, str]:
+    """The bytes at `url`, a file name to check them against ("" when the path has none) and
+    the address they came from after redirects; InputError otherwise."""
     import httpx
 
     policy = policy or FetchPolicy()
@@ -105,7 +139,7 @@ def fetch(url: str, policy: FetchPolicy | None = None) -> Extracted:
                     "fetch_failed",
                 )
             name = urlsplit(current).path.rsplit("/", 1)[-1]
-            return extract(data, name=name if "." in name else "", url=current)
+            return data, (name if "." in name else ""), current
     raise refused(f"more than {MAX_REDIRECTS} redirects", url)
 
 

@@ -36,6 +36,23 @@ MIGRATIONS = [
             created REAL NOT NULL
         )""",
     ),
+    (
+        # Readers' corrections (/suggest): who, when, and what the English was before (undo).
+        "002_corrections",
+        """
+        CREATE TABLE corrections (
+            id INTEGER PRIMARY KEY,
+            created REAL NOT NULL,
+            client TEXT NOT NULL,
+            key_id TEXT,
+            key TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            source TEXT NOT NULL,
+            english TEXT NOT NULL,
+            previous TEXT,
+            undone REAL
+        )""",
+    ),
 ]
 
 
@@ -120,6 +137,73 @@ class SentenceMemory:
     def __len__(self) -> int:
         with self._conn() as conn:
             return conn.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+
+    def correct(self, settings: str, source: str, english: str, client: str,
+                key_id: str | None) -> int:  # fmt: skip
+        """Keep a reader's correction (the entry's new value) and its record: when, from which
+        client and key, and the value it replaced. The record's id (for `undo`)."""
+        key = self.key(settings, source)
+        with self._conn() as conn:
+            row = conn.execute("SELECT english FROM translations WHERE key=?", (key,)).fetchone()
+            conn.execute(
+                "INSERT OR REPLACE INTO translations (key, settings, source, english, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, settings, source, english, time.time()),
+            )
+            cursor = conn.execute(
+                "INSERT INTO corrections (created, client, key_id, key, settings, source, "
+                "english, previous) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), client, key_id, key, settings, source, english,
+                 row[0] if row else None),
+            )  # fmt: skip
+            return cursor.lastrowid
+
+    def corrections(self, limit: int = 50) -> list[dict]:
+        """The latest corrections, newest first."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT id, created, client, key_id, source, english, previous, undone "
+                "FROM corrections ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        names = ("id", "created", "client", "key_id", "source", "english", "previous", "undone")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def corrections_since(self, client: str, since: float) -> int:
+        """How many corrections `client` made since `since` (time.time())."""
+        with self._conn() as conn:
+            return conn.execute(
+                "SELECT COUNT(*) FROM corrections WHERE client=? AND created>=?",
+                (client, since),
+            ).fetchone()[0]
+
+    def undo(self, correction: int) -> dict:
+        """Put back the English a correction replaced (or forget the sentence, when it had
+        none) and mark the correction undone; KeyError when there is no such correction,
+        ValueError when it was undone already or a later correction of the sentence stands."""
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT key, previous, undone FROM corrections WHERE id=?", (correction,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(correction)
+            key, previous, undone = row
+            if undone is not None:
+                raise ValueError(f"correction {correction} was undone already")
+            later = conn.execute(
+                "SELECT id FROM corrections WHERE key=? AND id>? AND undone IS NULL",
+                (key, correction),
+            ).fetchone()
+            if later is not None:
+                raise ValueError(
+                    f"correction {later[0]} of the same sentence came later: undo it first"
+                )
+            if previous is None:
+                conn.execute("DELETE FROM translations WHERE key=?", (key,))
+            else:
+                conn.execute("UPDATE translations SET english=? WHERE key=?", (previous, key))
+            conn.execute("UPDATE corrections SET undone=? WHERE id=?", (time.time(), correction))
+        return {"id": correction, "previous": previous}
 
 
 def open_memory(path: Path) -> tuple[SentenceMemory | None, str | None]:
@@ -219,12 +303,13 @@ class MemoryTranslator:
     def translate(self, texts: list[str]) -> list[str]:
         return [h[0] for h in collect(self, texts)]
 
-    def suggest(self, piece: str, english: str) -> None:
+    def suggest(self, piece: str, english: str, client: str = "local",
+                key_id: str | None = None) -> int:  # fmt: skip
         """Keep a reader's English for `piece` (one normalised sentence within the model's
         limit) as a verified entry: it wins over the model's output for this model and these
-        settings from then on."""
+        settings from then on. Recorded with `client` and `key_id`; the record's id."""
         value = json.dumps({"h": [english], "s": [None], "v": 1}, ensure_ascii=False)
-        self.memory.put_many(self.settings_key(1), [(piece, value)], replace=True)
+        return self.memory.correct(self.settings_key(1), piece, value, client, key_id)
 
     @staticmethod
     def _encode(result: Translation) -> str:

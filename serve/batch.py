@@ -15,11 +15,16 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from khulasa.models.bounded import ReadBudget
 from khulasa.models.errors import KhulasaError
+from khulasa.models.fetch import FetchPolicy
 from khulasa.models.options import ModelOptions, check_positive
 
 from .batch_inputs import (
@@ -176,6 +181,8 @@ class BatchOptions:
     max_chars: int = 200_000
     docs_per_step: int = 16  # documents whose sentences share model batches
     dedupe: bool = False
+    read: ReadBudget = field(default_factory=ReadBudget)  # each document file or link
+    fetch: FetchPolicy = field(default_factory=FetchPolicy)  # records that give a url
 
     def __post_init__(self):
         check_positive("--max-chars", self.max_chars, False)
@@ -227,50 +234,85 @@ def run_batch(opts: BatchOptions, log=None) -> BatchStats:
     log = log or (lambda msg: print(msg, file=sys.stderr))
     stats = BatchStats()
     check_output_path(opts.output)
-    records = list(read_inputs(opts.inputs, opts.text_field, opts.id_field))
-    refuse_duplicate_ids([r.id for r in records])
-    located = None
-    if not opts.output.exists():
-        located = locate(opts.models, opts.summary)  # a missing model: before the file exists
-    out = JsonlOutput(opts.output, opts.dedupe)
-    try:
-        if out.repaired_bytes:
-            log(
-                f"khulasa batch: cut off a half-written last line ({out.repaired_bytes} bytes) "
-                f"left in {opts.output} by an earlier run"
-            )
-        if out.removed_duplicates:
-            log(
-                f"khulasa batch: --dedupe removed {out.removed_duplicates} repeated records "
-                f"from {opts.output}, keeping the first of each id"
-            )
-        todo = [r for r in records if r.id not in out.done]
-        stats.skipped = len(records) - len(todo)
-        if todo:
-            pipeline = build_pipeline(opts.models, summary=opts.summary, located=located)
-            for warning in pipeline.warnings:
-                log(f"khulasa batch: warning: {warning}")
-                stats.notes.append(warning)
-            _run(pipeline, todo, opts, out, stats)
-            if pipeline.memory is not None and pipeline.memory.problem:
-                stats.notes.append(pipeline.memory.problem)
-    finally:
-        out.close()
+    with _replayable_stdin(opts.inputs) as stdin:
+        # The id pass: every id, no document read (a document file's id is its path).
+        ids = [r.id for r in _records(opts, stdin, ids_only=True)]
+        refuse_duplicate_ids(ids)
+        located = None
+        if not opts.output.exists():
+            located = locate(opts.models, opts.summary)  # a missing model: before the file
+        out = JsonlOutput(opts.output, opts.dedupe)
+        try:
+            if out.repaired_bytes:
+                log(
+                    f"khulasa batch: cut off a half-written last line ({out.repaired_bytes} "
+                    f"bytes) left in {opts.output} by an earlier run"
+                )
+            if out.removed_duplicates:
+                log(
+                    f"khulasa batch: --dedupe removed {out.removed_duplicates} repeated records "
+                    f"from {opts.output}, keeping the first of each id"
+                )
+            todo = sum(1 for rid in ids if rid not in out.done)
+            stats.skipped = len(ids) - todo
+            del ids
+            if todo:
+                pipeline = build_pipeline(opts.models, summary=opts.summary, located=located)
+                for warning in pipeline.warnings:
+                    log(f"khulasa batch: warning: {warning}")
+                    stats.notes.append(warning)
+                # The translation pass: the inputs streamed again, a step at a time.
+                records = (r for r in _records(opts, stdin) if r.id not in out.done)
+                _run(pipeline, records, todo, opts, out, stats)
+                if pipeline.memory is not None and pipeline.memory.problem:
+                    stats.notes.append(pipeline.memory.problem)
+        finally:
+            out.close()
     stats.seconds = time.perf_counter() - stats.started
     return stats
 
 
+def _records(opts: BatchOptions, stdin, ids_only: bool = False) -> Iterator[Record]:
+    if stdin is not None:
+        stdin.seek(0)
+    return read_inputs(
+        opts.inputs, opts.text_field, opts.id_field, stdin, opts.read, ids_only=ids_only
+    )
+
+
+@contextmanager
+def _replayable_stdin(inputs: list[str]):
+    """Standard input ('-') copied to a temporary file, so both passes can read it."""
+    if "-" not in inputs:
+        yield None
+        return
+    with tempfile.TemporaryFile() as copy:
+        shutil.copyfileobj(sys.stdin.buffer, copy)
+        yield copy
+
+
+def _steps(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    step: list[Record] = []
+    for r in records:
+        step.append(r)
+        if len(step) == size:
+            yield step
+            step = []
+    if step:
+        yield step
+
+
 def _run(
-    pipeline, todo: list[Record], opts: BatchOptions, out: JsonlOutput, stats: BatchStats
-) -> None:
+    pipeline, records: Iterable[Record], todo: int, opts: BatchOptions, out: JsonlOutput,
+    stats: BatchStats,
+) -> None:  # fmt: skip
     from tqdm import tqdm
 
     work_started = time.perf_counter()
-    bar = tqdm(total=len(todo), unit="doc", disable=opts.quiet, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(total=todo, unit="doc", disable=opts.quiet, file=sys.stderr, dynamic_ncols=True)
     try:
-        for start in range(0, len(todo), opts.docs_per_step):
-            step = todo[start : start + opts.docs_per_step]
-            fetch_links(step)
+        for step in _steps(records, opts.docs_per_step):
+            fetch_links(step, opts.fetch, opts.read)
             step = [check_text(r, opts.max_chars) for r in step]
             for line in process_step(pipeline, step, opts.summary):
                 out.append(line)

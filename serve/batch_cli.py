@@ -11,7 +11,7 @@ from khulasa.models.env import default_memory_path
 from khulasa.models.options import ModelOptions, add_arguments
 
 from .batch import BatchOptions, run_batch
-from .batch_inputs import UsageError, add_input_arguments, is_uri
+from .batch_inputs import UsageError, add_input_arguments, is_uri, reading_from_args
 from .batch_ray import add_ray_arguments, ray_options, run_ray
 
 
@@ -71,6 +71,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         memory = None if args.no_memory else (args.memory or default_memory_path())
     else:  # a path on each node: the default is resolved there
         memory = None
+    read, fetch = reading_from_args(args)
     options = BatchOptions(
         inputs=args.inputs,
         output=Path(args.output) if ray is None else args.output,
@@ -82,6 +83,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         max_chars=args.max_chars,
         docs_per_step=args.batch_docs,
         dedupe=args.dedupe,
+        read=read,
+        fetch=fetch,
     )
     if ray is None:
         stats = run_batch(options)

@@ -2,9 +2,13 @@
 becomes an error record with a documented code, never an exception and never a silent skip.
 
 Codes: invalid_utf8, invalid_unicode, invalid_id, empty_input, missing_text_field,
-invalid_json, too_long, unreadable; for document files also type_mismatch, too_large,
-no_article (a web page without article text) and no_text_layer (a scanned PDF); for
-records that give a url instead of text, url_refused and fetch_failed.
+invalid_json, invalid_csv, too_long, unreadable; for document files also type_mismatch,
+too_large, too_complex (over the reading budget), invalid_encoding, no_article (a web page
+without article text) and no_text_layer (a scanned PDF); for records that give a url instead
+of text, url_refused and fetch_failed.
+
+Inputs are streamed: JSONL and CSV a line at a time, document files one at a time, each read
+in a bounded worker (models/bounded.py), so memory follows the step, not the archive.
 """
 
 from __future__ import annotations
@@ -17,10 +21,18 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
+from khulasa.models.bounded import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_SECONDS,
+    ReadBudget,
+    read_bytes,
+    read_link,
+)
 from khulasa.models.errors import InputError, KhulasaError, OptionError
-from khulasa.models.extract import SUFFIXES, extract
-from khulasa.models.fetch import FetchPolicy, fetch, is_link
+from khulasa.models.extract import MAX_BYTES, SUFFIXES
+from khulasa.models.fetch import FetchPolicy, is_link
 from khulasa.models.text import check_unicode, decode_utf8, normalize
 
 ABOUT_FIELDS = ("title", "outlet", "date", "url")
@@ -58,6 +70,40 @@ def add_input_arguments(parser, too_long: str) -> None:
     parser.add_argument(
         "--max-chars", type=int, default=200_000, help=f"{too_long} (default: 200000)"
     )
+    add_reading_arguments(parser, private_urls=True)
+
+
+def add_reading_arguments(parser, private_urls: bool) -> None:
+    """The reading budget of each document file or link (every command that reads them), and
+    on the command line the opt-in for intranet links."""
+    parser.add_argument(
+        "--read-seconds",
+        type=float,
+        default=DEFAULT_SECONDS,
+        metavar="S",
+        help="seconds one document file may take to read (a link: its fetch, at most 15 s, "
+        f"then this); over it, a too_complex error (default: {DEFAULT_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--read-memory",
+        type=int,
+        default=DEFAULT_MEMORY_MB,
+        metavar="MIB",
+        help=f"memory one document file may take to read (default: {DEFAULT_MEMORY_MB})",
+    )
+    if private_urls:
+        parser.add_argument(
+            "--allow-private-urls",
+            action="store_true",
+            help="fetch links to private, loopback and site-local addresses (intranet pages); "
+            "by default they are refused",
+        )
+
+
+def reading_from_args(args) -> tuple[ReadBudget, FetchPolicy]:
+    """The reading budget and the fetch policy the command line asked for."""
+    budget = ReadBudget(args.read_seconds, args.read_memory)
+    return budget, FetchPolicy(allow_private=getattr(args, "allow_private_urls", False))
 
 
 def valid_id(record: Record) -> Record:
@@ -76,19 +122,48 @@ def valid_id(record: Record) -> Record:
 
 
 def read_inputs(
-    inputs: list[str], text_field: str, id_field: str, stdin: io.BufferedReader | None = None
+    inputs: list[str],
+    text_field: str,
+    id_field: str,
+    stdin: BinaryIO | None = None,
+    budget: ReadBudget | None = None,
+    ids_only: bool = False,
+    cancel=None,
 ) -> Iterator[Record]:
-    """Records from every input, in order: document files (.txt, .html, .docx, .pdf),
-    directories (recursive, the same kinds), .jsonl, .csv, .parquet and '-' (JSONL on stdin)."""
+    """Records from every input, in order, streamed: document files (.txt, .html, .docx,
+        .pdf), directories (recursive, the same kinds), .jsonl, .csv, .parquet and '-' (JSONL on
+        stdin, read once: `stdin` must be seekable to be read again). With `ids_only`, document
+        files are not read (their id is their path): the id pass. `cancel` (a threading.Event)
+    stops a document being read."""
     for source in list_sources(inputs):
         if source.error is not None:
             yield valid_id(Record(source.name, source.name, error=source.error))
         elif source.name == "-":
-            data = (stdin or sys.stdin.buffer).read()
-            yield from map(valid_id, _jsonl_records(data, "<stdin>", text_field, id_field))
+            stream = stdin or sys.stdin.buffer
+            yield from map(valid_id, _jsonl_records(stream, "<stdin>", text_field, id_field))
         else:
-            data = read_file_bytes(Path(source.name))
-            yield from source_records(source.name, data, text_field, id_field)
+            yield from _file_records(source.name, text_field, id_field, budget, ids_only, cancel)
+
+
+def _file_records(
+    name: str, text_field: str, id_field: str, budget: ReadBudget | None, ids_only: bool, cancel
+) -> Iterator[Record]:
+    """The records of one local input file, read as a stream where its kind allows."""
+    path = Path(name)
+    if path.suffix.lower() in (".jsonl", ".csv"):
+        try:
+            stream = path.open("rb")
+        except (OSError, RuntimeError) as exc:
+            yield valid_id(Record(name, name, error=_unreadable(path, exc)))
+            return
+        with stream:
+            yield from source_records(name, stream, text_field, id_field, budget, ids_only)
+        return
+    if ids_only and path.suffix.lower() != ".parquet":
+        yield valid_id(Record(name, name))
+        return
+    data = read_file_bytes(path)
+    yield from source_records(name, data, text_field, id_field, budget, ids_only, cancel)
 
 
 @dataclass(frozen=True)
@@ -132,22 +207,32 @@ def is_uri(spec: str) -> bool:
 
 
 def source_records(
-    name: str, data: bytes | KhulasaError, text_field: str, id_field: str
+    name: str,
+    data: bytes | BinaryIO | KhulasaError,
+    text_field: str,
+    id_field: str,
+    budget: ReadBudget | None = None,
+    ids_only: bool = False,
+    cancel=None,
 ) -> Iterator[Record]:
-    """The records of one input file, given its bytes (or the error reading them): the one
-    parser both engines use, so `--engine ray` gives the same records as `--engine local`."""
+    """The records of one input file, given its bytes or a binary stream of them (or the
+    error reading them): the one parser both engines use, so `--engine ray` gives the same
+    records as `--engine local`. With `ids_only`, a document file is not read."""
     if isinstance(data, KhulasaError):
         yield valid_id(Record(name, name, error=data))
         return
+    stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
     suffix = Path(name).suffix.lower()
     if suffix == ".jsonl":
-        yield from map(valid_id, _jsonl_records(data, name, text_field, id_field))
+        yield from map(valid_id, _jsonl_records(stream, name, text_field, id_field))
     elif suffix == ".csv":
-        yield from map(valid_id, _csv_records(data, name, text_field, id_field))
+        yield from map(valid_id, _csv_records(stream, name, text_field, id_field))
     elif suffix == ".parquet":
-        yield from map(valid_id, _parquet_records(data, name, text_field, id_field))
+        yield from map(valid_id, _parquet_records(stream.read(), name, text_field, id_field))
+    elif ids_only:
+        yield valid_id(Record(name, name))
     else:
-        yield valid_id(_file_record(name, data))
+        yield valid_id(_file_record(name, stream.read(), budget, cancel))
 
 
 def _txt_files(root: Path) -> list[tuple[Path, KhulasaError | None]]:
@@ -196,29 +281,57 @@ def _txt_files(root: Path) -> list[tuple[Path, KhulasaError | None]]:
 
 
 def read_file_bytes(path: Path) -> bytes | KhulasaError:
+    """The bytes of a document file, or its error (a file over extract.MAX_BYTES is refused
+    before it is read)."""
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            return InputError(
+                f"{path} is {size / 2**20:.1f} MiB; the limit is {MAX_BYTES // 2**20} MiB.",
+                "too_large",
+            )
         return path.read_bytes()
     except (OSError, RuntimeError) as exc:
-        why = getattr(exc, "strerror", None) or str(exc)
-        return InputError(f"Cannot read {path}: {why}.", "unreadable")
+        return _unreadable(path, exc)
 
 
-def _file_record(name: str, data: bytes) -> Record:
+def _unreadable(path: Path, exc: BaseException) -> InputError:
+    why = getattr(exc, "strerror", None) or str(exc)
+    return InputError(f"Cannot read {path}: {why}.", "unreadable")
+
+
+def _file_record(name: str, data: bytes, budget: ReadBudget | None = None, cancel=None) -> Record:
     """A document file (.txt in any usual encoding, .html, .docx, .pdf) as a record whose
-    `about` holds what the file says of its article (title, outlet, date, format...)."""
+    `about` holds what the file says of its article (title, outlet, date, format...), read
+    under the budget."""
     try:
-        found = extract(data, name=name)
+        found = read_bytes(data, name=name, budget=budget, cancel=cancel)
     except InputError as exc:
         return Record(name, name, error=exc)
+    return Record(name, name, text=found.text, about=_about(found))
+
+
+def _about(found) -> dict:
     about = found.about()
     if "site" in about:
         about["outlet"] = about.pop("site")
-    return Record(name, name, text=found.text, about=about)
+    return about
 
 
 def _from_fields(obj: dict, where: str, fallback_id: str, text_field: str, id_field: str) -> Record:
     raw_id = obj.get(id_field)
-    rid = fallback_id if raw_id in (None, "") else str(raw_id)
+    try:
+        rid = fallback_id if raw_id in (None, "") else str(raw_id)
+    except ValueError:  # an integer too long to write out (Python's 4,300-digit limit)
+        return Record(
+            fallback_id,
+            where,
+            error=InputError(
+                f"Record {fallback_id}'s {id_field!r} is a number too long to be an id. Fix: "
+                f"give it a shorter id, or a string.",
+                "invalid_id",
+            ),
+        )
     text = obj.get(text_field)
     link = obj.get("url")
     if text is None and isinstance(link, str) and is_link(link):
@@ -253,18 +366,22 @@ def _plain_text(value) -> bool:
     return True
 
 
-def _jsonl_records(data: bytes, where: str, text_field: str, id_field: str) -> Iterator[Record]:
-    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+def _jsonl_records(
+    stream: BinaryIO, where: str, text_field: str, id_field: str
+) -> Iterator[Record]:
+    for lineno, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
         fallback = f"{where}:{lineno}"
         try:
-            obj = json.loads(decode_utf8(raw, f"{where} line {lineno}"))
+            obj = json.loads(decode_utf8(raw.rstrip(b"\r\n"), f"{where} line {lineno}"))
         except InputError as exc:
             yield Record(fallback, where, error=exc)
             continue
-        except (json.JSONDecodeError, RecursionError) as exc:
-            why = getattr(exc, "msg", "nested too deeply")
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, a 5,000-digit number
+            why = getattr(exc, "msg", None) or (
+                "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
+            )
             yield Record(
                 fallback,
                 where,
@@ -283,14 +400,45 @@ def _jsonl_records(data: bytes, where: str, text_field: str, id_field: str) -> I
         yield _from_fields(obj, where, fallback, text_field, id_field)
 
 
-def _csv_records(data: bytes, where: str, text_field: str, id_field: str) -> Iterator[Record]:
-    try:
-        text = decode_utf8(data, where)
-    except InputError as exc:
-        yield Record(where, where, error=exc)
-        return
+def _csv_records(stream: BinaryIO, where: str, text_field: str, id_field: str) -> Iterator[Record]:
+    """Rows of a CSV file, streamed. A row the csv module cannot read (a field over its limit)
+    is an `invalid_csv` record and the next row is read; a quote left open is reported where
+    it opens (strict parsing), never merged with the rows after it."""
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    for rowno, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+    reader = csv.DictReader(text, strict=True)
+    rowno = 1
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            problem = InputError(
+                f"{where} is not valid UTF-8 (near line {start}: {exc.reason}). Fix: save it "
+                f"as UTF-8.",
+                "invalid_utf8",
+            )
+            yield Record(f"{where}:{rowno + 1}" if rowno > 1 else where, where, error=problem)
+            return
+        except csv.Error as exc:
+            rowno += 1
+            ended = "unexpected end of data" in str(exc)
+            why = f"a quotation mark opened on line {start} is never closed" if ended else str(exc)
+            yield Record(
+                f"{where}:{rowno}",
+                where,
+                error=InputError(
+                    f"{where} row {rowno} (line {start}) is not valid CSV ({why}). Fix: "
+                    f"quote the field again, or double the quotation marks inside it.",
+                    "invalid_csv",
+                ),
+            )
+            if ended:
+                return
+            continue
+        rowno += 1
         yield _from_fields(row, where, f"{where}:{rowno}", text_field, id_field)
 
 
@@ -356,19 +504,18 @@ def check_text(record: Record, max_chars: int) -> Record:
     return record
 
 
-def fetch_links(records: list[Record], policy: FetchPolicy | None = None) -> None:
-    """Fetch the records that give a `url` instead of text (under the fetch guard): each gets
-    its article's text and what the page says of it, or its error (`url_refused`,
-    `fetch_failed`, `too_large`, `no_article`...)."""
+def fetch_links(
+    records: list[Record], policy: FetchPolicy | None = None, budget: ReadBudget | None = None
+) -> None:
+    """Fetch the records that give a `url` instead of text (under the fetch guard and the
+    reading budget): each gets its article's text and what the page says of it, or its error
+    (`url_refused`, `fetch_failed`, `too_large`, `too_complex`, `no_article`...)."""
     for r in records:
         if r.error is not None or r.text is not None or r.url is None:
             continue
         try:
-            found = fetch(r.url, policy)
+            found = read_link(r.url, policy, budget)
         except InputError as exc:
             r.error = exc
             continue
-        about = found.about()
-        if "site" in about:
-            about["outlet"] = about.pop("site")
-        r.text, r.about = found.text, {**about, **r.about}
+        r.text, r.about = found.text, {**_about(found), **r.about}

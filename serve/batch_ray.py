@@ -246,6 +246,7 @@ def _records(ds_sources, opts: BatchOptions, done: set[str] | None):
             "id_field": opts.id_field,
             "done": done,
             "size": opts.docs_per_step,
+            "budget": opts.read,
         },
         num_cpus=0,  # light next to translation; the actors hold the CPUs
     )
@@ -301,6 +302,8 @@ def _translate(sources, done, run_id, steps, opts, ray_opts, memory, stats, log)
             "root": str(opts.output),
             "fmt": ray_opts.fmt,
             "run_id": run_id,
+            "read": opts.read,
+            "fetch": opts.fetch,
         },
         compute=ActorPoolStrategy(size=actors),
         num_cpus=cpus,

@@ -24,11 +24,13 @@ from .batch_parts import PartStore, encode_part, id_key, part_name
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "lustre", "glusterfs")
 
 
-def parse_source(row: dict, text_field: str, id_field: str, done: set[str] | None, size: int):
+def parse_source(
+    row: dict, text_field: str, id_field: str, done: set[str] | None, size: int, budget=None
+):
     """Ray task: the records of one input file not yet done, in steps of `size` records:
     one row {keys, records (JSON)} per step. A step is one model batch and one part file,
     so a retried step rewrites the same part. With `done` None (the first pass), every id
-    and no text."""
+    and no text (document files are not read)."""
     name = row["name"]
     if row["error"]:
         data = _error(json.loads(row["error"]))
@@ -38,7 +40,8 @@ def parse_source(row: dict, text_field: str, id_field: str, done: set[str] | Non
         data = read_file_bytes(Path(name))
     keys: list[str] = []
     records: list[str] = []
-    for record in source_records(name, data, text_field, id_field):
+    records = source_records(name, data, text_field, id_field, budget, ids_only=done is None)
+    for record in records:
         key = id_key(record.id)
         if done is None:
             keys.append(key)
@@ -99,7 +102,10 @@ class Translate:
     """Ray actor: the pipeline, built once; each call translates one batch of records and
     writes it as one part file."""
 
-    def __init__(self, models: ModelOptions, memory: str, summary, max_chars, root, fmt, run_id):
+    def __init__(
+        self, models: ModelOptions, memory: str, summary, max_chars, root, fmt, run_id,
+        read=None, fetch=None,
+    ):  # fmt: skip
         from khulasa.models.factory import build_pipeline
 
         self.note = ""
@@ -119,11 +125,12 @@ class Translate:
         self.note = self.note or "; ".join(self.pipeline.warnings)
         self.summary, self.max_chars = summary, max_chars
         self.store, self.fmt = PartStore(root, run_id), fmt
+        self.read, self.fetch = read, fetch
 
     def __call__(self, batch) -> dict:
         """One step (one row): translated, written as one part, counted in one row."""
         records = [_record(text) for text in batch.column("records")[0].as_py()]
-        fetch_links(records)
+        fetch_links(records, self.fetch, self.read)
         records = [check_text(r, self.max_chars) for r in records]
         lines = process_step(self.pipeline, records, self.summary)
         keys = [id_key(line["id"]) for line in lines]

@@ -15,6 +15,8 @@ from khulasa.models.options import ModelOptions, add_arguments, check_positive
 from khulasa.models.presets import PRESETS
 from khulasa.models.text import decode_utf8
 
+from .batch_inputs import add_reading_arguments, reading_from_args
+
 
 def build_parser() -> argparse.ArgumentParser:
     from khulasa.eval import bench
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         register_serve,
         batch_cli.register,
         digest_cli.register,
+        register_corrections,
         register_models,
         bench.register,
         eval_cli.register,
@@ -60,15 +63,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def read_document(path: str) -> tuple[str, dict]:
+def read_document(path: str, budget=None, policy=None) -> tuple[str, dict]:
     """The article at `path` ('-' for stdin: UTF-8 text) and what its file says of it
     (`Document.meta.source`): .txt in any usual encoding, .html, .docx or .pdf, told apart by
-    their bytes. InputError naming the fix otherwise."""
-    from khulasa.models.extract import extract
-    from khulasa.models.fetch import fetch, is_link
+    their bytes, each read under `budget` (models/bounded.py). InputError naming the fix
+    otherwise."""
+    from khulasa.models.bounded import read_bytes, read_link
+    from khulasa.models.fetch import is_link
 
     if is_link(path):
-        found = fetch(path.strip())
+        found = read_link(path.strip(), policy, budget)
         return found.text, found.about()
     if path == "-":
         if sys.stdin.isatty():
@@ -93,7 +97,7 @@ def read_document(path: str) -> tuple[str, dict]:
         data = file.read_bytes()
     except OSError as exc:
         raise InputError(f"Cannot read {path}: {exc.strerror}.", "unreadable") from exc
-    found = extract(data, name=path)
+    found = read_bytes(data, name=path, budget=budget)
     return found.text, found.about()
 
 
@@ -109,6 +113,7 @@ def register_translate(sub) -> None:
         "(default)",
     )
     add_arguments(tr)
+    add_reading_arguments(tr, private_urls=True)
     tr.add_argument("--json", action="store_true", help="print the Document as JSON")
     tr.add_argument("--no-summary", action="store_true", help="translate only")
     tr.add_argument(
@@ -127,7 +132,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
     options = ModelOptions.from_args(args)
     sentences = check_positive("--sentences", args.sentences)
-    text, about = read_document(args.file)
+    text, about = read_document(args.file, *reading_from_args(args))
     segment(text)  # bad input fails before any model loads (a missing one too: located first)
     pipeline = build_pipeline(options, summary=not args.no_summary)
     doc = pipeline.process(text, summary=not args.no_summary, summary_sentences=sentences)
@@ -244,10 +249,16 @@ def register_serve(sub) -> None:
     )
     se.add_argument(
         "--suggestions",
-        action="store_true",
+        nargs="?",
+        const="keyed",
+        choices=["keyed", "open"],
+        default=None,
         help="let readers correct a sentence's English (POST /suggest and the page); kept "
-        "in the sentence memory, so it needs --memory (default: off)",
+        "in the sentence memory, so it needs --memory, and --api-keys unless 'open' (anyone "
+        "may); each correction is recorded and can be undone: khulasa corrections "
+        "(default: off)",
     )
+    add_reading_arguments(se, private_urls=False)
     se.set_defaults(run=cmd_serve)
 
 
@@ -289,7 +300,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         digest_docs=args.digest_docs,
         digest_chars=args.digest_chars,
         allow_urls=args.allow_urls,
-        suggestions=args.suggestions,
+        suggestions=args.suggestions is not None,
+        suggestions_open=args.suggestions == "open",
+        read=reading_from_args(args)[0],
     )
     check_port_free(options.host, options.port)
     logging.basicConfig(level=logging.INFO, format="khulasa: %(message)s")
@@ -302,6 +315,68 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     launch(options)  # fails before serving, with the fix, when weights are missing
+    return 0
+
+
+def register_corrections(sub) -> None:
+    co = sub.add_parser(
+        "corrections", help="list or undo readers' corrections (serve --suggestions)"
+    )
+    co.add_argument(
+        "--memory", type=Path, required=True, metavar="PATH",
+        help="the sentence memory the server was given (serve --memory)",
+    )  # fmt: skip
+    co_sub = co.add_subparsers(dest="corrections_command", metavar="ACTION")
+    co_sub.required = True
+    ls = co_sub.add_parser("list", help="the latest corrections: when, who, before and after")
+    ls.add_argument("--last", type=int, default=50, metavar="N", help="how many (default: 50)")
+    ls.set_defaults(run=cmd_corrections_list)
+    un = co_sub.add_parser("undo", help="put back the English a correction replaced")
+    un.add_argument("id", type=int, help="the correction's number (from list)")
+    un.set_defaults(run=cmd_corrections_undo)
+
+
+def _corrections_memory(path: Path):
+    from khulasa.models.memory import SentenceMemory
+
+    if not path.is_file():
+        raise OptionError(f"--memory {path}: no such file. Fix: give the server's --memory.")
+    return SentenceMemory(path)
+
+
+def _english(value: str | None) -> str:
+    import json
+
+    return json.loads(value)["h"][0] if value else "(none: the model's own)"
+
+
+def cmd_corrections_list(args: argparse.Namespace) -> int:
+    import time
+
+    rows = _corrections_memory(args.memory).corrections(check_positive("--last", args.last))
+    if not rows:
+        print("No corrections.")
+    for r in rows:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["created"]))
+        state = " (undone)" if r["undone"] else ""
+        print(f"#{r['id']} {when} from {r['client']} key {r['key_id'] or '-'}{state}")
+        print(f"  Arabic:  {r['source']}")
+        print(f"  English: {_english(r['english'])}")
+        print(f"  before:  {_english(r['previous'])}")
+    return 0
+
+
+def cmd_corrections_undo(args: argparse.Namespace) -> int:
+    memory = _corrections_memory(args.memory)
+    try:
+        undone = memory.undo(args.id)
+    except KeyError:
+        raise OptionError(
+            f"There is no correction #{args.id}. Fix: see khulasa corrections list."
+        ) from None
+    except ValueError as exc:
+        raise InputError(f"Correction #{args.id} cannot be undone: {exc}.", "not_undone") from None
+    print(f"Undone #{args.id}: the English is again {_english(undone['previous'])}")
     return 0
 
 

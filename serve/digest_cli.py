@@ -18,7 +18,13 @@ from khulasa.models.errors import KhulasaError
 from khulasa.models.options import ModelOptions, add_arguments, check_positive
 
 from .batch import check_output_path
-from .batch_inputs import UsageError, add_input_arguments, fetch_links, read_inputs
+from .batch_inputs import (
+    UsageError,
+    add_input_arguments,
+    fetch_links,
+    read_inputs,
+    reading_from_args,
+)
 
 
 def register(sub) -> None:
@@ -60,8 +66,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
     markdown = args.markdown or (args.output is not None and args.output.suffix == ".md")
     if args.output is not None:
         check_output_path(args.output)
-    records = list(read_inputs(args.inputs, args.text_field, args.id_field))
-    fetch_links(records)  # records that give a url instead of text
+    budget, policy = reading_from_args(args)
+    records = list(read_inputs(args.inputs, args.text_field, args.id_field, budget=budget))
+    fetch_links(records, policy, budget)  # records that give a url instead of text
     if not records:
         raise UsageError(
             "The inputs hold no documents. Fix: give .txt files, a directory of them, or "

@@ -9,8 +9,10 @@ Errors always have LibreTranslate's shape, `{"error": "..."}`, never a traceback
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -19,14 +21,15 @@ from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from khulasa.models.errors import KhulasaError, ModelLoadError, ModelNotFound
+from khulasa.models.bounded import Cancelled
+from khulasa.models.errors import InputError, KhulasaError, ModelLoadError, ModelNotFound
 from khulasa.models.text import check_unicode, detect_language
 
 from . import rest_spec
 from .markup import translate_html
 from .rest_digest import digest_job
 from .rest_files import FORMATS, FileDownloads, file_job
-from .server import Busy, Gate, Guard, ModelPool, ServeOptions
+from .server import Busy, Gate, Guard, ModelPool, ServeOptions, public_name
 from .suggest import DISABLED, suggest
 
 log = logging.getLogger("khulasa.rest")
@@ -70,7 +73,13 @@ async def read_params(request: Request, limit: int, array_key: str | None = None
             params = json.loads(bytes(data))
         elif kind == "multipart/form-data":
             request._body = bytes(data)  # starlette parses the cached body
-            form = await request.form()
+            try:
+                form = await request.form()
+            except Exception as exc:  # no boundary, a cut part: starlette raises several kinds
+                detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+                raise ApiError(
+                    400, f"Invalid request: the multipart body cannot be read ({detail})"
+                ) from None
             params = {
                 k: (form.getlist(k) if k == "q" and len(form.getlist(k)) > 1 else form.get(k))
                 for k in form
@@ -216,14 +225,27 @@ class Rest:
             log.exception("REST request failed")
             return reply({"error": "Internal error; the server log has the details"}, 500)
 
-    async def model_job(self, fn):
-        """Run `fn` in a worker thread once the gate gives this job its turn."""
+    async def model_job(self, fn, request: Request | None = None):
+        """Run `fn` in a worker thread once the gate gives this job its turn. With `request`,
+        `fn(cancel)` is told (its flag set) when the client goes away, so a read it runs is
+        stopped rather than finished for nobody."""
+        cancel = threading.Event()
 
         def run():
             with self.gate.rest_job():
-                return fn()
+                if cancel.is_set():
+                    raise Cancelled("the upload")
+                return fn(cancel) if request is not None else fn()
 
-        return await run_in_threadpool(run)
+        job = asyncio.ensure_future(run_in_threadpool(run))
+        try:
+            while request is not None and not job.done():
+                await asyncio.wait({job}, timeout=0.25)
+                if not job.done() and await request.is_disconnected():
+                    cancel.set()
+            return await job
+        finally:
+            cancel.set()
 
     async def translate(self, params: dict) -> dict:
         texts, is_list = texts_of(params, self.options)
@@ -313,7 +335,7 @@ def build_router(
             data = await upload.read()
             await upload.close()
             run = file_job(params, upload, data, options, pool, files, str(request.base_url))
-            return await rest.model_job(run)
+            return await rest.model_job(run, request)
 
         return await rest.handle(request, work, limit=options.max_file_body)
 
@@ -366,8 +388,17 @@ def build_router(
         async def work(params: dict) -> dict:
             if not options.suggestions:
                 raise ApiError(403, DISABLED)
-            await run_in_threadpool(suggest, pool, params.get("q"), params.get("s"))
-            return {"success": True}
+            client = request.client.host if request.client else "unknown"
+            key = params.get("api_key", request.query_params.get("api_key"))
+            try:
+                number = await run_in_threadpool(
+                    suggest, pool, params.get("q"), params.get("s"), client, key
+                )
+            except InputError as exc:
+                if exc.code == "too_many_suggestions":
+                    raise ApiError(429, str(exc)) from None
+                raise
+            return {"success": True, "correction": number}
 
         return await rest.handle(request, work)
 
@@ -381,8 +412,8 @@ def build_router(
         return reply(
             {
                 "status": "ok",
-                "translator": models.translator,
-                "summarizer": models.summarizer,
+                "translator": public_name(models.translator),
+                "summarizer": public_name(models.summarizer),
                 "backend": pool.default.translator.backend,
             }
         )

@@ -16,17 +16,18 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from khulasa.models.bounded import read_bytes, run_bounded
 from khulasa.models.errors import InputError
-from khulasa.models.extract import SUFFIXES, checked_kind, extract
+from khulasa.models.extract import SUFFIXES, checked_kind
 
 FORMATS = ["txt", "html", "docx", "pdf"]
-OUTPUT = {"txt": "txt", "html": "html", "docx": "docx", "pdf": "docx"}
 NAME = re.compile(r"^[0-9a-f]{32}\.[A-Za-z0-9._-]{1,120}$")
 Translate = Callable[[list[str]], list[str]]
 
 
-def check_upload(upload, data: bytes, char_limit: int) -> tuple[str, str]:
-    """(kind, file name) of an upload that may be translated, or InputError (400)."""
+def check_upload(upload, data: bytes) -> tuple[str, str]:
+    """(kind, file name) of an upload that may be read, or InputError (400): its name, its
+    type and its bytes' kind, all checked before any wait (nothing here parses the file)."""
     name = Path(getattr(upload, "filename", "") or "").name
     if not name:
         raise InputError("Invalid request: missing file parameter", "invalid_request")
@@ -36,26 +37,35 @@ def check_upload(upload, data: bytes, char_limit: int) -> tuple[str, str]:
             f"supported; send one of {', '.join('.' + f for f in FORMATS)}",
             "unsupported_format",
         )
-    kind = checked_kind(data, name)  # the bytes must be what the name says
-    if kind == "html":  # the whole page is translated, markup kept: count all its text
-        from .markup import split_html
+    return checked_kind(data, name), name  # the bytes must be what the name says
 
+
+def read_upload(data: bytes, kind: str, name: str, char_limit: int, budget, cancel) -> str:
+    """The upload's text (a web page: all its text, as it is translated whole with its
+    markup), read in a bounded worker; InputError (400) when it cannot be read or is over
+    the limit."""
+    if kind == "html":  # the whole page is translated, markup kept: count all its text
         html = data.decode("utf-8", errors="replace")
-        text = "".join(content for part, content in split_html(html) if part == "text")
+        text = run_bounded(_markup_text, (html,), name, budget, cancel)
     else:
-        text = extract(data, name=name).text
+        text = read_bytes(data, name, None, budget, cancel).text
     if len(text) > char_limit:
         raise InputError(
             f"Invalid request: request ({len(text)}) exceeds text limit ({char_limit})",
             "too_long",
         )
-    return kind, name
+    return text
 
 
-def translate_file(data: bytes, kind: str, name: str, translate: Translate) -> tuple[bytes, str]:
-    """The translated file and its extension."""
+def _markup_text(html: str) -> str:
+    from .markup import split_html
+
+    return "".join(content for part, content in split_html(html) if part == "text")
+
+
+def translate_file(data: bytes, kind: str, text: str, translate: Translate):
+    """The translated file and its extension (`text`: what read_upload found)."""
     if kind == "txt":
-        text = extract(data, name=name).text
         return "\n\n".join(translate(re.split(r"\n\s*\n", text))).encode("utf-8"), "txt"
     if kind == "html":
         from .markup import translate_html
@@ -64,8 +74,7 @@ def translate_file(data: bytes, kind: str, name: str, translate: Translate) -> t
         return translate_html(html, translate).encode("utf-8"), "html"
     if kind == "docx":
         return translate_docx(data, translate), "docx"
-    paragraphs = extract(data, name=name).text.split("\n\n")
-    return _new_docx(translate(paragraphs)), "docx"
+    return _new_docx(translate(text.split("\n\n"))), "docx"
 
 
 def translate_docx(data: bytes, translate: Translate) -> bytes:
@@ -111,7 +120,7 @@ def _new_docx(paragraphs: list[str]) -> bytes:
 
 class FileDownloads:
     """Translated files for /download_file: one folder, each file named by a random id,
-    deleted after `keep` seconds (checked on every new file) and with the server."""
+    refused after `keep` seconds and deleted by the server's sweep (server.Downloads)."""
 
     def __init__(self, root: Path, keep: int):
         self.folder = root / "files"
@@ -119,10 +128,6 @@ class FileDownloads:
 
     def save(self, data: bytes, stem: str, ext: str) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
-        now = time.time()
-        for old in self.folder.iterdir():
-            if now - old.stat().st_mtime > self.keep:
-                old.unlink(missing_ok=True)
         safe = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")[:80] or "translation"
         name = f"{uuid.uuid4().hex}.{safe}.{ext}"
         (self.folder / name).write_bytes(data)
@@ -138,8 +143,9 @@ class FileDownloads:
 
 
 def file_job(params: dict, upload, data: bytes, options, pool, files: FileDownloads, base: str):
-    """Check a /translate_file request now (400s before any wait); the model work to run in
-    its turn, which saves the translated file and answers with its URL."""
+    """Check a /translate_file request now (400s before any wait); the work to run in its
+    turn (`run(cancel)`): the file read in a bounded worker, then translated and saved, with
+    its URL as the answer."""
     from khulasa.models.text import detect_language
 
     from .rest import SOURCES, translate_texts
@@ -150,14 +156,15 @@ def file_job(params: dict, upload, data: bytes, options, pool, files: FileDownlo
             f"Invalid request: {source} -> {target} is not supported: ar (or auto) -> en",
             "invalid_request",
         )
-    kind, name = check_upload(upload, data, options.char_limit)
+    kind, name = check_upload(upload, data)
 
     def english(parts: list[str]) -> list[str]:
         src = [detect_language(t)["language"] if source == "auto" else source for t in parts]
         return translate_texts(pool, parts, src)[0]
 
-    def run() -> dict:
-        out, ext = translate_file(data, kind, name, english)
+    def run(cancel) -> dict:
+        text = read_upload(data, kind, name, options.char_limit, options.read, cancel)
+        out, ext = translate_file(data, kind, text, english)
         saved = files.save(out, Path(name).stem, ext)
         return {"translatedFileUrl": f"{base}download_file/{saved}"}
 

@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -21,15 +22,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from khulasa.models.bounded import ReadBudget
 from khulasa.models.errors import InputError, OptionError
 from khulasa.models.factory import build_pipeline
 from khulasa.models.options import ModelOptions, check_beams, check_positive
 from khulasa.models.pipeline import Pipeline
-from khulasa.models.presets import names
+from khulasa.models.presets import PRESETS, names
 
 log = logging.getLogger("khulasa.serve")
 MODEL_JOBS = "models"  # the Gradio concurrency id of every event that runs the models
 EXAMPLE = Path(__file__).resolve().parent / "examples" / "brussels_ar.txt"
+SWEEP_EVERY = 60.0  # seconds between sweeps of expired downloads, at most
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,9 @@ class ServeOptions:
     allow_urls: bool = False  # the page fetches links (under the fetch guard) only when set
     file_limit: int = 5 * 2**20  # REST /translate_file: bytes of one file
     suggestions: bool = False  # readers' corrections kept in the sentence memory (--memory)
+    suggestions_open: bool = False  # and taken without API keys (--suggestions open)
     allow_loopback_urls: bool = False  # tests only: the project's loopback servers
+    read: ReadBudget = field(default_factory=ReadBudget)  # each file or link read
 
     @property
     def fetch_policy(self):
@@ -85,6 +90,13 @@ class ServeOptions:
             raise OptionError(
                 "--suggestions keeps readers' corrections in the sentence memory. Fix: also "
                 "pass --memory PATH."
+            )
+        if self.suggestions and self.api_keys is None and not self.suggestions_open:
+            raise OptionError(
+                "--suggestions lets a reader change the English every visitor sees; without "
+                "--api-keys anyone could. Fix: add --api-keys FILE, or say --suggestions open "
+                "to take corrections from anyone (each is recorded with its address and can "
+                "be undone: khulasa corrections)."
             )
         for proxy in self.trusted_proxies:
             try:
@@ -145,23 +157,32 @@ class ModelPool:
         self._lock = threading.Lock()
         self.default = self.get(None, None, None)  # located first: a missing model fails fast
 
+    def own(self, kind: str) -> str:
+        """The server's own model of `kind` (translator or summarizer), as it was given."""
+        return self.models.translator if kind == "translator" else self.models.summarizer
+
     def offered(self, kind: str) -> list[str]:
-        """What a visitor may pick: the server's own model and the presets, nothing else (a
-        visitor must not make the server load arbitrary paths or hub ids)."""
-        default = self.models.translator if kind == "translator" else self.models.summarizer
-        return list(dict.fromkeys([default, *names(kind)]))
+        """What a visitor may pick, by public name: the server's own model and the presets,
+        nothing else (a visitor must not make the server load arbitrary paths or hub ids)."""
+        return list(dict.fromkeys([public_name(self.own(kind)), *names(kind)]))
+
+    def _choice(self, choice: str | None, kind: str) -> str:
+        """The model behind a visitor's choice (None or "" = the server's own)."""
+        own = self.own(kind)
+        if not choice or choice in (own, public_name(own)):
+            return own
+        if choice in names(kind):
+            return choice
+        raise InputError(
+            f"{kind.capitalize()} {choice!r} is not offered by this server; "
+            f"choose one of: {', '.join(self.offered(kind))}.",
+            "not_offered",
+        )
 
     def get(self, translator: str | None, summarizer: str | None, beams: int | None) -> Pipeline:
         """The pipeline for a visitor's choice (None or "" = the server's own)."""
-        translator = translator or self.models.translator
-        summarizer = summarizer or self.models.summarizer
-        for spec, kind in ((translator, "translator"), (summarizer, "summarizer")):
-            if spec not in self.offered(kind):
-                raise InputError(
-                    f"{kind.capitalize()} {spec!r} is not offered by this server; "
-                    f"choose one of: {', '.join(self.offered(kind))}.",
-                    "not_offered",
-                )
+        translator = self._choice(translator, "translator")
+        summarizer = self._choice(summarizer, "summarizer")
         beams = check_beams(beams) if beams else self.models.beams
         key = (translator, summarizer, beams)
         with self._lock:  # not on every request: locating reads the model cache from disk
@@ -171,6 +192,15 @@ class ModelPool:
                 )
                 self._pipelines[key] = build_pipeline(options, mark_memory=False)
             return self._pipelines[key]
+
+
+def public_name(spec: str) -> str:
+    """What visitors are shown of a model: a preset's name or a hub id as given; a model in
+    a local folder by the folder's name, never the server's path."""
+    path = Path(spec).expanduser()
+    if spec not in PRESETS and (path.is_absolute() or spec.startswith(".") or path.exists()):
+        return path.name or spec
+    return spec
 
 
 class Busy(Exception):
@@ -269,31 +299,69 @@ class Guard:
     def __init__(self, options: ServeOptions):
         self.keys = options.api_keys
         self.limiter = RateLimiter(options.req_limit)
+        self._logins: dict[str, str] = {}  # page login name -> the key it last gave
+        self._lock = threading.Lock()
 
     def key_ok(self, key) -> bool:
         return self.keys is None or (isinstance(key, str) and key in self.keys)
 
     def login(self, username: str, password: str) -> bool:
-        """The page's login (Gradio auth): any name, an API key as the password."""
-        return self.key_ok(password)
+        """The page's login (Gradio auth): any name, an API key as the password. The key a
+        name last logged in with is remembered, for the record of that visitor's
+        corrections."""
+        ok = self.key_ok(password)
+        if ok:
+            with self._lock:
+                self._logins[username] = password
+        return ok
+
+    def key_of(self, username: str | None) -> str | None:
+        with self._lock:
+            return self._logins.get(username) if username else None
 
 
 class Downloads:
-    """The page's download files: one folder per run, deleted after `keep` seconds (checked
-    on every new run) and all of them when the server stops."""
+    """The server's files for visitors: one folder per page run (its downloads) and
+    `files/` (what /translate_file made), each deleted `keep` seconds after it was written,
+    by a sweep every SWEEP_EVERY seconds at most, and all of them when the server stops."""
 
     def __init__(self, keep: int):
         self.keep = keep
         self.root = Path(tempfile.mkdtemp(prefix="khulasa-downloads-"))
+        self._stop = threading.Event()
+        self._sweeper = threading.Thread(target=self._sweep_often, daemon=True,
+                                         name="khulasa-downloads-sweep")  # fmt: skip
+        self._sweeper.start()
 
     def folder(self) -> Path:
-        now = time.time()
-        for old in self.root.iterdir():
-            if now - old.stat().st_mtime > self.keep:
-                shutil.rmtree(old, ignore_errors=True)
         return Path(tempfile.mkdtemp(dir=self.root))
 
+    def sweep(self) -> None:
+        """Delete what has been kept longer than `keep` seconds."""
+        now = time.time()
+        for folder in (self.root, self.root / "files"):
+            try:
+                entries = list(folder.iterdir())
+            except OSError:
+                continue
+            for old in entries:
+                try:
+                    if old.name == "files" or now - old.stat().st_mtime <= self.keep:
+                        continue
+                except OSError:
+                    continue
+                if old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    old.unlink(missing_ok=True)
+
+    def _sweep_often(self) -> None:
+        every = min(SWEEP_EVERY, max(1.0, self.keep / 4))
+        while not self._stop.wait(every):
+            self.sweep()
+
     def close(self) -> None:
+        self._stop.set()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -313,12 +381,26 @@ class Server:
         self.downloads.close()
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (how systemd and docker stop a service) stops the server as Ctrl-C does: its
+    files are removed on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = True) -> Server:
     """Load the models, then serve the page and the REST routes on one port."""
 
     import gradio as gr
     from fastapi.staticfiles import StaticFiles
+    from starlette.middleware import Middleware
 
+    from .doors import UPLOADS_PER_MINUTE, DoorGuard, LoginLockout
     from .render import CSS, HEAD, STATIC
     from .rest import build_router
     from .web import build_app
@@ -328,6 +410,13 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
     guard = Guard(options)
     downloads = Downloads(options.keep_downloads)
     app = build_app(options, pool, gate, guard, downloads)
+    doors = Middleware(
+        DoorGuard,
+        limiter=guard.limiter,
+        upload_limiter=RateLimiter(UPLOADS_PER_MINUTE),
+        max_upload=options.max_file_body,
+        lockout=LoginLockout(),
+    )
     # Gradio queues page events; their model slot is taken in the handler (Gate.slot), so
     # Gradio itself must not limit them (None) nor cap its line (the gate does, below).
     app.queue(default_concurrency_limit=None, max_size=None)
@@ -347,7 +436,8 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
         quiet=True,
         auth=guard.login if options.api_keys is not None else None,
         auth_message="This server needs an API key: enter any name and your key.",
-        max_file_size="5mb",
+        max_file_size=options.file_limit,
+        app_kwargs={"middleware": [doors]},
         max_threads=max(40, options.concurrency + options.queue_size + 8),
         share=False,
     )
@@ -357,6 +447,7 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
     server.mount("/khulasa-static/fonts", StaticFiles(directory=STATIC / "fonts"), "khulasa-fonts")
     url = local_url or f"http://{options.host}:{options.port}/"
     if block:
+        _stop_on_sigterm()
         print(f"khulasa: serving on {url} (Ctrl-C stops)", flush=True)
         try:
             app.block_thread()

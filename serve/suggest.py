@@ -2,9 +2,17 @@
 with `--suggestions`, a reader's English for one Arabic sentence is kept in the server's
 sentence memory as a *verified* entry. From then on it wins over the model's output for that
 sentence (the server's own translator, at its default settings), on every door, and the
-sentence is flagged `verified`. Off by default; it needs `--memory`."""
+sentence is flagged `verified`. Off by default; it needs `--memory`, and `--api-keys` unless
+the operator says `--suggestions open`.
+
+Accountability: every correction is recorded in the memory with its time, client address,
+key id (a hash of the API key, never the key) and the English it replaced, so an operator can
+list and undo it (`khulasa corrections`); a client may make at most PER_CLIENT_HOUR an hour."""
 
 from __future__ import annotations
+
+import hashlib
+import time
 
 import gradio as gr
 
@@ -13,11 +21,19 @@ from khulasa.models.pipeline import segment
 from khulasa.models.text import check_unicode, normalize
 
 MAX_SUGGESTION = 2_000  # characters of one suggested English sentence
+PER_CLIENT_HOUR = 20  # corrections one client may make in an hour
 DISABLED = "Suggestions are disabled on this server."
 
 
-def suggest(pool, q, s) -> str:
-    """Keep `s` as the English of the one Arabic sentence `q`; the sentence as kept."""
+def key_id(key: str | None) -> str | None:
+    """What the record keeps of an API key: enough to tell keys apart, not the key."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12] if isinstance(key, str) else None
+
+
+def suggest(pool, q, s, client: str = "unknown", key: str | None = None) -> int:
+    """Keep `s` as the English of the one Arabic sentence `q`, recorded with `client` and the
+    key's id; the correction's id. InputError `too_many_suggestions` past the client's limit
+    (checked before anything is kept)."""
     if not isinstance(q, str) or not isinstance(s, str):
         raise InputError("Invalid request: q and s must be strings", "invalid_request")
     check_unicode(q, "q")
@@ -44,8 +60,13 @@ def suggest(pool, q, s) -> str:
             "cannot take a suggestion",
             "too_long",
         )
-    translator.suggest(pieces[0], english)
-    return pieces[0]
+    if translator.memory.corrections_since(client, time.time() - 3600) >= PER_CLIENT_HOUR:
+        raise InputError(
+            f"Too many suggestions: at most {PER_CLIENT_HOUR} an hour from one address. "
+            f"Retry later.",
+            "too_many_suggestions",
+        )
+    return translator.suggest(pieces[0], english, client, key_id(key))
 
 
 def suggestion_box(page, shown) -> None:
@@ -67,7 +88,9 @@ def suggestion_box(page, shown) -> None:
                     else "Translate an article first, then correct one of its sentences.",
                     "invalid_request",
                 )
-            suggest(page.pool, sources[n - 1], english)
+            client = request.client.host if request is not None and request.client else "unknown"
+            login = getattr(request, "username", None)
+            suggest(page.pool, sources[n - 1], english, client, page.guard.key_of(login))
         except Exception as exc:
             return render_error(reader_message(exc)).replace("Not translated.", "Not kept.")
         return render_status(

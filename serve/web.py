@@ -5,12 +5,14 @@ on a stable API name. The page only: its models, its turn and its guard come fro
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import gradio as gr
 
+from khulasa.models.bounded import read_bytes, read_link
 from khulasa.models.document import Document
 from khulasa.models.errors import InputError, KhulasaError, ModelLoadError, ModelNotFound
 from khulasa.models.report import file_stem
@@ -123,6 +125,8 @@ class Page:
     def __init__(self, options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard, downloads):
         self.options, self.pool, self.gate, self.guard = options, pool, gate, guard
         self.downloads = downloads
+        self._reads: dict[str, set[threading.Event]] = {}  # session -> its reads' cancel flags
+        self._lock = threading.Lock()
 
     def admit(self, request: gr.Request | None) -> None:
         """The rate limit of every door (the key was checked at login)."""
@@ -130,27 +134,60 @@ class Page:
         if not self.guard.limiter.allow(client):
             raise gr.Error(self.guard.limiter.refusal())
 
-    def article(self, text: str | None, upload: str | None, link: str | None):
-        """The article to translate and what its file or page says of it: an uploaded file
-        (.txt, .html, .docx, .pdf) first, then a link (only with --allow-urls), else the
-        pasted text."""
-        from khulasa.models.extract import extract
-        from khulasa.models.fetch import fetch
-
+    def source_of(self, text: str | None, upload: str | None, link: str | None) -> str:
+        """What the article comes from: "file", "link" or "text" (a link on a server without
+        --allow-urls is refused here, before any wait)."""
         if upload:
-            path = Path(upload)
-            found = extract(path.read_bytes(), name=path.name)
-        elif link and link.strip():
+            return "file"
+        if link and link.strip():
             if not self.options.allow_urls:
                 raise InputError(
                     "This server does not fetch links: paste the article's text or upload its "
                     "file (the server's operator can allow links with --allow-urls).",
                     "urls_off",
                 )
-            found = fetch(link.strip(), self.options.fetch_policy)
-        else:
+            return "link"
+        return "text"
+
+    def article(self, text, upload, link, request: gr.Request | None = None):
+        """The article to translate and what its file or page says of it: an uploaded file
+        (.txt, .html, .docx, .pdf) first, then a link (only with --allow-urls), else the
+        pasted text. A file or link is read in a bounded worker (--read-seconds,
+        --read-memory) that Cancel stops; callers hold a model slot meanwhile."""
+        kind = self.source_of(text, upload, link)
+        if kind == "text":
             return text, {}
+        with self.reading(request) as cancel:
+            if kind == "file":
+                path = Path(upload)
+                found = read_bytes(path.read_bytes(), path.name, None, self.options.read, cancel)
+            else:
+                policy = self.options.fetch_policy
+                found = read_link(link.strip(), policy, self.options.read, cancel)
         return found.text, found.about()
+
+    @contextmanager
+    def reading(self, request: gr.Request | None):
+        """A cancel flag for this visitor's read, set by their Cancel (or when the server
+        stops)."""
+        session = getattr(request, "session_hash", None) or "api"
+        cancel = threading.Event()
+        with self._lock:
+            self._reads.setdefault(session, set()).add(cancel)
+        try:
+            yield cancel
+        finally:
+            with self._lock:
+                self._reads.get(session, set()).discard(cancel)
+                if not self._reads.get(session, True):
+                    del self._reads[session]
+
+    def cancel_reads(self, request: gr.Request | None) -> None:
+        """Stop what is being read for this visitor (their Cancel)."""
+        session = getattr(request, "session_hash", None)
+        with self._lock:
+            for cancel in self._reads.get(session, ()):
+                cancel.set()
 
     def run_page(
         self, text, upload, link, translator, summarizer, beams, sentences, request: gr.Request
@@ -160,17 +197,27 @@ class Page:
         started = time.perf_counter()
         try:
             self.admit(request)
-            text, about = self.article(text, upload, link)
-            text = check_input(text, self.options.max_chars)
+            kind = self.source_of(text, upload, link)
+            if kind == "text":
+                text = check_input(text, self.options.max_chars)
         except Exception as exc:
             yield _view(render_error(reader_message(exc)), "", editing=True)
             return
-        folded = render_collapsed(text)
+        folded = render_collapsed(text) if kind == "text" else ""
         yield _view(render_status(None, "Waiting for a free slot…", elapsed=0), "",
-                    editing=False, folded=folded, busy=True,
-                    article=text if about else None)  # fmt: skip
+                    editing=False, folded=folded, busy=True)  # fmt: skip
+        about = {}
         try:
             with self.gate.slot():
+                if kind != "text":  # reading is work: it holds the slot, under its budget
+                    reading = "Reading the file…" if kind == "file" else "Fetching the link…"
+                    yield _view(render_status(None, reading, elapsed=0), "", editing=False,
+                                busy=True)  # fmt: skip
+                    text, about = self.article(text, upload, link, request)
+                    text = check_input(text, self.options.max_chars)
+                    yield _view(render_status(None, "Translating…", elapsed=0), "",
+                                editing=False, folded=render_collapsed(text), busy=True,
+                                article=text)  # fmt: skip
                 pipeline = self.pool.get(translator, summarizer, int(beams or 0))
                 waiting = (
                     "The key points come when the translation is done."
@@ -196,8 +243,10 @@ class Page:
         yield _view(status, render_results(doc, "No key points."), editing=False, files=files,
                     sources=sources)  # fmt: skip
 
-    def stopped(self):
-        """Cancel: the run is stopped (Gradio closes it, which frees its model slot)."""
+    def stopped(self, request: gr.Request = None):
+        """Cancel: the run is stopped (Gradio closes it, which frees its model slot), and a
+        file or link being read for this visitor is stopped too (its worker killed)."""
+        self.cancel_reads(request)
         status = render_status(None, "Stopped. Edit the article or press Translate to run again.",
                                state="stopped")  # fmt: skip
         return _view(status, gr.skip(), editing=True)
@@ -216,9 +265,9 @@ class Page:
         started with --allow-urls); returns the Document JSON."""
         with page_errors():
             self.admit(request)
-            text, about = self.article(text, None, url)
-            text = check_input(text, self.options.max_chars)
             with self.gate.slot():
+                text, about = self.article(text, None, url, request)
+                text = check_input(text, self.options.max_chars)
                 pipeline = self.pool.get(translator, summarizer, int(beams or 0))
                 sentences = int(summary_sentences or 0) or None
                 doc = pipeline.process(text, summary_sentences=sentences)
@@ -238,8 +287,12 @@ def _option_inputs(options: ServeOptions, pool: ModelPool) -> list:
     models = options.models
     with gr.Accordion("Options", open=False), gr.Row():
         return [
-            gr.Dropdown(pool.offered("translator"), value=models.translator, label="Translator"),
-            gr.Dropdown(pool.offered("summarizer"), value=models.summarizer, label="Summariser"),
+            gr.Dropdown(
+                pool.offered("translator"), value=pool.offered("translator")[0], label="Translator"
+            ),  # fmt: skip
+            gr.Dropdown(
+                pool.offered("summarizer"), value=pool.offered("summarizer")[0], label="Summariser"
+            ),  # fmt: skip
             gr.Slider(0, 8, step=1, value=models.beams or 0, label="Beams (0 = the model's own)"),
             gr.Slider(1, 10, step=1, value=options.summary_sentences, label="Key points"),
         ]

@@ -45,14 +45,14 @@ def split_pasted(text: str | None) -> list[DigestInput]:
     ]
 
 
-def uploaded(paths: list[str] | None) -> list[DigestInput]:
+def uploaded(paths: list[str] | None, budget=None, cancel=None) -> list[DigestInput]:
     """Uploaded files (.txt, .html, .docx, .pdf, or .jsonl/.csv records) as digest inputs,
     named by their file names (a server path never reaches the page: messages that name one
     are rewritten)."""
     out = []
     for path in paths or []:
         name = Path(path).name
-        for r in read_inputs([path], "text", "id"):
+        for r in read_inputs([path], "text", "id", budget=budget, cancel=cancel):
             error = r.error
             if error is None and r.text is None and r.url:
                 error = InputError(
@@ -95,7 +95,12 @@ class CoveragePage:
         started = time.perf_counter()
         try:
             self.page.admit(request)
-            items = uploaded(files) + split_pasted(pasted)
+            items = split_pasted(pasted)
+            if files:  # reading is work: under a model slot and the reading budget
+                yield _view(render_status(None, "Reading the files…", elapsed=0), gr.skip(),
+                            busy=True)  # fmt: skip
+                with self.page.gate.slot(), self.page.reading(request) as cancel:
+                    items = uploaded(files, self.options.read, cancel) + items
             limits = self.options.digest_limits(self.options.max_chars)
             check_inputs([DigestInput(i.id, i.text) for i in items], limits)
         except Exception as exc:
@@ -155,7 +160,8 @@ class CoveragePage:
         except Exception as exc:  # the reader gets a message, the log the details
             events.put(("error", exc))
 
-    def stopped(self):
+    def stopped(self, request: gr.Request = None):
+        self.page.cancel_reads(request)
         status = render_status(None, "Stopped.", state="stopped")
         return _view(status, gr.skip(), busy=False)
 
@@ -212,7 +218,7 @@ def build_coverage_tab(page, pool) -> None:
         )
     with gr.Accordion("Options", open=False, elem_classes=noprint), gr.Row():
         summarizer = gr.Dropdown(
-            pool.offered("summarizer"), value=options.models.summarizer, label="Key points by"
+            pool.offered("summarizer"), value=pool.offered("summarizer")[0], label="Key points by"
         )
         points = gr.Slider(1, 10, step=1, value=5, label="Key points")
     with gr.Row(elem_classes=noprint):

@@ -27,7 +27,7 @@ def browser_page(replicas, tmp_path_factory):
 
     options = serve_options(
         replicas, summarizer="extractive", backend="torch", allow_urls=True,
-        allow_loopback_urls=True, suggestions=True,
+        allow_loopback_urls=True, suggestions=True, suggestions_open=True,
         memory=tmp_path_factory.mktemp("memory") / "memory.sqlite",
     )  # fmt: skip
     server = start_server(options)

@@ -29,8 +29,11 @@ def test_an_uploaded_word_file_is_translated_with_its_source(replicas, tmp_path)
     status, results = updates[-1][0], updates[-1][1]
     assert 'data-state="done"' in status and "Done: 2 of 2 sentences" in status
     assert results.count('class="kh-pair"') == 2
-    # The file's text goes into the text box and the file is cleared: Edit edits that text.
-    assert updates[0][11:14] == (f"{LEAD}\n\n{SECOND}", None, "")
+    # The file is read under a model slot ("Reading the file…"); its text then goes into the
+    # text box and the file is cleared: Edit edits that text.
+    assert "Reading the file" in updates[1][0]
+    read = next(u for u in updates if isinstance(u[11], str))
+    assert read[11:14] == (f"{LEAD}\n\n{SECOND}", None, "")
     doc = downloaded(updates[-1][8])
     assert [s["source"] for p in doc["paragraphs"] for s in p["segments"]] == [LEAD, SECOND]
     assert doc["meta"]["source"]["title"] == "كيري في بروكسل"
@@ -40,7 +43,7 @@ def test_an_uploaded_word_file_is_translated_with_its_source(replicas, tmp_path)
 
     pdf_named_txt = tmp_path / "article.pdf"
     pdf_named_txt.write_bytes(path.read_bytes())  # a Word file named .pdf
-    ((status, *_),) = run_page(options, upload=str(pdf_named_txt))
+    status = run_page(options, upload=str(pdf_named_txt))[-1][0]
     assert "its content is a docx file" in status and str(tmp_path) not in status
 
 
@@ -49,7 +52,7 @@ def test_links_are_refused_unless_the_operator_allows_them(replicas, site):  # n
     ((status, *_),) = run_page(off, link=f"{site}/article.html")
     assert "does not fetch links" in status and "--allow-urls" in status
     on = serve_options(replicas, summarizer="extractive", backend="torch", allow_urls=True)
-    ((status, *_),) = run_page(on, link=f"{site}/article.html")
+    status = run_page(on, link=f"{site}/article.html")[-1][0]
     assert "127.0.0.1 is a loopback address" in status  # the server's own guard
 
 
