@@ -40,8 +40,8 @@ def parse_source(
         data = read_file_bytes(Path(name))
     keys: list[str] = []
     records: list[str] = []
-    records = source_records(name, data, text_field, id_field, budget, ids_only=done is None)
-    for record in records:
+    parsed = source_records(name, data, text_field, id_field, budget, ids_only=done is None)
+    for record in parsed:
         key = id_key(record.id)
         if done is None:
             keys.append(key)

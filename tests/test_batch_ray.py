@@ -78,7 +78,8 @@ def corpus(tmp_path: Path, n: int = 100) -> tuple[list[str], set[str]]:
     lines.insert(10, "{not json")
     ids.add(f"{tmp_path}/in.jsonl:11")
     (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    rows = "".join(f'c{i},"{text()}"\n' for i in range(10))
+    quoted = (text().replace('"', '""') for _ in range(10))  # CSV doubles quotes inside
+    rows = "".join(f'c{i},"{t}"\n' for i, t in enumerate(quoted))
     (tmp_path / "in.csv").write_text("id,text\n" + rows, encoding="utf-8")
     ids |= {f"c{i}" for i in range(10)}
     (tmp_path / "txt").mkdir()

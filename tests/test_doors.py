@@ -11,9 +11,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import pytest
 from conftest import free_port, serve_options, start_server
 from hostile import wait_for
+from test_hardening_server import keyed  # noqa: F401  (a server with the key k1)
 from test_rest import call
 
 from khulasa.serve.doors import LOGIN_FAILURES, UPLOADS_PER_MINUTE
@@ -45,17 +45,7 @@ def _upload(url: str, data: bytes = b"x") -> tuple[int, dict]:
     return _post(url.rstrip("/") + "/gradio_api/upload", body, headers)
 
 
-@pytest.fixture(scope="module")
-def keyed(replicas):
-    options = serve_options(
-        replicas, summarizer="extractive", backend="torch", api_keys=frozenset({"k1"})
-    )
-    server = start_server(options)
-    yield server
-    server.close()
-
-
-def test_wrong_keys_at_login_lock_the_client_out(keyed):
+def test_wrong_keys_at_login_lock_the_client_out(keyed):  # noqa: F811
     assert _login(keyed.url, "k1")[0] == 200
     for _ in range(LOGIN_FAILURES):
         assert _login(keyed.url, "wrong")[0] == 400
@@ -83,7 +73,7 @@ def test_uploads_are_counted_and_capped(replicas):
         server.close()
 
 
-def test_malformed_multipart_is_a_400_and_no_server_path_is_shown(keyed, replicas):
+def test_malformed_multipart_is_a_400_and_no_server_path_is_shown(keyed, replicas):  # noqa: F811
     status, body = call(
         keyed.url, "/translate_file", raw=b"--x\r\n",
         headers={"Content-Type": "multipart/form-data"},
