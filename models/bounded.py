@@ -140,7 +140,10 @@ def run_bounded(
     """`job(*args)` in a worker process under `budget`: its result, or InputError (the job's
     own, `too_complex`, `unreadable` or `cancelled`). The worker is gone when this returns."""
     budget = budget or ReadBudget()
-    conn = _reader().connect()
+    try:
+        conn = _reader().connect()
+    except OSError:  # the reader process went away (killed, or its folder removed): anew
+        conn = _reader(restart=True).connect()
     pid = None
     try:
         conn.sendall(_frame(pickle.dumps((job, args, where, budget))))
@@ -219,6 +222,7 @@ class _Reader:
     (its standard input closes)."""
 
     def __init__(self):
+        self.owner = os.getpid()
         self.folder = tempfile.mkdtemp(prefix="khulasa-reader-")
         self.path = os.path.join(self.folder, "socket")
         self.process = subprocess.Popen(
@@ -254,12 +258,13 @@ _reader_lock = threading.Lock()
 _the_reader: _Reader | None = None
 
 
-def _reader() -> _Reader:
+def _reader(restart: bool = False) -> _Reader:
+    """This process's reader, started on first use (a forked caller starts its own)."""
     global _the_reader
     with _reader_lock:
-        if _the_reader is None or not _the_reader.alive() or _the_reader.pid != os.getpid():
+        current = _the_reader
+        if restart or current is None or not current.alive() or current.owner != os.getpid():
             _the_reader = _Reader()
-            _the_reader.pid = os.getpid()  # a forked caller starts its own
             atexit.register(_the_reader.close)
         return _the_reader
 
@@ -278,6 +283,9 @@ def _serve() -> None:
     listener.listen(64)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
+    # Nobody reads the pipe from here on: a parser that prints must not fill it and block.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
     parent = sys.stdin.fileno()
     while True:
         ready, _, _ = select.select([listener, parent], [], [])

@@ -3,7 +3,9 @@ local Ray instance (the default: nothing to set up) or on a cluster (`--ray-addr
 
     input files --read (tasks)--> records --translate (actors)--> part files + a row per record
 
-Files are listed on the driver and parsed in Ray tasks with the parser the local engine uses.
+Files are listed on the driver and parsed in Ray tasks with the parser the local engine uses,
+in groups of consecutive files (at most two groups per CPU, at most one task per CPU at once),
+so a folder of 10,000 files starts a handful of worker processes, not 10,000.
 Each actor builds the pipeline once (the factory), runs `--batch-docs` records at a time
 through it (they share model batches, as locally), writes them as one part file
 (`batch_parts`) and returns one small row per record, which the driver counts. Exactly once by
@@ -34,6 +36,8 @@ from .batch_inputs import (
 )
 from .batch_parts import FORMATS, PartsOutput, check_output_dir
 from .batch_ray_tasks import Translate, error_json, parse_source
+
+PARSE_TASKS_PER_CPU = 2  # groups of input files (parse tasks) per CPU of the cluster
 
 
 @dataclass(frozen=True)
@@ -249,14 +253,29 @@ def _records(ds_sources, opts: BatchOptions, done: set[str] | None):
             "budget": opts.read,
         },
         num_cpus=0,  # light next to translation; the actors hold the CPUs
+        concurrency=_parse_concurrency(),  # and never more at once than the CPUs
     )
 
 
+def _parse_concurrency() -> int:
+    import ray
+
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
 def _dataset(sources: list[Source]):
+    """The input files as a few rows, each a group of consecutive files that one Ray task
+    parses: never one task (and one worker process) per file. At most PARSE_TASKS_PER_CPU
+    groups for each CPU of the cluster."""
+    import ray
     import ray.data
 
-    rows = [{"name": s.name, "error": error_json(s.error) if s.error else None} for s in sources]
-    return ray.data.from_items(rows)
+    files = [{"name": s.name, "error": error_json(s.error) if s.error else None} for s in sources]
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    groups = max(1, min(len(files), PARSE_TASKS_PER_CPU * cpus))
+    size = -(-len(files) // groups) if files else 1
+    rows = [{"files": json.dumps(files[i : i + size])} for i in range(0, len(files), size)]
+    return ray.data.from_items(rows or [{"files": "[]"}])
 
 
 def _input_keys(sources: list[Source], opts: BatchOptions) -> list[str]:

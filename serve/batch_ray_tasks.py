@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from khulasa.models.errors import InputError, KhulasaError
+from khulasa.models.extract import SUFFIXES
 from khulasa.models.options import ModelOptions
 
 from .batch import process_step, write_error
@@ -27,32 +28,39 @@ NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "lustre", "
 def parse_source(
     row: dict, text_field: str, id_field: str, done: set[str] | None, size: int, budget=None
 ):
-    """Ray task: the records of one input file not yet done, in steps of `size` records:
-    one row {keys, records (JSON)} per step. A step is one model batch and one part file,
-    so a retried step rewrites the same part. With `done` None (the first pass), every id
-    and no text (document files are not read)."""
-    name = row["name"]
-    if row["error"]:
-        data = _error(json.loads(row["error"]))
+    """Ray task: the records not yet done of one group of input files (`row["files"]`, JSON
+    [{name, error}], in order), in steps of `size` records: one row {keys, records (JSON)}
+    per step. A step is one model batch and one part file; a group's steps are always formed
+    the same way, so a retried step rewrites the same part. With `done` None (the first
+    pass), every id and no text (document files are not read)."""
+    keys: list[str] = []
+    records: list[str] = []
+    for file in json.loads(row["files"]):
+        for record in _file_records(file, text_field, id_field, budget, done is None):
+            key = id_key(record.id)
+            if done is None:
+                keys.append(key)
+            elif key not in done:
+                keys.append(key)
+                records.append(_record_json(record))
+            if len(keys) == size:
+                yield {"keys": keys, "records": records}
+                keys, records = [], []
+    if keys:
+        yield {"keys": keys, "records": records}
+
+
+def _file_records(file: dict, text_field: str, id_field: str, budget, ids_only: bool):
+    name = file["name"]
+    if file["error"]:
+        data = _error(json.loads(file["error"]))
+    elif ids_only and Path(name).suffix.lower() in SUFFIXES:
+        data = b""  # a document file's id is its name: nothing to read in the id pass
     elif is_uri(name):
         data = _read_uri(name)
     else:
         data = read_file_bytes(Path(name))
-    keys: list[str] = []
-    records: list[str] = []
-    parsed = source_records(name, data, text_field, id_field, budget, ids_only=done is None)
-    for record in parsed:
-        key = id_key(record.id)
-        if done is None:
-            keys.append(key)
-        elif key not in done:
-            keys.append(key)
-            records.append(_record_json(record))
-        if len(keys) == size:
-            yield {"keys": keys, "records": records}
-            keys, records = [], []
-    if keys:
-        yield {"keys": keys, "records": records}
+    return source_records(name, data, text_field, id_field, budget, ids_only)
 
 
 def _read_uri(uri: str) -> bytes | KhulasaError:

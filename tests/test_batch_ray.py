@@ -27,7 +27,9 @@ VOLATILE = ("timings_ms", "created")  # wall-clock facts, different in every run
 
 @pytest.fixture(autouse=True)
 def no_stray_ray_processes():
-    """Ray processes this test started and a killed driver left behind are ended after it."""
+    """Ray processes this test started and a killed driver left behind are ended after it:
+    the new Ray processes of this test's own session (Ray's daemons and workers keep the
+    session of the driver that started them, even when orphaned); nobody else's."""
     before = set(_ray_pids())
     yield
     for pid in set(_ray_pids()) - before:
@@ -37,21 +39,32 @@ def no_stray_ray_processes():
             pass
 
 
-def _ray_pids(name: str = "") -> list[int]:
-    found = []
+def _ray_pids(name: str = "", parent: int | None = None) -> list[int]:
+    """Ray's processes in this process's session (with `parent`: among its descendants)."""
+    session, found, children = os.getsid(0), [], {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
+        children.setdefault(int(stat[1]), []).append(int(entry.name))
         ray_process = (
             cmd.startswith("ray::") or "/ray/core/src/ray/" in cmd or "ray/_private" in cmd
         )
-        if ray_process and name in cmd:
+        if ray_process and name in cmd and int(stat[3]) == session and stat[0] != "Z":
             found.append(int(entry.name))
-    return found
+    if parent is None:
+        return found
+    family, todo = set(), [parent]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in family:
+                family.add(child)
+                todo.append(child)
+    return [pid for pid in found if pid in family]
 
 
 def corpus(tmp_path: Path, n: int = 100) -> tuple[list[str], set[str]]:
@@ -325,3 +338,27 @@ def test_actors_planned_from_what_the_cluster_has():
     assert plan(with_gpus, RayOptions()) == (2, 1, 1)
     assert plan(with_gpus, RayOptions(actor_gpus=0.5)) == (4, 1, 0.5)
     assert plan(with_gpus, RayOptions(actors=3, actor_gpus=0)) == (3, 4, 0)
+
+
+def test_a_folder_of_many_files_starts_a_few_ray_workers_not_one_per_file(
+    replicas, tmp_path, cli_env
+):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    sentences = [s for s in arabic_text().split(".") if s.strip()]
+    for k in range(80):
+        (folder / f"{k:03d}.txt").write_text(f"{sentences[k % len(sentences)]} {k}.", "utf-8")
+    out = tmp_path / "out"
+    driver = subprocess.Popen(
+        batch_command(replicas, [folder], out, "--engine", "ray"),
+        env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    peak = 0
+    while driver.poll() is None:
+        peak = max(peak, len(_ray_pids("ray::", driver.pid)))
+        time.sleep(0.2)
+    assert driver.returncode == 0, driver.stderr.read()[-2000:]
+    assert len(part_lines(out)) == 80
+    cpus = os.cpu_count() or 1
+    print(f"80 files: peak {peak} Ray worker processes on {cpus} CPUs")
+    assert peak <= 4 * cpus + 2, peak  # the parse tasks, the actors, Ray's prestarted idle
