@@ -308,3 +308,17 @@ def test_private_links_are_refused_naming_the_opt_in_which_fetches_them(
     # Link-local (cloud metadata) stays refused even then.
     with pytest.raises(InputError, match="link-local"):
         read_link("http://169.254.169.254/latest/", FetchPolicy(allow_private=True))
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["2002:c0a8:101::1", "2002:a00:1::1", "fec0::1", "2001:0:4136:e378::1", "64:ff9b::a00:1"],
+)
+def test_tunnelled_and_site_local_ipv6_addresses_are_refused(address):
+    from khulasa.models.fetch import check_address
+
+    for policy in (FetchPolicy(), FetchPolicy(allow_private=True)):
+        if address.startswith("fec0") and policy.allow_private:
+            continue  # site-local is an intranet address: the operator's opt-in lets it through
+        with pytest.raises(ValueError):
+            check_address(address, policy)
