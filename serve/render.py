@@ -200,6 +200,14 @@ def render_collapsed(text: str) -> str:
     )
 
 
+def render_collapsed_source(what: str) -> str:
+    """The input while it is read: the file's name or the link."""
+    return (
+        '<div class="kh-collapsed"><span class="kh-label">Article:</span>'
+        f'<span class="kh-first" dir="auto">{escape(what)}</span></div>'
+    )
+
+
 def render_meta(doc: Document | None) -> str:
     """Model names, backend, beams and timings under the results."""
     if doc is None:

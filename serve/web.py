@@ -20,6 +20,7 @@ from khulasa.models.text import arabic_ratio, normalize
 
 from .render import (
     render_collapsed,
+    render_collapsed_source,
     render_count,
     render_error,
     render_results,
@@ -203,7 +204,10 @@ class Page:
         except Exception as exc:
             yield _view(render_error(reader_message(exc)), "", editing=True)
             return
-        folded = render_collapsed(text) if kind == "text" else ""
+        if kind == "text":
+            folded = render_collapsed(text)
+        else:  # the file's name (never its server path) or the link, while it is read
+            folded = render_collapsed_source(Path(upload).name if kind == "file" else link)
         yield _view(render_status(None, "Waiting for a free slot…", elapsed=0), "",
                     editing=False, folded=folded, busy=True)  # fmt: skip
         about = {}
