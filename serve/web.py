@@ -269,9 +269,13 @@ class Page:
         started with --allow-urls); returns the Document JSON."""
         with page_errors():
             self.admit(request)
+            reads = self.source_of(text, None, url) != "text"
+            if not reads:  # pasted text is checked before any wait
+                text = check_input(text, self.options.max_chars)
             with self.gate.slot():
                 text, about = self.article(text, None, url, request)
-                text = check_input(text, self.options.max_chars)
+                if reads:
+                    text = check_input(text, self.options.max_chars)
                 pipeline = self.pool.get(translator, summarizer, int(beams or 0))
                 sentences = int(summary_sentences or 0) or None
                 doc = pipeline.process(text, summary_sentences=sentences)
