@@ -224,6 +224,9 @@ class _Reader:
     def __init__(self):
         self.owner = os.getpid()
         self.folder = tempfile.mkdtemp(prefix="khulasa-reader-")
+        if len(self.folder) > 90:  # a Unix socket's path has at most 107 bytes
+            os.rmdir(self.folder)
+            self.folder = tempfile.mkdtemp(prefix="khulasa-reader-", dir="/tmp")
         self.path = os.path.join(self.folder, "socket")
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from khulasa.models.bounded import _serve; _serve()",
