@@ -33,6 +33,14 @@ from khulasa.serve.batch_inputs import read_inputs
 FAST = ReadBudget(seconds=3)
 
 
+@pytest.fixture(autouse=True)
+def reader_started():
+    """Timings below are of reads, not of the reader process's first start."""
+    from khulasa.models import bounded
+
+    bounded._reader()
+
+
 def _workers() -> list[int]:
     """The read workers alive now (processes named by the reader's fork: children of the
     reader process of this test process)."""
