@@ -65,9 +65,10 @@ class Cancelled(InputError):
 
 def too_complex(where: str, why: str, budget: ReadBudget) -> InputError:
     return InputError(
-        f"{where} is too complex to read within this server's budget ({why}; the budget is "
+        f"{where} is too complex to read within the reading budget ({why}; the budget is "
         f"{budget.seconds:g} s and {budget.memory_mb} MiB). Fix: paste the article's text, "
-        f"or save it as plain text; an operator can raise --read-seconds/--read-memory.",
+        f"or save it as plain text; --read-seconds/--read-memory raise the budget (on a "
+        f"server, its operator's options).",
         "too_complex",
     )
 
