@@ -253,11 +253,12 @@ def _records(ds_sources, opts: BatchOptions, done: set[str] | None):
             "budget": opts.read,
         },
         num_cpus=0,  # light next to translation; the actors hold the CPUs
-        concurrency=_parse_concurrency(),  # and never more at once than the CPUs
+        concurrency=_cluster_cpus(),  # and never more at once than the CPUs
     )
 
 
-def _parse_concurrency() -> int:
+def _cluster_cpus() -> int:
+    """The CPUs of the cluster Ray is connected to (at least 1)."""
     import ray
 
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -271,8 +272,7 @@ def _dataset(sources: list[Source]):
     import ray.data
 
     files = [{"name": s.name, "error": error_json(s.error) if s.error else None} for s in sources]
-    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    groups = max(1, min(len(files), PARSE_TASKS_PER_CPU * cpus))
+    groups = max(1, min(len(files), PARSE_TASKS_PER_CPU * _cluster_cpus()))
     size = -(-len(files) // groups) if files else 1
     rows = [{"files": json.dumps(files[i : i + size])} for i in range(0, len(files), size)]
     return ray.data.from_items(rows or [{"files": "[]"}])
