@@ -144,6 +144,26 @@ def _marian_vocab(pieces: list[str], size: int | None, eos_id: int) -> dict[str,
     return {tok: i for i, tok in enumerate(tokens)}
 
 
+# At the default initialisation (std 0.02) a tiny decoder hardly reads the encoder: its English
+# followed the previous token, so most sentences came out as one string (on AVX2-only CPUs, in
+# int8, every sentence did), and summaries and digests built on them collapsed. Scaling the
+# cross-attention's value and output projections makes the English depend on the Arabic:
+# distinct sentences give distinct English in float32 and in int8 on every CPU instruction set
+# (tests/test_translate.py proves it under the default backend).
+SOURCE_COUPLING = 10.0
+
+
+def _couple_to_source(model, size: str) -> None:
+    if size != "tiny":
+        return  # full size times speed, which does not depend on weight values
+    import torch
+
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if ".encoder_attn." in name and name.endswith(("v_proj.weight", "out_proj.weight")):
+                param.mul_(SOURCE_COUPLING)
+
+
 def _build_marian(preset: str, shape: Shape, out: Path, size: str) -> None:
     import sentencepiece as spm
     from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
@@ -182,6 +202,7 @@ def _build_marian(preset: str, shape: Shape, out: Path, size: str) -> None:
         forced_eos_token_id=eos,
     )
     model = MarianMTModel(config).eval()
+    _couple_to_source(model, size)
     model.generation_config = GenerationConfig(
         num_beams=4,
         max_length=shape.positions,
@@ -232,6 +253,7 @@ def _build_nllb(preset: str, shape: Shape, out: Path, size: str) -> None:
         decoder_start_token_id=2,
     )
     model = M2M100ForConditionalGeneration(config).eval()
+    _couple_to_source(model, size)
     model.generation_config = GenerationConfig(
         num_beams=4,
         max_length=200,

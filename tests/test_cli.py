@@ -47,8 +47,6 @@ def test_translate_end_to_end_in_a_subprocess(replicas, cli_env, tmp_path):
             "extractive",
             "--sentences",
             "2",
-            "--backend",  # float32: distinct English by sentence on every CPU (not int8)
-            "torch",
         ],
         cli_env,
         stdin=text,

@@ -1,5 +1,11 @@
 """The ct2 backend against the torch reference, on every preset's replica."""
 
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from test_summarize import english_segments, greedy_summarizer
 
@@ -83,3 +89,45 @@ def test_ct2_batches_cover_every_sentence_once(replicas, sample_ar):
         assert sorted(i for g in groups for i in g) == list(range(len(sentences)))
         if first:  # a watched stream opens with the article's first sentences
             assert groups[:first] == [[i] for i in range(first)]
+
+
+TRANSLATORS = ["opus-mt-tc-big", "opus-mt", "nllb-600m"]
+
+
+def _english_by_sentence(paths: list[str], sentences: list[str]) -> list[list[str]]:
+    """Each translator's English for `sentences`, on the default backend (ct2 int8 on CPU)."""
+    return [load_translator(path).translate(sentences) for path in paths]
+
+
+@pytest.mark.parametrize("isa", [None, "AVX2"])
+def test_replicas_give_distinct_english_for_distinct_sentences_on_the_default_backend(
+    replicas, sample_ar, isa, cli_env
+):
+    # Summaries, digests and trust checks compare sentences: a replica that wrote one string
+    # for every sentence (as int8 did on AVX2-only CPUs) made those tests fail on such CPUs.
+    sentences = [s.source for s in segment(sample_ar).segments]
+    assert len(set(sentences)) == 16
+    paths = [str(replicas[p]) for p in TRANSLATORS]
+    if isa is None:  # this CPU's own instruction set, in this process
+        english = _english_by_sentence(paths, sentences)
+        assert load_translator(paths[0]).settings["compute_type"] == "int8"
+    else:  # CTranslate2's kernels for an older CPU, forced (x86 only)
+        if platform.machine().lower() not in ("x86_64", "amd64"):
+            pytest.skip(f"CT2_FORCE_CPU_ISA={isa} exists on x86 CPUs only")
+        code = (
+            "import json, sys\n"
+            "from test_ct2 import _english_by_sentence\n"
+            "print(json.dumps(_english_by_sentence(*json.load(sys.stdin))))\n"
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", code],
+            input=json.dumps([paths, sentences]),
+            capture_output=True,
+            text=True,
+            env={**cli_env, "CT2_FORCE_CPU_ISA": isa, "PYTHONPATH": str(Path(__file__).parent)},
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr
+        english = json.loads(run.stdout)
+    for preset, out in zip(TRANSLATORS, english, strict=True):
+        assert len(set(out)) == len(sentences), (preset, isa, out)

@@ -27,10 +27,7 @@ def coverage_jsonl(tmp_path):
 
 
 def test_digest_command_writes_markdown_or_json(replicas, coverage_jsonl, tmp_path, capsys):
-    # torch (float32): the replica's English still differs by sentence on every CPU, where
-    # int8 kernels of some CPUs give one string for all of them (and the digest no points).
-    models = ["--translator", str(replicas["opus-mt"]), "--summarizer", "extractive",
-              "--backend", "torch"]  # fmt: skip
+    models = ["--translator", str(replicas["opus-mt"]), "--summarizer", "extractive"]
     md = tmp_path / "brussels-digest.md"
     assert main(["digest", str(coverage_jsonl), "-o", str(md), *models]) == 0
     text = md.read_text(encoding="utf-8")
@@ -109,7 +106,6 @@ def server(replicas):
     options = serve_options(
         replicas,
         summarizer="extractive",
-        backend="torch",  # the same on every CPU (see above)
         char_limit=3_000,
         digest_docs=8,
         digest_chars=20_000,
