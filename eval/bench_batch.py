@@ -7,7 +7,8 @@ speed does not depend on weight values:
     python -m khulasa.eval.bench_batch --copies 50 --translator opus-mt [--backend torch]
 
 With --engine (local, ray or both), the engines themselves instead: `--engine ray` against
-`--engine local` on the same corpus (eval/bench_engines.py).
+`--engine local` on the same corpus (eval/bench_engines.py), one JSONL or, with
+`--folder many|held-out`, a folder of files.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--batch-docs", type=int, default=16, help="with --engine (default: 16)")
     parser.add_argument("--actors", type=int, help="with --engine ray (default: the planned)")
+    parser.add_argument(
+        "--folder",
+        choices=["many", "held-out"],
+        help="with --engine: a folder of files instead of one JSONL of --copies articles "
+        "(many: 1,000 one-sentence .txt + 100 whole-article .docx; held-out: 4 articles x 25 "
+        "copies + 2 bad files)",
+    )
     args = parser.parse_args(argv)
     if args.engine:
         from khulasa.eval.bench_engines import main as engines

@@ -6,6 +6,12 @@ no summary, trust checks off (random weights would flag and retry every sentence
 
     python -m khulasa.eval.bench_batch --engine ray      # or local, or both (default)
 
+With `--folder many` (1,000 one-sentence .txt files and 100 whole-article .docx files) or
+`--folder held-out` (4 articles x 25 copies as .txt files, plus a file that is not the PDF it
+claims and a cut UTF-16 file), a folder of files instead of one JSONL: what Ray's parse stage
+does with many files. Each engine's peak of processes is sampled every 0.2 s (Ray's worker
+processes, `ray::...`; for local, the reader process and its workers).
+
 Reported per engine: the seconds until its first step (`--batch-docs` records) is written
 (start-up: inputs read, models loaded, and for Ray its start, the id pass and its actors;
 plus the first step itself), steady-state documents/s and sentences/s after that (from
@@ -16,8 +22,10 @@ Ray's own start (`ray.init`) is timed apart.
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -58,6 +66,109 @@ def corpus(path: Path, copies: int) -> int:
     return sentences
 
 
+FOLDERS = ("many", "held-out")
+
+
+def folder(path: Path, case: str) -> tuple[int, int]:
+    """Write the `case` folder of files at `path`; its file and sentence counts."""
+    from khulasa.eval.replicas import DATA_DIR
+    from khulasa.models.pipeline import segment
+
+    path.mkdir(parents=True)
+    sample = arabic_text()
+    if case == "many":
+        sentences = [s.source for s in segment(sample).segments]
+        texts = {f"small-{k:04d}.txt": _numbered(sentences[k % 16], k) for k in range(1000)}
+        docs = {f"large-{k:03d}.docx": _numbered_text(sample, k) for k in range(100)}
+    else:
+        articles = [
+            sample,
+            _lines(DATA_DIR / "trust.sent.ar")[:12],
+            _lines(DATA_DIR / "coverage" / "unrelated.sent.ar"),
+            _lines(DATA_DIR / "smoke.ar"),
+        ]
+        texts = {
+            f"article{a}-{k:02d}.txt": _numbered_text(text, k)
+            for a, text in enumerate(articles)
+            for k in range(25)
+        }
+        docs = {}
+        (path / "scan.pdf").write_bytes(b"not a PDF at all")  # type_mismatch
+        (path / "cut-utf16.txt").write_bytes("\ufeffنص".encode("utf-16-le")[:-1])
+    for name, text in texts.items():
+        (path / name).write_text(text, encoding="utf-8")
+    for name, text in docs.items():
+        _docx(path / name, text)
+    files = len(list(path.iterdir()))
+    return files, sum(len(segment(t).segments) for t in [*texts.values(), *docs.values()])
+
+
+def _lines(path: Path) -> str:
+    return "\n".join(line for line in path.read_text(encoding="utf-8").splitlines() if line)
+
+
+def _numbered_text(text: str, k: int) -> str:
+    return "\n".join(_numbered(line, k + 1) for line in text.splitlines())
+
+
+def _docx(path: Path, text: str) -> None:
+    import docx
+
+    document = docx.Document()
+    for paragraph in text.splitlines():
+        if paragraph.strip():
+            document.add_paragraph(paragraph)
+    document.save(str(path))
+
+
+class PeakProcesses:
+    """The most processes below this one seen at once (sampled every 0.2 s): all of them, and
+    Ray's workers (`ray::...` command lines) among them."""
+
+    def __init__(self):
+        self.peak = self.peak_ray = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self):
+        while not self._stop.wait(0.2):
+            commands = _descendants(os.getpid())
+            self.peak = max(self.peak, len(commands))
+            self.peak_ray = max(self.peak_ray, sum(c.startswith("ray::") for c in commands))
+
+
+def _descendants(root: int) -> list[str]:
+    """The command lines of every live process below `root` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if stat[0] == "Z":
+                continue
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        children.setdefault(int(stat[1]), []).append(int(entry.name))
+        commands[int(entry.name)] = cmd
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(commands[child])
+            todo.append(child)
+    return found
+
+
 def _numbered(line: str, k: int) -> str:
     """`line` with `k` before each sentence's end (and at its end): a distinct sentence."""
     line = re.sub(r"([.!?؟])(\s)", rf" {k}\1\2", line.rstrip())
@@ -82,10 +193,12 @@ def run_engine(engine: str, args, source: Path, work: Path) -> dict:
         docs_per_step=args.batch_docs,
     )  # fmt: skip
     ray_init_s = None
+    peaks = PeakProcesses()
     if engine == "local":
         force_lengths()
         written = _timed_appends()
-        stats = run_batch(opts, log=lambda _: None)
+        with peaks:
+            stats = run_batch(opts, log=lambda _: None)
         steps = [written[i : i + args.batch_docs] for i in range(0, len(written), args.batch_docs)]
         step_ends = [(step[-1], len(step)) for step in steps]
     else:
@@ -93,6 +206,7 @@ def run_engine(engine: str, args, source: Path, work: Path) -> dict:
 
         from khulasa.serve.batch_ray import RayOptions, run_ray
 
+        peaks.__enter__()
         t0 = time.perf_counter()
         ray.init(
             include_dashboard=False,
@@ -105,10 +219,15 @@ def run_engine(engine: str, args, source: Path, work: Path) -> dict:
             stats = run_ray(opts, RayOptions(actors=args.actors), "off", log=lambda _: None)
         finally:
             ray.shutdown()
+            peaks.__exit__()
         stats.seconds += ray_init_s
         parts = sorted(output.glob("part-*"), key=lambda p: p.stat().st_mtime)
         step_ends = [(p.stat().st_mtime - started, _count_lines(p)) for p in parts]
-    return _figures(engine, stats, step_ends, ray_init_s)
+    result = _figures(engine, stats, step_ends, ray_init_s)
+    result["peak_processes"] = peaks.peak
+    if engine == "ray":
+        result["peak_ray_workers"] = peaks.peak_ray
+    return result
 
 
 def _timed_appends() -> list[float]:
@@ -160,12 +279,17 @@ def main(args) -> dict:
     engines = ["local", "ray"] if args.engine == "both" else [args.engine]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        source = work / "corpus.jsonl"
-        sentences = corpus(source, args.copies)
+        if args.folder:
+            source = work / "folder"
+            files, sentences = folder(source, args.folder)
+            corpus_facts = {"folder": args.folder, "files": files}
+        else:
+            source = work / "corpus.jsonl"
+            sentences = corpus(source, args.copies)
+            corpus_facts = {"article": "brussels_ar", "copies": args.copies}
         runs = [run_engine(engine, args, source, work) for engine in engines]
     result = {
-        "article": "brussels_ar",
-        "copies": args.copies,
+        **corpus_facts,
         "sentences": sentences,
         "translator": f"{args.translator} (full-size replica)",
         "beams": args.beams,

@@ -5,9 +5,13 @@ with SIGKILL and rerun, and through an actor killed mid-run."""
 import json
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,11 +29,89 @@ import pyarrow.parquet as pq  # noqa: E402
 VOLATILE = ("timings_ms", "created")  # wall-clock facts, different in every run
 
 
+READY = "will now block forever"  # `ray start --block`, once its address is printed
+
+
+class Cluster:
+    """One local Ray instance for every Ray test of the session (`ray start --head --block` in
+    its own process group, so its processes are the group's and ended with it); commands join
+    it through RAY_ADDRESS, as `ray.init()` does, instead of each starting and stopping one."""
+
+    def __init__(self):
+        from conftest import free_port
+
+        # Its own temp dir: `ray start` records its address there, so nobody else's bare
+        # `ray.init()` on this machine joins it (under /tmp/ray they would).
+        self.temp_dir = tempfile.mkdtemp(prefix="kray-", dir="/tmp")
+        command = [
+            str(Path(sys.executable).parent / "ray"), "start", "--head", "--block",
+            "--port", str(free_port()), "--temp-dir", self.temp_dir,
+            "--dashboard-agent-listen-port", str(free_port()),
+            "--include-dashboard", "false", "--disable-usage-stats",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        lines: list[str] = []
+        reader = threading.Thread(target=self._read, args=(lines,), daemon=True)
+        reader.start()
+        reader.join(timeout=120)
+        if not any(READY in line for line in lines):
+            self.close()
+            raise RuntimeError("ray start did not start in 120 s:\n" + "".join(lines[-40:]))
+        # The address Ray gives (the node's IP: Ray turns 127.0.0.1 into it when joining).
+        [self.address] = re.findall(r"--address='([^']+)'", "".join(lines))[:1]
+
+    def _read(self, lines: list[str]) -> None:
+        for line in self.process.stdout:
+            lines.append(line)
+            if READY in line:
+                threading.Thread(target=self.process.stdout.read, daemon=True).start()
+                return
+
+    def pids(self, name: str = "") -> list[int]:
+        """The cluster's Ray processes (workers and actors included) whose command line holds
+        `name`."""
+        return _ray_pids(name, parent=self.process.pid)
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        for pid in self.pids():  # workers the raylet left
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    running = Cluster()
+    yield running
+    running.close()
+
+
+@pytest.fixture()
+def cli_env(cli_env, cluster):
+    """The commands of these tests join the module's Ray instance (which, started by `ray
+    start`, wants the token Ray keeps in ~/.ray/auth_token)."""
+    return {**cli_env, "RAY_ADDRESS": cluster.address, "RAY_AUTH_MODE": "token"}
+
+
 @pytest.fixture(autouse=True)
 def no_stray_ray_processes():
-    """Ray processes this test started and a killed driver left behind are ended after it:
-    the new Ray processes of this test's own session (Ray's daemons and workers keep the
-    session of the driver that started them, even when orphaned); nobody else's."""
+    """Ray processes a test started in this process's session (a command that started its own
+    instance, a killed driver's leftovers) are ended after it; the shared instance runs in a
+    session of its own, and nobody else's are touched."""
     before = set(_ray_pids())
     yield
     for pid in set(_ray_pids()) - before:
@@ -40,7 +122,7 @@ def no_stray_ray_processes():
 
 
 def _ray_pids(name: str = "", parent: int | None = None) -> list[int]:
-    """Ray's processes in this process's session (with `parent`: among its descendants)."""
+    """Ray's processes in this process's session, or with `parent`: among its descendants."""
     session, found, children = os.getsid(0), [], {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -54,8 +136,9 @@ def _ray_pids(name: str = "", parent: int | None = None) -> list[int]:
         ray_process = (
             cmd.startswith("ray::") or "/ray/core/src/ray/" in cmd or "ray/_private" in cmd
         )
-        if ray_process and name in cmd and int(stat[3]) == session and stat[0] != "Z":
-            found.append(int(entry.name))
+        if ray_process and name in cmd and stat[0] != "Z":
+            if parent is not None or int(stat[3]) == session:
+                found.append(int(entry.name))
     if parent is None:
         return found
     family, todo = set(), [parent]
@@ -193,14 +276,14 @@ def test_driver_killed_then_rerun_every_id_once(replicas, tmp_path, cli_env):
     assert "skipped (already done)" in rerun.stderr
 
 
-def test_actor_killed_mid_run_completes_every_id_once(replicas, tmp_path, cli_env):
+def test_actor_killed_mid_run_completes_every_id_once(replicas, tmp_path, cli_env, cluster):
     inputs, ids = corpus(tmp_path)
     out = tmp_path / "out"
     command = batch_command(replicas, inputs, out, "--engine", "ray", "--batch-docs", "2")
-    before = set(_ray_pids("MapBatches(Translate)"))
+    before = set(cluster.pids("MapBatches(Translate)"))
     driver = subprocess.Popen(command, env=cli_env, stderr=subprocess.PIPE, text=True)
     wait_for_parts(out, 3, driver)
-    actors = set(_ray_pids("MapBatches(Translate)")) - before
+    actors = set(cluster.pids("MapBatches(Translate)")) - before
     assert actors, "no translating actor found"
     for pid in actors:
         os.kill(pid, signal.SIGKILL)
@@ -341,7 +424,7 @@ def test_actors_planned_from_what_the_cluster_has():
 
 
 def test_a_folder_of_many_files_starts_a_few_ray_workers_not_one_per_file(
-    replicas, tmp_path, cli_env
+    replicas, tmp_path, cli_env, cluster
 ):
     folder = tmp_path / "many"
     folder.mkdir()
@@ -355,7 +438,7 @@ def test_a_folder_of_many_files_starts_a_few_ray_workers_not_one_per_file(
     )  # fmt: skip
     peak = 0
     while driver.poll() is None:
-        peak = max(peak, len(_ray_pids("ray::", driver.pid)))
+        peak = max(peak, len(cluster.pids("ray::")))
         time.sleep(0.2)
     assert driver.returncode == 0, driver.stderr.read()[-2000:]
     assert len(part_lines(out)) == 80
