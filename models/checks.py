@@ -35,6 +35,34 @@ EXPLANATIONS = {
     UNSUPPORTED_NUMBER: "A number in this summary sentence is in none of its source sentences.",
     UNSUPPORTED_NAME: "A name in this summary sentence appears nowhere in the translation.",
 }
+# A sentence's warnings, in the order a reader is told them (RETRIED is not one: the better try
+# is shown, and any problem left is still flagged).
+WARNINGS = (
+    NUMBER_MISMATCH, QUOTE_MISMATCH, LENGTH_RATIO, UNTRANSLATED, REPETITION, LOW_CONFIDENCE
+)  # fmt: skip
+
+
+# From this share of marked sentences (and at least 3), the page calls the translation of
+# the article unreliable.
+UNRELIABLE_SHARE = 0.5
+
+# The same in a few plain words, for the note a key point carries ("check: sentence 5: ...").
+PLAIN = {
+    NUMBER_MISMATCH: "a number differs",
+    QUOTE_MISMATCH: "a quotation was lost",
+    LENGTH_RATIO: "part may be missing",
+    UNTRANSLATED: "words left untranslated",
+    REPETITION: "the English repeats itself",
+    LOW_CONFIDENCE: "the model was unsure",
+}
+
+
+def source_warnings(sources: list[int], flags_by_index: dict[int, list[str]]) -> list[str]:
+    """The warnings of the sentences `sources` names, each once, in WARNINGS order."""
+    found = {f for i in sources for f in flags_by_index.get(i, ())}
+    return [f for f in WARNINGS if f in found]
+
+
 # Flags worth a second translation (the others are not fixed by decoding differently).
 RETRY_FLAGS = (REPETITION, UNTRANSLATED, NUMBER_MISMATCH)
 

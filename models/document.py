@@ -46,7 +46,10 @@ class Paragraph:
 class SummarySentence:
     text: str
     sources: list[int]
-    flags: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # its own checks (unsupported_number...)
+    # The warnings its source sentences carry (low_confidence, number_mismatch...): a key
+    # point is no surer than the sentences it rests on.
+    source_flags: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from .checks import (
     RETRY_FLAGS,
     check_pair,
     check_summary,
+    source_warnings,
 )
 from .document import (
     FROM_MEMORY,
@@ -277,6 +278,9 @@ class Pipeline:
                 s.flags += check_summary(
                     s.text, [english[i] for i in s.sources], list(english.values())
                 )
+        flags = {seg.index: seg.flags for seg in doc.segments}
+        for s in doc.summary:
+            s.source_flags = source_warnings(s.sources, flags)
         doc.meta["trust"] = trust_counts(doc)
         doc.meta["timings_ms"]["summarize"] = _ms(t0)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .checks import EXPLANATIONS
+from .checks import EXPLANATIONS, PLAIN, WARNINGS
 
 MT_NOTE = "Machine translation: check names, numbers and quotes against the Arabic before quoting."
 TITLE_CHARS = 100  # a longer first line is cut at a word for the title
@@ -88,6 +88,21 @@ def to_markdown(doc) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def check_note(sentence, doc) -> str:
+    """What a summary sentence's sources warn of, sentence by sentence, in plain words:
+    "check: sentence 5: a number differs; sentence 7: the model was unsure" ('' if nothing)."""
+    if not sentence.source_flags:
+        return ""
+    by_index = {s.index: s for s in doc.segments}
+    parts = []
+    for i in sentence.sources:
+        seg = by_index.get(i)
+        reasons = [PLAIN[f] for f in WARNINGS if seg is not None and f in seg.flags]
+        if reasons:
+            parts.append(f"sentence {i + 1}: {', '.join(reasons)}")
+    return "check: " + "; ".join(parts) if parts else ""
+
+
 def _key_points(doc) -> list[str]:
     if not doc.summary:
         return []
@@ -95,7 +110,9 @@ def _key_points(doc) -> list[str]:
     for s in doc.summary:
         refs = ", ".join(f"[{i + 1}]" for i in s.sources) or "(no supporting sentence)"
         reasons = "".join(f" _({EXPLANATIONS[f]})_" for f in s.flags if f in EXPLANATIONS)
-        lines.append(f"- {md(s.text)} {refs}{reasons}")
+        note = check_note(s, doc)
+        check = f" \\[{md(note)}\\]" if note else ""
+        lines.append(f"- {md(s.text)} {refs}{reasons}{check}")
     return lines + [""]
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from khulasa.models.checks import EXPLANATIONS
+from khulasa.models.checks import EXPLANATIONS, PLAIN, UNRELIABLE_SHARE, WARNINGS
 from khulasa.models.document import Document, Segment, SummarySentence
-from khulasa.models.report import MT_NOTE, summary_made_by
+from khulasa.models.report import MT_NOTE, check_note, summary_made_by
 
 FLAG_LABELS = {
     "split_at_length_limit": "split at the length limit",
@@ -89,7 +89,7 @@ def _pair(seg: Segment) -> str:
     )
 
 
-def _point(sentence: SummarySentence) -> str:
+def _point(sentence: SummarySentence, doc: Document) -> str:
     sources = " ".join(str(int(i)) for i in sentence.sources)
     chips = "".join(
         f'<button type="button" class="kh-cite" data-sources="{int(i)}" '
@@ -97,9 +97,54 @@ def _point(sentence: SummarySentence) -> str:
         for i in sentence.sources
     )
     cites = f' <span class="kh-cites">{chips}</span>' if chips else ""
+    note = check_note(sentence, doc)  # our words and sentence numbers only
+    check = f' data-check="{escape(note)}"' if note else ""
     return (
-        f'<li class="kh-point" tabindex="0" data-sources="{sources}">{escape(sentence.text)}'
-        f"{cites}{_flags(sentence.flags)}</li>"
+        f'<li class="kh-point{" kh-marked" if note else ""}" tabindex="0" '
+        f'data-sources="{sources}"{check}>{escape(sentence.text)}'
+        f"{cites}{_flags(sentence.flags)}{_source_mark(note)}</li>"
+    )
+
+
+def _source_mark(note: str) -> str:
+    """The warnings of a key point's sources, as one marker that says which sentence and why
+    (shown on hover, focus and tap like every marker)."""
+    if not note:
+        return ""
+    why = escape(note[0].upper() + note[1:] + ".")
+    return (
+        f'<span class="kh-flag kh-src" tabindex="0" title="{why}">check its sources'
+        f'<span class="kh-sr">: {why}</span></span>'
+    )
+
+
+def _marked(doc: Document) -> list[Segment]:
+    return [s for s in doc.segments if any(f in WARNINGS for f in s.flags)]
+
+
+def _check_list(doc: Document) -> str:
+    """ "Check these sentences": each marked sentence, a chip that jumps to it and its reasons
+    in plain words; a warning above when most of the translation is marked."""
+    marked = _marked(doc) if doc.complete else []
+    if not marked:
+        return ""
+    share = len(marked) / max(1, len(doc.segments))
+    banner = (
+        f'<p class="kh-unreliable" role="note"><strong>{len(marked)} of '
+        f"{len(doc.segments)} sentences are marked:</strong> the translation of this article "
+        "is unreliable. Read it against the Arabic.</p>"
+        if share >= UNRELIABLE_SHARE and len(marked) >= 3
+        else ""
+    )
+    items = "".join(
+        f'<li><button type="button" class="kh-cite" data-sources="{int(s.index)}" '
+        f'aria-label="Go to sentence {int(s.index) + 1}">{int(s.index) + 1}</button> '
+        f"{escape(', '.join(PLAIN[f] for f in WARNINGS if f in s.flags))}</li>"
+        for s in marked
+    )
+    return (
+        f'{banner}<div class="kh-check" id="kh-check"><h3>Check these sentences</h3>'
+        f'<ul class="kh-check-list">{items}</ul></div>'
     )
 
 
@@ -119,14 +164,15 @@ VIEW_BUTTONS = (
 def _card(doc: Document, waiting: str) -> str:
     """Key points first: the summary, how it was made, the machine-translation note."""
     if doc.summary:
-        body = '<ol class="kh-points">' + "".join(_point(s) for s in doc.summary) + "</ol>"
+        points = "".join(_point(s, doc) for s in doc.summary)
+        body = f'<ol class="kh-points">{points}</ol>'
     else:
         body = f'<p class="kh-waiting">{escape(waiting)}</p>'
     return (
         '<section id="kh-summary" class="kh-card" aria-labelledby="kh-summary-title">'
         '<div class="kh-card-head"><h2 id="kh-summary-title">Key points</h2>'
         f'<span class="kh-how">{escape(summary_made_by(doc.meta))}</span></div>'
-        f'{body}<p class="kh-note"><strong>{escape(MT_NOTE.split(":")[0])}:</strong>'
+        f'{body}{_check_list(doc)}<p class="kh-note"><strong>{escape(MT_NOTE.split(":")[0])}:</strong>'
         f"{escape(MT_NOTE.split(':', 1)[1])}</p>{COPY_BUTTONS}</section>"
     )
 

@@ -96,7 +96,9 @@ def start_server(options, pool=None):
     return launch(replace(options, port=free_port()), pool, block=False)
 
 
-def reference_memory(models, path: Path, texts: list[str], references: dict[str, str]) -> Path:
+def reference_memory(
+    models, path: Path, texts: list[str], references: dict[str, str], score: float = -0.3
+) -> Path:
     """A sentence memory at `path` in which every sentence of `texts` that `references` knows
     (normalised Arabic -> English) is remembered with that English: replica models then show
     the team's readable English, through the same pipeline and memory users run."""
@@ -114,6 +116,6 @@ def reference_memory(models, path: Path, texts: list[str], references: dict[str,
                 continue
             entry = json.loads(value)
             entry["h"] = [english] * len(entry["h"])
-            entry["s"] = [-0.3] * len(entry["h"])
+            entry["s"] = [score] * len(entry["h"])  # -0.3: sure; under -1.2: low_confidence
             db.execute("UPDATE translations SET english=? WHERE key=?", (json.dumps(entry), key))
     return path

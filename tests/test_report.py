@@ -31,7 +31,9 @@ def test_markdown_is_a_report_a_reader_can_cite(replicas, sample_ar):
     ]
     for point, sentence in zip(points, doc.summary, strict=True):
         # The same 1-based numbers as the page's citation chips.
-        assert point.endswith(", ".join(f"[{i + 1}]" for i in sentence.sources))
+        cited, _, check = point.partition(" \\[check: ")
+        assert cited.endswith(", ".join(f"[{i + 1}]" for i in sentence.sources))
+        assert bool(check) == bool(sentence.source_flags)  # its sources' warnings, if any
     assert "**[1]**" in md and "**[16]**" in md and "**[0]**" not in md
     for flag in INTERNAL:
         assert flag not in md, f"internal flag {flag} in the Markdown"

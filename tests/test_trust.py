@@ -2,6 +2,7 @@
 backends, the second try, and the signals where readers look."""
 
 import pytest
+from conftest import ROOT
 
 from khulasa.models import checks
 from khulasa.models.checks import EXPLANATIONS, check_pair, check_summary, numbers
@@ -180,3 +181,67 @@ def test_eval_trust_meets_its_targets(capsys):
         assert r["fault_cases"] >= 8, flag
         assert r["recall"] >= 0.95 and r["false_flag_rate"] <= 0.05, (flag, r)
     assert result["clean_with_any_flag"] <= 0.05
+
+
+def _reader_doc(replicas, tmp_path, score: float):
+    """The example through the extractive summariser, every sentence answered by a memory
+    holding the team's English at `score` (under -1.2: every sentence low_confidence)."""
+    from conftest import reference_memory
+
+    from khulasa.eval.coverage_set import references
+    from khulasa.models.factory import build_pipeline
+    from khulasa.models.options import ModelOptions
+
+    text = (ROOT / "eval" / "data" / "brussels_ar.txt").read_text(encoding="utf-8")
+    models = ModelOptions(translator=str(replicas["opus-mt"]), summarizer="extractive")
+    memory = reference_memory(models, tmp_path / f"m{score}.sqlite", [text], references(), score)
+    return build_pipeline(models.with_(memory=memory)).process(text)
+
+
+def test_key_points_carry_the_warnings_of_the_sentences_they_rest_on(replicas, tmp_path):
+    from khulasa.serve.render import render_results
+
+    clean = _reader_doc(replicas, tmp_path, -0.3)
+    assert clean.summary and all(s.source_flags == [] for s in clean.summary)
+    html = render_results(clean)
+    assert "check its sources" not in html and "unreliable" not in html
+
+    unsure = _reader_doc(replicas, tmp_path, -3.0)  # the finding: all 16 flagged, points clean
+    assert [seg.flags for seg in unsure.segments].count([]) == 0
+    for s in unsure.summary:
+        assert s.source_flags == [checks.LOW_CONFIDENCE]
+    data = unsure.to_dict()
+    assert data["summary"][0]["source_flags"] == ["low_confidence"]
+    assert Document.from_dict(data).to_dict() == data
+    first = unsure.summary[0]
+    n = first.sources[0] + 1
+    assert f"\\[check: sentence {n}: the model was unsure\\]" in unsure.to_markdown()
+    html = render_results(unsure)
+    assert html.count('class="kh-point kh-marked"') == len(unsure.summary)
+    assert f'data-check="check: sentence {n}: the model was unsure' in html
+    assert "16 of 16 sentences are marked:</strong> the translation of this article" in html
+    assert html.count('aria-label="Go to sentence ') == 16  # "Check these sentences"
+
+
+def test_the_check_note_names_each_marked_source_and_its_reasons():
+    from khulasa.models.document import Paragraph, Segment, SummarySentence
+    from khulasa.models.report import check_note
+
+    segs = [
+        Segment(0, "أ", "A.", []),
+        Segment(4, "ب", "B 18.", [checks.NUMBER_MISMATCH, checks.LOW_CONFIDENCE]),
+        Segment(6, "ج", "C.", [checks.RETRIED, checks.QUOTE_MISMATCH]),
+    ]
+    doc = Document([Paragraph(segs)])
+    point = SummarySentence("B and C.", [0, 4, 6])
+    point.source_flags = checks.source_warnings(point.sources, {s.index: s.flags for s in segs})
+    assert point.source_flags == [
+        checks.NUMBER_MISMATCH,
+        checks.QUOTE_MISMATCH,
+        checks.LOW_CONFIDENCE,
+    ]
+    assert check_note(point, doc) == (
+        "check: sentence 5: a number differs, the model was unsure; "
+        "sentence 7: a quotation was lost"
+    )
+    assert check_note(SummarySentence("A.", [0]), doc) == ""

@@ -146,7 +146,8 @@
     n.classList.contains('kh-cites')))).map(n => n.textContent).join('').replace(/\s+/g, ' ').trim();
   const points = () => $$('#kh-results .kh-point').map(p => {
     const cites = $$('.kh-cite', p).map(c => c.textContent.trim());
-    return '- ' + text(p) + (cites.length ? ' [' + cites.join(', ') + ']' : '');
+    const check = p.dataset.check ? ' [' + p.dataset.check + ']' : '';
+    return '- ' + text(p) + (cites.length ? ' [' + cites.join(', ') + ']' : '') + check;
   }).join('\n');
   const english = () => $$('#kh-results .kh-para').map(p =>
     $$('.kh-en', p).map(text).filter(Boolean).join(' ')).filter(Boolean).join('\n\n');
