@@ -172,7 +172,8 @@ def _card(doc: Document, waiting: str) -> str:
         '<section id="kh-summary" class="kh-card" aria-labelledby="kh-summary-title">'
         '<div class="kh-card-head"><h2 id="kh-summary-title">Key points</h2>'
         f'<span class="kh-how">{escape(summary_made_by(doc.meta))}</span></div>'
-        f'{body}{_check_list(doc)}<p class="kh-note"><strong>{escape(MT_NOTE.split(":")[0])}:</strong>'
+        f"{body}{_check_list(doc)}"
+        f'<p class="kh-note"><strong>{escape(MT_NOTE.split(":")[0])}:</strong>'
         f"{escape(MT_NOTE.split(':', 1)[1])}</p>{COPY_BUTTONS}</section>"
     )
 
