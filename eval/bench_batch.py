@@ -8,7 +8,7 @@ speed does not depend on weight values:
 
 With --engine (local, ray or both), the engines themselves instead: `--engine ray` against
 `--engine local` on the same corpus (eval/bench_engines.py), one JSONL or, with
-`--folder many|held-out`, a folder of files.
+`--folder small|large|held-out`, a folder of files.
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--actors", type=int, help="with --engine ray (default: the planned)")
     parser.add_argument(
         "--folder",
-        choices=["many", "held-out"],
+        choices=["small", "large", "held-out"],
         help="with --engine: a folder of files instead of one JSONL of --copies articles "
-        "(many: 1,000 one-sentence .txt + 100 whole-article .docx; held-out: 4 articles x 25 "
-        "copies + 2 bad files)",
+        "(small: 1,000 one-sentence .txt; large: 100 whole-article .docx; held-out: 4 "
+        "articles x 25 copies + 2 bad files)",
     )
     args = parser.parse_args(argv)
     if args.engine:

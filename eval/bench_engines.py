@@ -6,11 +6,11 @@ no summary, trust checks off (random weights would flag and retry every sentence
 
     python -m khulasa.eval.bench_batch --engine ray      # or local, or both (default)
 
-With `--folder many` (1,000 one-sentence .txt files and 100 whole-article .docx files) or
-`--folder held-out` (4 articles x 25 copies as .txt files, plus a file that is not the PDF it
-claims and a cut UTF-16 file), a folder of files instead of one JSONL: what Ray's parse stage
-does with many files. Each engine's peak of processes is sampled every 0.2 s (Ray's worker
-processes, `ray::...`; for local, the reader process and its workers).
+With `--folder small` (1,000 one-sentence .txt files), `--folder large` (100 whole-article
+.docx files) or `--folder held-out` (4 articles x 25 copies as .txt files, plus a file that is
+not the PDF it claims and a cut UTF-16 file), a folder of files instead of one JSONL: what
+Ray's parse stage does with many files. Each engine's peak of processes is sampled every 0.2 s
+(Ray's worker processes, `ray::...`; for local, the reader process and its workers).
 
 Reported per engine: the seconds until its first step (`--batch-docs` records) is written
 (start-up: inputs read, models loaded, and for Ray its start, the id pass and its actors;
@@ -66,7 +66,7 @@ def corpus(path: Path, copies: int) -> int:
     return sentences
 
 
-FOLDERS = ("many", "held-out")
+FOLDERS = ("small", "large", "held-out")
 
 
 def folder(path: Path, case: str) -> tuple[int, int]:
@@ -76,9 +76,12 @@ def folder(path: Path, case: str) -> tuple[int, int]:
 
     path.mkdir(parents=True)
     sample = arabic_text()
-    if case == "many":
+    texts: dict[str, str] = {}
+    docs: dict[str, str] = {}
+    if case == "small":
         sentences = [s.source for s in segment(sample).segments]
         texts = {f"small-{k:04d}.txt": _numbered(sentences[k % 16], k) for k in range(1000)}
+    elif case == "large":
         docs = {f"large-{k:03d}.docx": _numbered_text(sample, k) for k in range(100)}
     else:
         articles = [
@@ -92,7 +95,6 @@ def folder(path: Path, case: str) -> tuple[int, int]:
             for a, text in enumerate(articles)
             for k in range(25)
         }
-        docs = {}
         (path / "scan.pdf").write_bytes(b"not a PDF at all")  # type_mismatch
         (path / "cut-utf16.txt").write_bytes("\ufeffنص".encode("utf-16-le")[:-1])
     for name, text in texts.items():
