@@ -305,7 +305,13 @@ class Rest:
             return {
                 "translatedText": doc.translation,
                 "summary": [
-                    {"text": s.text, "sources": s.sources, "flags": s.flags} for s in doc.summary
+                    {
+                        "text": s.text,
+                        "sources": s.sources,
+                        "flags": s.flags,
+                        "source_flags": s.source_flags,
+                    }
+                    for s in doc.summary
                 ],
                 "trust": doc.meta.get("trust", {}),
                 "document": doc.to_dict(),

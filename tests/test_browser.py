@@ -369,6 +369,17 @@ def test_phone_english_first_arabic_one_tap_away(site):
     page.context.close()
 
 
+def test_on_a_phone_an_error_is_scrolled_into_view_and_focused(site):
+    page = open_page(site, PHONE)
+    page.fill("#kh-input textarea", "ب" * (MAX_CHARS + 100))
+    page.click("#kh-run")
+    page.wait_for_selector('#kh-status [data-state="error"]')
+    page.wait_for_function("() => document.activeElement.classList.contains('kh-error')")
+    assert in_view(page, "#kh-status .kh-error")
+    shot(page, "phone-5-error")
+    page.context.close()
+
+
 @pytest.mark.parametrize(
     "viewport, scheme",
     [(DESKTOP, "light"), (PHONE, "light"), (DESKTOP, "dark")],

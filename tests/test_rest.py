@@ -124,7 +124,13 @@ def test_html_keeps_markup_and_escapes_model_output(server):
 def test_summarize_health_and_openapi(server):
     status, body = call(server, "/summarize", {"q": AR + " " + AR})
     assert status == 200 and body["translatedText"] == body["document"]["translation"]
-    assert all(set(s) == {"text", "sources", "flags"} for s in body["summary"])
+    assert all(set(s) == {"text", "sources", "flags", "source_flags"} for s in body["summary"])
+    # Replica English is flagged: each key point carries its sources' warnings.
+    assert body["summary"] and all(s["source_flags"] for s in body["summary"])
+    assert body["summary"] == [
+        {k: s[k] for k in ("text", "sources", "flags", "source_flags")}
+        for s in body["document"]["summary"]
+    ]
     assert body["trust"] == body["document"]["meta"]["trust"] and "to_check" in body["trust"]
     status, health = call(server, "/health", method="GET")
     assert status == 200 and health["status"] == "ok"

@@ -213,6 +213,18 @@
       card.scrollIntoView({block: 'start'});
     }
   };
-  setInterval(() => { tick(); reveal(); }, 200);
+  // An error is where the status goes, above the fold on a desktop but not on a phone: bring
+  // each new one into view and give it focus, so Translate never seems to do nothing.
+  let errorShown = null;
+  const showError = () => {
+    const err = $('#kh-status .kh-error, #kh-dstatus .kh-error');
+    if (err && errorShown !== err) {
+      errorShown = err;
+      err.setAttribute('tabindex', '-1');
+      err.scrollIntoView({block: 'center'});
+      err.focus({preventScroll: true});
+    }
+  };
+  setInterval(() => { tick(); reveal(); showError(); }, 200);
   new MutationObserver(attributes).observe(document.documentElement, {childList: true, subtree: true});
 })();
