@@ -243,6 +243,8 @@ def _configure(quiet: bool) -> None:
 
 
 def _records(ds_sources, opts: BatchOptions, done: set[str] | None):
+    from ray.data import TaskPoolStrategy
+
     return ds_sources.flat_map(
         parse_source,
         fn_kwargs={
@@ -253,7 +255,7 @@ def _records(ds_sources, opts: BatchOptions, done: set[str] | None):
             "budget": opts.read,
         },
         num_cpus=0,  # light next to translation; the actors hold the CPUs
-        concurrency=_cluster_cpus(),  # and never more at once than the CPUs
+        compute=TaskPoolStrategy(size=_cluster_cpus()),  # never more at once than the CPUs
     )
 
 

@@ -20,12 +20,12 @@ FLAG_LABELS = {
     "from_memory": "from memory",
     "not_arabic": "not Arabic",
     "unsupported": "no supporting source sentence",
-    "low_confidence": "unsure",
-    "number_mismatch": "check numbers",
-    "untranslated": "untranslated words",
+    "low_confidence": "model unsure",
+    "number_mismatch": "a number differs",
+    "untranslated": "words left in Arabic",
     "repetition": "repeats itself",
-    "length_ratio": "length off",
-    "quote_mismatch": "quote lost",
+    "length_ratio": "part may be missing",
+    "quote_mismatch": "quotation lost",
     "retried": "second try",
     "unsupported_number": "number not in sources",
     "unsupported_name": "name not in text",
@@ -36,6 +36,8 @@ GOOD_FLAGS = {
     "verified": "A reader's corrected English for this sentence, kept by this server (not the "
     "model's output).",
 }
+# Markers that are neither fault nor praise: how the sentence was made.
+NEUTRAL_FLAGS = {"retried", "split_at_length_limit"}
 WARNING_LABELS = {
     "mostly_non_arabic": "Most of this text is not Arabic: the translation may be poor.",
 }
@@ -61,7 +63,13 @@ def _flags(flags: list[str]) -> str:
             continue
         label = escape(FLAG_LABELS.get(f, f))
         why = escape(EXPLANATIONS.get(f) or GOOD_FLAGS.get(f) or FLAG_LABELS.get(f, f))
-        cls = "kh-flag kh-ok" if f in GOOD_FLAGS else "kh-flag"
+        cls = (
+            "kh-flag kh-ok"
+            if f in GOOD_FLAGS
+            else "kh-flag kh-neutral"
+            if f in NEUTRAL_FLAGS
+            else "kh-flag"
+        )
         out.append(
             f'<span class="{cls}" tabindex="0" title="{why}">{label}'
             f'<span class="kh-sr">: {why}</span></span>'
