@@ -72,7 +72,7 @@ def _flags(flags: list[str]) -> str:
         )
         out.append(
             f'<span class="{cls}" tabindex="0" title="{why}">{label}'
-            f'<span class="kh-sr">: {why}</span></span>'
+            f'<span class="kh-sr"><span class="kh-sep">: </span>{why}</span></span>'
         )
     return "".join(out)
 
@@ -122,7 +122,7 @@ def _source_mark(note: str) -> str:
     why = escape(note[0].upper() + note[1:] + ".")
     return (
         f'<span class="kh-flag kh-src" tabindex="0" title="{why}">check its sources'
-        f'<span class="kh-sr">: {why}</span></span>'
+        f'<span class="kh-sr"><span class="kh-sep">: </span>{why}</span></span>'
     )
 
 
@@ -130,20 +130,24 @@ def _marked(doc: Document) -> list[Segment]:
     return [s for s in doc.segments if any(f in WARNINGS for f in s.flags)]
 
 
+def _unreliable(doc: Document) -> str:
+    """A warning at the top of the card when most of the translation is marked."""
+    marked = len(_marked(doc)) if doc.complete else 0
+    if marked < 3 or marked / max(1, len(doc.segments)) < UNRELIABLE_SHARE:
+        return ""
+    return (
+        f'<p class="kh-unreliable" role="note"><strong>{marked} of {len(doc.segments)} '
+        "sentences are marked:</strong> the translation of this article is unreliable. Read it "
+        "against the Arabic.</p>"
+    )
+
+
 def _check_list(doc: Document) -> str:
     """ "Check these sentences": each marked sentence, a chip that jumps to it and its reasons
-    in plain words; a warning above when most of the translation is marked."""
+    in plain words."""
     marked = _marked(doc) if doc.complete else []
     if not marked:
         return ""
-    share = len(marked) / max(1, len(doc.segments))
-    banner = (
-        f'<p class="kh-unreliable" role="note"><strong>{len(marked)} of '
-        f"{len(doc.segments)} sentences are marked:</strong> the translation of this article "
-        "is unreliable. Read it against the Arabic.</p>"
-        if share >= UNRELIABLE_SHARE and len(marked) >= 3
-        else ""
-    )
     items = "".join(
         f'<li><button type="button" class="kh-cite" data-sources="{int(s.index)}" '
         f'aria-label="Go to sentence {int(s.index) + 1}">{int(s.index) + 1}</button> '
@@ -151,7 +155,7 @@ def _check_list(doc: Document) -> str:
         for s in marked
     )
     return (
-        f'{banner}<div class="kh-check" id="kh-check"><h3>Check these sentences</h3>'
+        '<div class="kh-check" id="kh-check"><h3>Check these sentences</h3>'
         f'<ul class="kh-check-list">{items}</ul></div>'
     )
 
@@ -180,7 +184,7 @@ def _card(doc: Document, waiting: str) -> str:
         '<section id="kh-summary" class="kh-card" aria-labelledby="kh-summary-title">'
         '<div class="kh-card-head"><h2 id="kh-summary-title">Key points</h2>'
         f'<span class="kh-how">{escape(summary_made_by(doc.meta))}</span></div>'
-        f"{body}{_check_list(doc)}"
+        f"{_unreliable(doc)}{body}{_check_list(doc)}"
         f'<p class="kh-note"><strong>{escape(MT_NOTE.split(":")[0])}:</strong>'
         f"{escape(MT_NOTE.split(':', 1)[1])}</p>{COPY_BUTTONS}</section>"
     )

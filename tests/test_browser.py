@@ -275,6 +275,35 @@ def test_copy_key_points_with_citations(site):
     page.context.close()
 
 
+def test_a_key_point_on_marked_sentences_says_which_and_why(site):
+    page = open_page(site)
+    # Sentences the memory does not hold: replica English, every sentence marked.
+    trust = (ROOT / "eval" / "data" / "trust.sent.ar").read_text(encoding="utf-8").splitlines()
+    page.fill("#kh-input textarea", "\n\n".join(trust[8:14]))
+    page.click("#kh-run")
+    wait_done(page)
+    assert "the translation of this article is unreliable" in page.inner_text("#kh-summary")
+    assert page.locator("#kh-check li").count() == 6  # "Check these sentences", one per line
+    mark = page.locator("#kh-summary .kh-point .kh-src").first
+    mark.focus()  # as a tap does: the reason shows, not only on hover
+    reason = mark.locator(".kh-sr")
+    assert reason.bounding_box()["width"] > 100
+    assert reason.inner_text().startswith("Check: sentence ")
+    page.click('[data-copy="points"]')
+    page.wait_for_function("() => document.querySelector('[data-copy=points]').textContent"
+                           " === 'Copied'")  # fmt: skip
+    copied = page.evaluate("navigator.clipboard.readText()")
+    points = [x for x in copied.splitlines() if x.startswith("- ")]
+    assert points and all("[check: sentence " in x for x in points), copied
+    page.locator("#kh-check .kh-cite").first.click()  # a chip jumps to its sentence
+    page.wait_for_function(
+        "() => { const r = document.querySelector('.kh-en[data-seg=\"0\"]')"
+        ".getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }"
+    )
+    assert "kh-hl" in page.get_attribute('.kh-pair[data-seg="0"]', "class")  # lit up
+    page.context.close()
+
+
 def test_running_shows_progress_and_cancel_frees_the_slot(site):
     _, server, hold, _ = site
     page = open_page(site)
