@@ -104,7 +104,7 @@ def test_document_json_round_trips_with_the_documented_names(replicas, sample_ar
         "flags",
         "score",
     }
-    assert set(data["summary"][0]) == {"text", "sources", "flags"}
+    assert set(data["summary"][0]) == {"text", "sources", "flags", "source_flags"}
     assert {"translator", "summarizer", "timings_ms", "version", "versions", "created"} <= set(
         data["meta"]
     )
