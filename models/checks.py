@@ -35,26 +35,16 @@ EXPLANATIONS = {
     UNSUPPORTED_NUMBER: "A number in this summary sentence is in none of its source sentences.",
     UNSUPPORTED_NAME: "A name in this summary sentence appears nowhere in the translation.",
 }
-# A sentence's warnings, in the order a reader is told them (RETRIED is not one: the better try
-# is shown, and any problem left is still flagged).
-WARNINGS = (
-    NUMBER_MISMATCH, QUOTE_MISMATCH, LENGTH_RATIO, UNTRANSLATED, REPETITION, LOW_CONFIDENCE
-)  # fmt: skip
-
-
-# From this share of marked sentences (and at least 3), the page calls the translation of
-# the article unreliable.
-UNRELIABLE_SHARE = 0.5
-
-# The same in a few plain words, for the note a key point carries ("check: sentence 5: ...").
+# A sentence's warnings, in reading order and plain words (RETRIED is none: the better try shows)
 PLAIN = {
     NUMBER_MISMATCH: "a number differs",
     QUOTE_MISMATCH: "a quotation was lost",
     LENGTH_RATIO: "part may be missing",
-    UNTRANSLATED: "words left untranslated",
+    UNTRANSLATED: "words left in Arabic",
     REPETITION: "the English repeats itself",
     LOW_CONFIDENCE: "the model was unsure",
 }
+WARNINGS = tuple(PLAIN)
 
 
 def source_warnings(sources: list[int], flags_by_index: dict[int, list[str]]) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from khulasa.models.checks import EXPLANATIONS, PLAIN, UNRELIABLE_SHARE, WARNINGS
+from khulasa.models.checks import EXPLANATIONS, PLAIN, WARNINGS
 from khulasa.models.document import Document, Segment, SummarySentence
 from khulasa.models.report import MT_NOTE, check_note, summary_made_by
 
@@ -36,6 +36,7 @@ GOOD_FLAGS = {
     "verified": "A reader's corrected English for this sentence, kept by this server (not the "
     "model's output).",
 }
+UNRELIABLE_SHARE = 0.5  # from this share of marked sentences (3+), the card warns of the article
 # Markers that are neither fault nor praise: how the sentence was made.
 NEUTRAL_FLAGS = {"retried", "split_at_length_limit"}
 WARNING_LABELS = {
