@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from khulasa.models.checks import EXPLANATIONS, PLAIN, WARNINGS
+from khulasa.models.checks import EXPLANATIONS, NUMBER_MISMATCH, PLAIN, WARNINGS, numbers
 from khulasa.models.document import Document, Segment, SummarySentence
 from khulasa.models.report import MT_NOTE, check_note, summary_made_by
 
@@ -55,15 +55,16 @@ HEAD = (
 QUIET_FLAGS = {"from_memory"}  # bookkeeping, not a warning: counted in the status line
 
 
-def _flags(flags: list[str]) -> str:
-    """A quiet marker per flag; its explanation on hover (title) and on keyboard focus (the
-    marker takes focus and is labelled with it)."""
+def _flags(flags: list[str], evidence: dict[str, str] | None = None) -> str:
+    """A quiet marker per flag; its explanation (and `evidence` for it, if any) on hover
+    (title), on keyboard focus and on tap (the marker takes focus and is labelled with it)."""
     out = []
     for f in flags:
         if f in QUIET_FLAGS:
             continue
         label = escape(FLAG_LABELS.get(f, f))
-        why = escape(EXPLANATIONS.get(f) or GOOD_FLAGS.get(f) or FLAG_LABELS.get(f, f))
+        why = EXPLANATIONS.get(f) or GOOD_FLAGS.get(f) or FLAG_LABELS.get(f, f)
+        why = escape(f"{why} {evidence[f]}" if evidence and f in evidence else why)
         cls = (
             "kh-flag kh-ok"
             if f in GOOD_FLAGS
@@ -84,18 +85,33 @@ def _pair(seg: Segment) -> str:
     if seg.english is None:
         english = '<span class="kh-pending">Translating…</span>'
     else:
-        english = escape(seg.english) + _flags(seg.flags)
+        english = escape(seg.english) + _flags(seg.flags, _evidence(seg))
     toggle = (
         f'<button type="button" class="kh-ar-toggle" aria-expanded="false" '
         f'aria-controls="kh-ar-{i}">Arabic</button>'
     )
+    marked = " kh-marked" if any(f in WARNINGS for f in seg.flags) else ""
     return (
-        f'<div class="kh-pair" data-seg="{i}">'
+        f'<div class="kh-pair{marked}" data-seg="{i}">'
         f'<span class="kh-num" data-n="{i + 1}" aria-hidden="true"></span>'
         f'<p class="kh-seg kh-en" lang="en" data-seg="{i}" tabindex="0">{english}{toggle}</p>'
         f'<p class="kh-seg kh-ar" id="kh-ar-{i}" lang="ar" dir="rtl" data-seg="{i}" '
         f'tabindex="0">{escape(seg.source)}</p></div>'
     )
+
+
+def _evidence(seg: Segment) -> dict[str, str]:
+    """What a flag rests on, where the page can say it: the numbers that differ."""
+    if NUMBER_MISMATCH not in seg.flags or not seg.english:
+        return {}
+    arabic, english = numbers(seg.source, True), numbers(seg.english, False)
+
+    def listed(values: set[float]) -> str:
+        return ", ".join(f"{v:g}" for v in sorted(values)) or "none"
+
+    return {
+        NUMBER_MISMATCH: f"Arabic {listed(arabic - english)}, English {listed(english - arabic)}."
+    }
 
 
 def _point(sentence: SummarySentence, doc: Document) -> str:
@@ -225,6 +241,9 @@ def render_status(doc: Document | None, stage: str, state: str = "running", elap
         to_check = doc.meta.get("trust", {}).get("to_check", 0) if doc.complete else 0
         memo += f" · {to_check} to check (marked)" if to_check else ""
         parts.append(f"<span>{escape(stage)} {done} of {len(segments)} sentences{memo}</span>")
+        marked = len(_marked(doc)) if doc.complete else 0
+        if marked:  # to the card's list of them
+            parts.append('<a class="kh-to-check" href="#kh-check">See which, first</a>')
     elif stage:
         parts.append(f"<span>{escape(stage)}</span>")
     if state != "idle":

@@ -28,7 +28,7 @@ def test_an_uploaded_word_file_is_translated_with_its_source(replicas, tmp_path)
     updates = run_page(options, upload=str(path))
     status, results = updates[-1][0], updates[-1][1]
     assert 'data-state="done"' in status and "Done: 2 of 2 sentences" in status
-    assert results.count('class="kh-pair"') == 2
+    assert results.count('<div class="kh-pair') == 2
     # The file is read under a model slot ("Reading the file…"); its text then goes into the
     # text box and the file is cleared: Edit edits that text.
     assert "Reading the file" in updates[1][0]

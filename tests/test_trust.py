@@ -245,3 +245,22 @@ def test_the_check_note_names_each_marked_source_and_its_reasons():
         "sentence 7: a quotation was lost"
     )
     assert check_note(SummarySentence("A.", [0]), doc) == ""
+
+
+def test_a_marked_sentence_shows_its_evidence_and_the_status_links_to_the_list():
+    from khulasa.models.document import Paragraph, Segment
+    from khulasa.serve.render import render_results, render_status
+
+    arabic = "قال كيري إن 8 دول شاركت في اجتماع عام 2014."
+    english = "Kerry said 18 countries took part in a 2014 meeting."
+    assert check_pair(arabic, english, None) == [checks.NUMBER_MISMATCH]
+    doc = Document([Paragraph([Segment(0, arabic, english, [checks.NUMBER_MISMATCH], -0.2)])])
+    doc.meta["trust"] = {"to_check": 1}
+    html = render_results(doc)
+    assert "Arabic 8, English 18." in html  # which number, not only "check numbers"
+    assert '<div class="kh-pair kh-marked"' in html and 'id="kh-check"' in html
+    status = render_status(doc, "Done:", "done")
+    assert "1 to check (marked)" in status and 'href="#kh-check"' in status
+    clean = Document([Paragraph([Segment(0, arabic, "Kerry said 8 countries met in 2014.", [])])])
+    assert 'href="#kh-check"' not in render_status(clean, "Done:", "done")
+    assert "kh-marked" not in render_results(clean)
