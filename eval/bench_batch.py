@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from khulasa.eval.bench import forced_length
+from khulasa.eval.bench_engines import FOLDERS
 from khulasa.eval.replicas import arabic_text, build_replica
 
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--actors", type=int, help="with --engine ray (default: the planned)")
     parser.add_argument(
         "--folder",
-        choices=["small", "large", "held-out"],
+        choices=FOLDERS,
         help="with --engine: a folder of files instead of one JSONL of --copies articles "
         "(small: 1,000 one-sentence .txt; large: 100 whole-article .docx; held-out: 4 "
         "articles x 25 copies + 2 bad files)",

@@ -59,7 +59,7 @@ def corpus(path: Path, copies: int) -> int:
     text = arabic_text()
     lines, sentences = [], 0
     for k in range(copies):
-        numbered = "\n".join(_numbered(line, k + 1) for line in text.splitlines())
+        numbered = _numbered_text(text, k)
         sentences += len(segment(numbered).segments)
         lines.append(json.dumps({"id": f"copy-{k}", "text": numbered}, ensure_ascii=False))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -208,20 +208,19 @@ def run_engine(engine: str, args, source: Path, work: Path) -> dict:
 
         from khulasa.serve.batch_ray import RayOptions, run_ray
 
-        peaks.__enter__()
-        t0 = time.perf_counter()
-        ray.init(
-            include_dashboard=False,
-            logging_level="WARNING",
-            runtime_env={"worker_process_setup_hook": f"{__name__}.force_lengths"},
-        )
-        ray_init_s = time.perf_counter() - t0
-        started = time.time() - ray_init_s
-        try:
-            stats = run_ray(opts, RayOptions(actors=args.actors), "off", log=lambda _: None)
-        finally:
-            ray.shutdown()
-            peaks.__exit__()
+        with peaks:  # Ray's start included: its processes are below this one
+            t0 = time.perf_counter()
+            ray.init(
+                include_dashboard=False,
+                logging_level="WARNING",
+                runtime_env={"worker_process_setup_hook": f"{__name__}.force_lengths"},
+            )
+            ray_init_s = time.perf_counter() - t0
+            started = time.time() - ray_init_s
+            try:
+                stats = run_ray(opts, RayOptions(actors=args.actors), "off", log=lambda _: None)
+            finally:
+                ray.shutdown()
         stats.seconds += ray_init_s
         parts = sorted(output.glob("part-*"), key=lambda p: p.stat().st_mtime)
         step_ends = [(p.stat().st_mtime - started, _count_lines(p)) for p in parts]
