@@ -27,7 +27,7 @@ import time
 
 from khulasa.eval.bench import PAIRINGS, forced_length, peak_rss_mb, replica
 from khulasa.eval.replicas import DATA_DIR as DATA
-from khulasa.models.digest import DigestInput, make_digest
+from khulasa.models.digest.build import DigestInput, make_digest
 from khulasa.models.interface import Translation
 from khulasa.models.text import normalize
 

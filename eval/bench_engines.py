@@ -181,7 +181,7 @@ def _numbered(line: str, k: int) -> str:
 
 def run_engine(engine: str, args, source: Path, work: Path) -> dict:
     from khulasa.models.options import ModelOptions
-    from khulasa.serve.batch import BatchOptions, run_batch
+    from khulasa.serve.batch.local import BatchOptions, run_batch
 
     models = ModelOptions(
         translator=str(replica(args.translator, args.replica_dir)),
@@ -206,7 +206,7 @@ def run_engine(engine: str, args, source: Path, work: Path) -> dict:
     else:
         import ray
 
-        from khulasa.serve.batch_ray import RayOptions, run_ray
+        from khulasa.serve.batch.ray_engine import RayOptions, run_ray
 
         with peaks:  # Ray's start included: its processes are below this one
             t0 = time.perf_counter()
@@ -233,7 +233,7 @@ def run_engine(engine: str, args, source: Path, work: Path) -> dict:
 
 def _timed_appends() -> list[float]:
     """Seconds since now at which the local engine wrote each record (its JSONL appends)."""
-    from khulasa.serve.batch import JsonlOutput
+    from khulasa.serve.batch.local import JsonlOutput
 
     times: list[float] = []
     t0 = time.perf_counter()

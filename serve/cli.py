@@ -1,13 +1,16 @@
 """`khulasa`: one entry point composed of its commands. Each module registers its own
-(`register(subparsers)`): translate, serve and models here, batch in batch_cli.py, bench and eval
-in the measuring package. Heavy imports (torch, transformers, gradio) happen inside the
-command that needs them, so `khulasa --help` stays instant."""
+(`register(subparsers)`): translate, serve and models here, batch in batch/cli.py, digest in
+digest_cli.py; other packages add theirs through the `khulasa.commands` entry points (bench and
+eval come from khulasa.eval that way, so this package never imports the measuring one).
+Heavy imports (torch, transformers, gradio) happen inside the command that needs them, so
+`khulasa --help` stays instant."""
 
 from __future__ import annotations
 
 import argparse
 import difflib
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from khulasa.models.errors import InputError, KhulasaError, OptionError
@@ -15,15 +18,14 @@ from khulasa.models.options import ModelOptions, add_arguments, check_positive
 from khulasa.models.presets import PRESETS
 from khulasa.models.text import decode_utf8
 
-from .batch_inputs import add_reading_arguments, reading_from_args
+from . import digest_cli
+from .batch import cli as batch_cli
+from .batch.inputs import add_reading_arguments, reading_from_args
+
+COMMANDS = "khulasa.commands"  # the entry-point group of commands other packages add
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from khulasa.eval import bench
-    from khulasa.eval import cli as eval_cli
-
-    from . import batch_cli, digest_cli
-
     parser = argparse.ArgumentParser(
         prog="khulasa",
         description="Arabic news in; a faithful English translation, sentence by sentence, and "
@@ -38,8 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         digest_cli.register,
         register_corrections,
         register_models,
-        bench.register,
-        eval_cli.register,
+        *(command.load() for command in sorted(entry_points(group=COMMANDS), key=str)),
     ):
         register(sub)
     return parser
@@ -68,8 +69,8 @@ def read_document(path: str, budget=None, policy=None) -> tuple[str, dict]:
     (`Document.meta.source`): .txt in any usual encoding, .html, .docx or .pdf, told apart by
     their bytes, each read under `budget` (models/bounded.py). InputError naming the fix
     otherwise."""
-    from khulasa.models.bounded import read_bytes, read_link
-    from khulasa.models.fetch import is_link
+    from khulasa.models.reading.bounded import read_bytes, read_link
+    from khulasa.models.reading.fetch import is_link
 
     if is_link(path):
         found = read_link(path.strip(), policy, budget)

@@ -17,14 +17,14 @@ from khulasa.models.env import default_memory_path
 from khulasa.models.errors import KhulasaError
 from khulasa.models.options import ModelOptions, add_arguments, check_positive
 
-from .batch import check_output_path
-from .batch_inputs import (
+from .batch.inputs import (
     UsageError,
     add_input_arguments,
     fetch_links,
     read_inputs,
     reading_from_args,
 )
+from .batch.local import check_output_path
 
 
 def register(sub) -> None:
@@ -58,7 +58,7 @@ def register(sub) -> None:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from khulasa.models.digest import DigestInput, DigestLimits, make_digest
+    from khulasa.models.digest.build import DigestInput, DigestLimits, make_digest
     from khulasa.models.factory import build_pipeline
 
     points = check_positive("--points", args.points, False)

@@ -78,7 +78,7 @@ def free_port() -> int:
 def serve_options(replicas, translator="opus-mt", summarizer="distilbart-cnn", **kw):
     """ServeOptions on loopback with replica models (`summarizer` a replica name or preset)."""
     from khulasa.models.options import ModelOptions
-    from khulasa.serve.server import ServeOptions
+    from khulasa.serve.service import ServeOptions
 
     model_kw = {k: kw.pop(k) for k in ("beams", "backend", "memory", "device") if k in kw}
     summ = str(replicas[summarizer]) if summarizer in replicas else summarizer
@@ -91,7 +91,7 @@ def start_server(options, pool=None):
     (`.url`, `.close()`)."""
     from dataclasses import replace
 
-    from khulasa.serve.server import launch
+    from khulasa.serve.launch import launch
 
     return launch(replace(options, port=free_port()), pool, block=False)
 

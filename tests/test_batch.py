@@ -11,7 +11,7 @@ import pytest
 
 from khulasa.models.memory import SentenceMemory
 from khulasa.models.options import ModelOptions
-from khulasa.serve.batch import BatchOptions, UsageError, run_batch
+from khulasa.serve.batch.local import BatchOptions, UsageError, run_batch
 
 ARABIC = "قال وزير الخارجية الأمركي جون كيري في ختام مؤتمر لدول التحالف في بروكسل."
 

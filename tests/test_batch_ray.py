@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from khulasa.eval.replicas import arabic_text
-from khulasa.serve.batch_inputs import UsageError
-from khulasa.serve.batch_parts import RUN_NAME, PartsOutput, PartStore, StaleRun, encode_part
+from khulasa.serve.batch.inputs import UsageError
+from khulasa.serve.batch.parts import RUN_NAME, PartsOutput, PartStore, StaleRun, encode_part
 
 pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install -e '.[ray]'")
 pa = pytest.importorskip("pyarrow", reason="pyarrow comes with the ray extra")
@@ -349,7 +349,7 @@ def test_ray_usage_errors_exit_2_before_anything_runs(replicas, tmp_path, cli_en
 
 
 def test_without_ray_the_engine_names_the_install(monkeypatch):
-    from khulasa.serve import batch_ray
+    from khulasa.serve.batch import ray_engine as batch_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(UsageError, match=r"pip install -e '\.\[ray\]'"):
@@ -388,7 +388,7 @@ def test_a_worker_of_a_replaced_run_writes_nothing(tmp_path):
 
 
 def test_a_memory_on_a_network_filesystem_is_recognised(tmp_path):
-    from khulasa.serve.batch_ray_tasks import _network_filesystem
+    from khulasa.serve.batch.ray_tasks import _network_filesystem
 
     mounts = tmp_path / "mounts"
     mounts.write_text(
@@ -400,7 +400,7 @@ def test_a_memory_on_a_network_filesystem_is_recognised(tmp_path):
 
 
 def test_actors_planned_from_what_the_cluster_has():
-    from khulasa.serve.batch_ray import RayOptions, plan
+    from khulasa.serve.batch.ray_engine import RayOptions, plan
 
     class Cluster:
         def __init__(self, *nodes):

@@ -24,11 +24,11 @@ from hostile import (
 from test_fetch import site  # noqa: F401
 from test_rest import call
 
-from khulasa.models.bounded import Cancelled, ReadBudget, read_bytes, read_link, run_bounded
 from khulasa.models.errors import InputError
-from khulasa.models.fetch import FetchPolicy
-from khulasa.serve.batch import BatchOptions, run_batch
-from khulasa.serve.batch_inputs import read_inputs
+from khulasa.models.reading.bounded import Cancelled, ReadBudget, read_bytes, read_link, run_bounded
+from khulasa.models.reading.fetch import FetchPolicy
+from khulasa.serve.batch.inputs import read_inputs
+from khulasa.serve.batch.local import BatchOptions, run_batch
 
 FAST = ReadBudget(seconds=3)
 
@@ -252,7 +252,7 @@ def test_records_that_stopped_a_batch_are_error_records(tmp_path):
 
 def test_the_id_pass_reads_no_document_and_each_is_read_once(replicas, tmp_path, monkeypatch):
     from khulasa.models.options import ModelOptions
-    from khulasa.serve import batch_inputs
+    from khulasa.serve.batch import inputs as batch_inputs
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -323,7 +323,7 @@ def test_private_links_are_refused_naming_the_opt_in_which_fetches_them(
     ["2002:c0a8:101::1", "2002:a00:1::1", "fec0::1", "2001:0:4136:e378::1", "64:ff9b::a00:1"],
 )
 def test_tunnelled_and_site_local_ipv6_addresses_are_refused(address):
-    from khulasa.models.fetch import check_address
+    from khulasa.models.reading.fetch import check_address
 
     for policy in (FetchPolicy(), FetchPolicy(allow_private=True)):
         if address.startswith("fec0") and policy.allow_private:

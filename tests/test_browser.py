@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, SAMPLE_AR, reference_memory, serve_options, start_server
 
 from khulasa.eval.coverage_set import records, references
-from khulasa.serve.server import ModelPool
+from khulasa.serve.service import ModelPool
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

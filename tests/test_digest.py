@@ -12,7 +12,7 @@ import pytest
 from conftest import reference_memory
 
 from khulasa.eval.coverage_set import records, references
-from khulasa.models.digest import SCHEMA, DigestInput, DigestLimits, make_digest
+from khulasa.models.digest.build import SCHEMA, DigestInput, DigestLimits, make_digest
 from khulasa.models.errors import InputError
 from khulasa.models.factory import build_pipeline
 from khulasa.models.options import ModelOptions

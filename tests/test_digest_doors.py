@@ -9,10 +9,10 @@ from conftest import serve_options, start_server
 from test_rest import call
 
 from khulasa.eval.coverage_set import records
-from khulasa.models.digest import SCHEMA
+from khulasa.models.digest.build import SCHEMA
 from khulasa.models.report import md
 from khulasa.serve.cli import main
-from khulasa.serve.web_digest import split_pasted, uploaded
+from khulasa.serve.web.coverage import split_pasted, uploaded
 
 SCHEMA_CHECK = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text("utf-8")))
 

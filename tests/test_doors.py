@@ -18,7 +18,7 @@ from test_hardening_server import keyed  # noqa: F401  (a server with the key k1
 from test_rest import call
 
 from khulasa.serve.doors import LOGIN_FAILURES, UPLOADS_PER_MINUTE
-from khulasa.serve.server import Downloads
+from khulasa.serve.service import Downloads
 
 
 def _post(url: str, body: bytes, headers: dict) -> tuple[int, dict]:

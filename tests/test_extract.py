@@ -15,7 +15,7 @@ from conftest import ROOT
 
 from khulasa.models import extract as ex
 from khulasa.models.errors import InputError
-from khulasa.serve.batch import BatchOptions, run_batch
+from khulasa.serve.batch.local import BatchOptions, run_batch
 from khulasa.serve.cli import main
 
 LEAD = (

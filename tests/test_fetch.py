@@ -12,7 +12,7 @@ from test_extract import LEAD, PAGE, SECOND
 
 from khulasa.models import fetch as fe
 from khulasa.models.errors import InputError
-from khulasa.serve.batch import BatchOptions, run_batch
+from khulasa.serve.batch.local import BatchOptions, run_batch
 from khulasa.serve.cli import main
 
 LOOPBACK = fe.FetchPolicy(allow_loopback=True, timeout=5)

@@ -14,7 +14,7 @@ import pytest
 from test_batch import ARABIC, options, read_lines
 
 from khulasa.models.errors import KhulasaError
-from khulasa.serve.batch import UsageError, run_batch
+from khulasa.serve.batch.local import UsageError, run_batch
 
 
 def write_jsonl(path, records):
@@ -175,7 +175,7 @@ def test_no_output_file_without_the_models(replicas, tmp_path):
 
 
 def test_a_full_disk_stops_with_one_line_and_the_rerun_resumes(replicas, tmp_path, monkeypatch):
-    import khulasa.serve.batch as batch
+    import khulasa.serve.batch.local as batch
 
     src = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": ARABIC} for i in range(5)])
     out = tmp_path / "out.jsonl"

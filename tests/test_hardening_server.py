@@ -12,8 +12,9 @@ from conftest import serve_options, start_server
 from test_rest import AR, call
 
 from khulasa.models.memory import SentenceMemory
-from khulasa.serve.server import Downloads, RateLimiter
-from khulasa.serve.web import API_NAME
+from khulasa.serve.limits import RateLimiter
+from khulasa.serve.service import Downloads
+from khulasa.serve.web.page import API_NAME
 
 
 @pytest.fixture(scope="module")

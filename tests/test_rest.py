@@ -9,7 +9,7 @@ import pytest
 from conftest import serve_options, start_server
 
 from khulasa.eval.load_test import run as load_test
-from khulasa.serve.markup import translate_html
+from khulasa.serve.rest.markup import translate_html
 
 AR = "قال وزير الخارجية الأمركي جون كيري في ختام مؤتمر لدول التحالف في بروكسل."
 
@@ -193,7 +193,7 @@ def test_keys_limits_and_rate(guarded):
 
 
 def test_internal_errors_have_no_traceback(options):
-    from khulasa.serve.server import ModelPool
+    from khulasa.serve.service import ModelPool
 
     pool = ModelPool(options)
     running = start_server(options, pool)

@@ -8,8 +8,8 @@ from conftest import serve_options, start_server
 from test_rest import AR, call
 
 from khulasa.models.pipeline import Pipeline
-from khulasa.serve.server import ModelPool
-from khulasa.serve.web import API_NAME
+from khulasa.serve.service import ModelPool
+from khulasa.serve.web.page import API_NAME
 
 
 class SlowTranslator:
@@ -52,7 +52,7 @@ class SlowTranslator:
 def test_page_and_rest_share_one_limit_and_one_line(replicas, sample_ar):
     # Over 60 lines for a reason: one scenario, step by step, whose order is the point.
     from gradio_client import Client
-    from gradio_client.utils import QueueError
+    from gradio_client.exceptions import AppError
 
     options = serve_options(
         replicas, summarizer="none", backend="torch", concurrency=1, queue_size=2
@@ -93,7 +93,7 @@ def test_page_and_rest_share_one_limit_and_one_line(replicas, sample_ar):
         try:
             refused_page.result(timeout=30)
             page_refusal = None
-        except QueueError as exc:
+        except AppError as exc:
             page_refusal = str(exc)
         released = time.monotonic()
         release.set()

@@ -152,7 +152,7 @@ def test_signals_reach_json_markdown_and_batch(replicas, sample_ar, tmp_path):
     assert f"- [1] {EXPLANATIONS[checks.LOW_CONFIDENCE]}" in md  # 1-based, reasons in words
     from test_batch import options, read_lines
 
-    from khulasa.serve.batch import run_batch
+    from khulasa.serve.batch.local import run_batch
 
     src = tmp_path / "in.jsonl"
     src.write_text('{"id": "a", "text": "قال كيري إن 60 دولة شاركت."}\n', encoding="utf-8")
@@ -199,7 +199,7 @@ def _reader_doc(replicas, tmp_path, score: float):
 
 
 def test_key_points_carry_the_warnings_of_the_sentences_they_rest_on(replicas, tmp_path):
-    from khulasa.serve.render import render_results
+    from khulasa.serve.web.render import render_results
 
     clean = _reader_doc(replicas, tmp_path, -0.3)
     assert clean.summary and all(s.source_flags == [] for s in clean.summary)
@@ -249,7 +249,7 @@ def test_the_check_note_names_each_marked_source_and_its_reasons():
 
 def test_a_marked_sentence_shows_its_evidence_and_the_status_links_to_the_list():
     from khulasa.models.document import Paragraph, Segment
-    from khulasa.serve.render import render_results, render_status
+    from khulasa.serve.web.render import render_results, render_status
 
     arabic = "قال كيري إن 8 دول شاركت في اجتماع عام 2014."
     english = "Kerry said 18 countries took part in a 2014 meeting."

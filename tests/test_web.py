@@ -9,9 +9,10 @@ from conftest import ROOT, serve_options, start_server
 
 from khulasa.models.document import Document
 from khulasa.models.errors import InputError, ModelNotFound
-from khulasa.serve.render import render_collapsed, render_results
-from khulasa.serve.server import EXAMPLE, Downloads, Gate, Guard, ModelPool
-from khulasa.serve.web import API_NAME, build_app, check_input
+from khulasa.serve.limits import Gate, Guard
+from khulasa.serve.service import EXAMPLE, Downloads, ModelPool
+from khulasa.serve.web.page import API_NAME, build_app, check_input
+from khulasa.serve.web.render import render_collapsed, render_results
 
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
@@ -41,8 +42,14 @@ def test_input_limits_are_named_before_any_model_call():
     assert check_input("قال كيري في بروكسل (AFP) إن التحالف متحد", 100)
 
 
-def test_the_example_ships_with_the_product():
+def test_the_examples_ship_with_the_product():
     assert EXAMPLE.read_bytes() == (ROOT / "eval" / "data" / "brussels_ar.txt").read_bytes()
+    # The Coverage tab's example is the constructed coverage set, as it is pasted.
+    from khulasa.eval.coverage_set import records
+    from khulasa.serve.web.coverage import example_text
+
+    pasted = "\n".join(f"--- {r['outlet']}\n{r['text'].strip()}" for r in records())
+    assert example_text() == pasted
 
 
 def test_untrusted_text_is_escaped_everywhere_on_the_page():
@@ -139,7 +146,7 @@ def test_api_names_bad_input(live):
 
 def test_a_full_queue_answers_busy_and_the_server_keeps_serving(live, sample_ar):
     from gradio_client import Client
-    from gradio_client.utils import QueueError
+    from gradio_client.exceptions import AppError
 
     url, gate = live
     client = Client(url, verbose=False)
@@ -158,7 +165,7 @@ def test_a_full_queue_answers_busy_and_the_server_keeps_serving(live, sample_ar)
         try:
             assert job.result(timeout=60)["paragraphs"]
             done += 1
-        except QueueError as exc:
+        except AppError as exc:
             busy.append(str(exc))
     assert busy and all("full" in e.lower() for e in busy)
     assert done >= 1 and done + len(busy) == 4

@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .checks import EXPLANATIONS
+from ..checks import EXPLANATIONS
+from ..document import Document
+from ..env import version, versions
+from ..errors import InputError, KhulasaError
+from ..pipeline import Pipeline
+from ..report import title as document_title
+from ..text import arabic_ratio, check_unicode, normalize
 from .coverage import Coverage, Unit, link_coverage
-from .document import Document
-from .env import version, versions
-from .errors import InputError, KhulasaError
 from .key_points import OFF_TOPIC, KeyPoint
 from .key_points import key_points as pick_key_points
-from .pipeline import Pipeline
-from .report import title as document_title
-from .text import arabic_ratio, check_unicode, normalize
 
 SCHEMA = Path(__file__).resolve().parent / "digest.schema.json"
 DIGEST_POINTS = 5
@@ -122,7 +122,7 @@ class Digest:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     def to_markdown(self) -> str:
-        from .digest_report import to_markdown
+        from .report import to_markdown
 
         return to_markdown(self)
 

@@ -1,38 +1,41 @@
-"""The server behind `khulasa serve`: its options, the pool of loaded pipelines, the one
-limit on model jobs shared by every door (page, page API, REST), request rate per client,
-and launching the page with the REST routes on one port.
-
-Doors: `web.py` builds the page, `rest.py` maps HTTP to calls; both take their pipelines
-and their turn here.
+"""The service behind every door of `khulasa serve` (the page, its API, REST): the server's
+options, the pool of loaded pipelines, translating a list of texts through it, the files kept
+for visitors, and what a visitor is told when something fails. The doors (`web/`, `rest/`)
+are adapters over it; `launch.py` puts them on one port; `limits.py` holds the shared gate,
+keys and rate.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import shutil
-import signal
 import socket
 import tempfile
 import threading
 import time
-from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from khulasa.models.bounded import ReadBudget
-from khulasa.models.errors import InputError, OptionError
+from khulasa.models.digest.build import DigestLimits
+from khulasa.models.errors import (
+    InputError,
+    KhulasaError,
+    ModelLoadError,
+    ModelNotFound,
+    OptionError,
+)
 from khulasa.models.factory import build_pipeline
 from khulasa.models.options import ModelOptions, check_beams, check_positive
 from khulasa.models.pipeline import Pipeline
 from khulasa.models.presets import PRESETS, names
+from khulasa.models.reading.bounded import ReadBudget
+from khulasa.models.reading.fetch import FetchPolicy
 
 log = logging.getLogger("khulasa.serve")
-MODEL_JOBS = "models"  # the Gradio concurrency id of every event that runs the models
 EXAMPLE = Path(__file__).resolve().parent / "examples" / "brussels_ar.txt"
 SWEEP_EVERY = 60.0  # seconds between sweeps of expired downloads, at most
+SOURCES = ("ar", "en", "auto")  # what a REST client may say its text is
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,7 @@ class ServeOptions:
     read: ReadBudget = field(default_factory=ReadBudget)  # each file or link read
 
     @property
-    def fetch_policy(self):
-        from khulasa.models.fetch import FetchPolicy
-
+    def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy(allow_loopback=self.allow_loopback_urls)
 
     def __post_init__(self):
@@ -124,9 +125,7 @@ class ServeOptions:
         room for each document's other fields."""
         return self.digest_chars * 6 + self.digest_docs * 1024 + 64 * 1024
 
-    def digest_limits(self, per_document: int):
-        from khulasa.models.digest import DigestLimits
-
+    def digest_limits(self, per_document: int) -> DigestLimits:
         return DigestLimits(self.digest_docs, per_document, self.digest_chars)
 
 
@@ -203,123 +202,6 @@ def public_name(spec: str) -> str:
     return spec
 
 
-class Busy(Exception):
-    """Every model slot is taken and the waiting line is full."""
-
-
-class Gate:
-    """One limit on model jobs for every door: at most `concurrency` run at once and at most
-    `queue_size` wait. Page events wait in Gradio's queue (which counts them), REST jobs
-    here; `full()` adds both, so the (concurrency + queue_size + 1)-th job from any door is
-    refused."""
-
-    def __init__(self, concurrency: int, queue_size: int):
-        self.concurrency = concurrency
-        self.queue_size = queue_size
-        self._slots = threading.BoundedSemaphore(concurrency)
-        self._lock = threading.Lock()
-        self._rest = 0  # REST jobs running or waiting
-        self.page_jobs = lambda: 0  # set by launch: page jobs queued or running in Gradio
-
-    def load(self) -> int:
-        return self._rest + self.page_jobs()
-
-    def full(self) -> bool:
-        return self.load() >= self.concurrency + self.queue_size
-
-    def describe(self) -> str:
-        return (
-            f"Server busy: {self.load()} jobs are running or waiting (at most "
-            f"{self.concurrency} at once and {self.queue_size} waiting). Retry in a "
-            f"minute."
-        )
-
-    @contextmanager
-    def rest_job(self):
-        """A REST job's turn: Busy at once when the line is full, else wait for a slot."""
-        with self._lock:
-            if self.full():
-                raise Busy(self.describe())
-            self._rest += 1
-        try:
-            with self.slot():
-                yield
-        finally:
-            with self._lock:
-                self._rest -= 1
-
-    @contextmanager
-    def slot(self):
-        """One of the `concurrency` model slots (page jobs take it inside their handler)."""
-        self._slots.acquire()
-        try:
-            yield
-        finally:
-            self._slots.release()
-
-
-class RateLimiter:
-    """Requests per minute per client address over a sliding minute, for every door. Entries
-    expire: memory holds only the clients seen in the last minute."""
-
-    def __init__(self, per_minute: int, window: float = 60.0, clock=time.monotonic):
-        self.per_minute = per_minute
-        self.window = window
-        self.clock = clock
-        self._seen: dict[str, deque] = {}
-        self._lock = threading.Lock()
-        self._next_sweep = 0.0
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-    def allow(self, client: str) -> bool:
-        if self.per_minute <= 0:
-            return True
-        now = self.clock()
-        with self._lock:
-            if now >= self._next_sweep:  # drop clients idle for a whole window
-                self._seen = {c: q for c, q in self._seen.items() if now - q[-1] <= self.window}
-                self._next_sweep = now + self.window / 4
-            seen = self._seen.setdefault(client, deque())
-            while seen and now - seen[0] > self.window:
-                seen.popleft()
-            if len(seen) >= self.per_minute:
-                return False
-            seen.append(now)
-            return True
-
-    def refusal(self) -> str:
-        return f"Too many requests: the limit is {self.per_minute} per minute. Retry later."
-
-
-class Guard:
-    """API keys and request rate, the same for every door."""
-
-    def __init__(self, options: ServeOptions):
-        self.keys = options.api_keys
-        self.limiter = RateLimiter(options.req_limit)
-        self._logins: dict[str, str] = {}  # page login name -> the key it last gave
-        self._lock = threading.Lock()
-
-    def key_ok(self, key) -> bool:
-        return self.keys is None or (isinstance(key, str) and key in self.keys)
-
-    def login(self, username: str, password: str) -> bool:
-        """The page's login (Gradio auth): any name, an API key as the password. The key a
-        name last logged in with is remembered, for the record of that visitor's
-        corrections."""
-        ok = self.key_ok(password)
-        if ok:
-            with self._lock:
-                self._logins[username] = password
-        return ok
-
-    def key_of(self, username: str | None) -> str | None:
-        with self._lock:
-            return self._logins.get(username) if username else None
-
-
 class Downloads:
     """The server's files for visitors: one folder per page run (its downloads) and
     `files/` (what /translate_file made), each deleted `keep` seconds after it was written,
@@ -365,113 +247,44 @@ class Downloads:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-@dataclass
-class Server:
-    """A running server: `url`, and `close()` to stop it and delete its files."""
-
-    app: object
-    url: str
-    pool: ModelPool
-    gate: Gate
-    guard: Guard
-    downloads: Downloads
-
-    def close(self) -> None:
-        self.app.close()
-        self.downloads.close()
-
-
-def _stop_on_sigterm() -> None:
-    """SIGTERM (how systemd and docker stop a service) stops the server as Ctrl-C does: its
-    files are removed on the way out."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
+def translate_texts(
+    pool: ModelPool, texts: list[str], sources: list[str], alternatives: int = 0
+) -> tuple[list[str], list[list[str]]]:
+    """English for each text (Arabic translated, English and empty texts passed through),
+    and `alternatives` further translations of each Arabic one, all in shared batches."""
+    english, alts = list(texts), [[] for _ in texts]
+    todo = [i for i, t in enumerate(texts) if t.strip() and sources[i] == "ar"]
+    if not todo:
+        return english, alts
+    pipeline = pool.get(None, "none", None)
+    docs = pipeline.process_many([texts[i] for i in todo], summary=False, alternatives=alternatives)
+    for i, doc in zip(todo, docs, strict=True):
+        if isinstance(doc, KhulasaError):
+            english[i] = ""
+            continue
+        english[i] = doc.translation
+        alts[i] = [
+            "\n\n".join(
+                " ".join(s.alternatives[k] for s in p.segments) for p in doc.paragraphs
+            ).strip()
+            for k in range(alternatives)
+        ]
+    return english, alts
 
 
-def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = True) -> Server:
-    """Load the models, then serve the page and the REST routes on one port."""
-
-    import gradio as gr
-    from fastapi.staticfiles import StaticFiles
-    from starlette.middleware import Middleware
-
-    from .doors import UPLOADS_PER_MINUTE, DoorGuard, LoginLockout
-    from .render import CSS, HEAD, STATIC
-    from .rest import build_router
-    from .web import build_app
-
-    pool = pool or ModelPool(options)
-    gate = Gate(options.concurrency, options.queue_size)
-    guard = Guard(options)
-    downloads = Downloads(options.keep_downloads)
-    app = build_app(options, pool, gate, guard, downloads)
-    doors = Middleware(
-        DoorGuard,
-        limiter=guard.limiter,
-        upload_limiter=RateLimiter(UPLOADS_PER_MINUTE),
-        max_upload=options.max_file_body,
-        lockout=LoginLockout(),
+def reader_message(exc: Exception) -> str:
+    """What a visitor is told: our errors as their message, except those naming server
+    internals (model paths, caches); anything else as a generic one. Details go to the log."""
+    if isinstance(exc, (ModelNotFound, ModelLoadError)):
+        log.warning("model unavailable: %s", exc)
+        return (
+            "That model is not available on this server right now. Choose another in "
+            "Options, or ask the server's operator."
+        )
+    if isinstance(exc, KhulasaError):
+        return str(exc)
+    log.error("processing failed", exc_info=exc)
+    return (
+        "Something went wrong on the server while translating this text; the server log "
+        "has the details. Try again, and report it if it happens again."
     )
-    # Gradio queues page events; their model slot is taken in the handler (Gate.slot), so
-    # Gradio itself must not limit them (None) nor cap its line (the gate does, below).
-    app.queue(default_concurrency_limit=None, max_size=None)
-    # Client addresses come from X-Forwarded-For only when the operator names the proxies
-    # (uvicorn reads this when the server starts); by default nobody is trusted.
-    os.environ["FORWARDED_ALLOW_IPS"] = ",".join(options.trusted_proxies)
-    server, local_url, _ = app.launch(
-        server_name=options.host,
-        server_port=options.port or None,
-        prevent_thread_lock=True,
-        css=CSS,
-        head=HEAD,
-        # Blue, not the default orange: white on it reaches 4.5:1 contrast.
-        theme=gr.themes.Default(primary_hue="blue"),
-        allowed_paths=[str(downloads.root)],
-        show_error=True,
-        quiet=True,
-        auth=guard.login if options.api_keys is not None else None,
-        auth_message="This server needs an API key: enter any name and your key.",
-        max_file_size=options.file_limit,
-        app_kwargs={"middleware": [doors]},
-        max_threads=max(40, options.concurrency + options.queue_size + 8),
-        share=False,
-    )
-    _share_the_gate(app, gate)
-    server.include_router(build_router(options, pool, gate, guard, downloads.root))
-    # The page's Arabic face, shipped with the package (no font from the network).
-    server.mount("/khulasa-static/fonts", StaticFiles(directory=STATIC / "fonts"), "khulasa-fonts")
-    url = local_url or f"http://{options.host}:{options.port}/"
-    if block:
-        _stop_on_sigterm()
-        print(f"khulasa: serving on {url} (Ctrl-C stops)", flush=True)
-        try:
-            app.block_thread()
-        finally:
-            downloads.close()
-    return Server(app, url, pool, gate, guard, downloads)
-
-
-def _share_the_gate(app, gate: Gate) -> None:
-    """Count Gradio's model events in the gate, and refuse a page event with Gradio's own
-    "queue is full" answer when the gate is full."""
-    queue = app._queue
-
-    def page_jobs() -> int:
-        events = queue.event_queue_per_concurrency_id.get(MODEL_JOBS)
-        return len(events.queue) + events.current_concurrency if events else 0
-
-    gate.page_jobs = page_jobs
-    push = queue.push
-
-    async def gated_push(body, request, username):
-        fn = app.fns.get(body.fn_index) if body.fn_index is not None else None
-        if fn is not None and fn.concurrency_id == MODEL_JOBS and gate.full():
-            return False, f"Queue is full. {gate.describe()}", "queue_full"
-        return await push(body, request, username)
-
-    queue.push = gated_push

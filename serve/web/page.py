@@ -4,7 +4,6 @@ on a stable API name. The page only: its models, its turn and its guard come fro
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from contextlib import contextmanager
@@ -12,12 +11,15 @@ from pathlib import Path
 
 import gradio as gr
 
-from khulasa.models.bounded import read_bytes, read_link
 from khulasa.models.document import Document
-from khulasa.models.errors import InputError, KhulasaError, ModelLoadError, ModelNotFound
+from khulasa.models.errors import InputError
+from khulasa.models.reading.bounded import read_bytes, read_link
 from khulasa.models.report import file_stem
 from khulasa.models.text import arabic_ratio, normalize
 
+from ..limits import Gate, Guard
+from ..service import EXAMPLE, Downloads, ModelPool, ServeOptions, reader_message
+from .coverage import build_coverage_tab
 from .render import (
     render_collapsed,
     render_collapsed_source,
@@ -26,11 +28,8 @@ from .render import (
     render_results,
     render_status,
 )
-from .server import EXAMPLE, MODEL_JOBS, Downloads, Gate, Guard, ModelPool, ServeOptions
-from .suggest import suggestion_box
-from .web_digest import build_coverage_tab
+from .suggest_box import suggestion_box
 
-log = logging.getLogger("khulasa.serve")
 API_NAME = "translate_document"
 MIN_ARABIC = 0.2  # below this share of Arabic letters the page does not run the models
 
@@ -57,24 +56,6 @@ def check_input(text: str | None, max_chars: int) -> str:
             "not_arabic",
         )
     return text
-
-
-def reader_message(exc: Exception) -> str:
-    """What a visitor is told: our errors as their message, except those naming server
-    internals (model paths, caches); anything else as a generic one. Details go to the log."""
-    if isinstance(exc, (ModelNotFound, ModelLoadError)):
-        log.warning("model unavailable: %s", exc)
-        return (
-            "That model is not available on this server right now. Choose another in "
-            "Options, or ask the server's operator."
-        )
-    if isinstance(exc, (KhulasaError, gr.Error)):
-        return str(exc.message if isinstance(exc, gr.Error) else exc)
-    log.error("processing failed", exc_info=exc)
-    return (
-        "Something went wrong on the server while translating this text; the server log "
-        "has the details. Try again, and report it if it happens again."
-    )
 
 
 @contextmanager
@@ -133,7 +114,7 @@ class Page:
         """The rate limit of every door (the key was checked at login)."""
         client = request.client.host if request is not None and request.client else "unknown"
         if not self.guard.limiter.allow(client):
-            raise gr.Error(self.guard.limiter.refusal())
+            raise InputError(self.guard.limiter.refusal(), "too_many_requests")
 
     def source_of(self, text: str | None, upload: str | None, link: str | None) -> str:
         """What the article comes from: "file", "link" or "text" (a link on a server without
@@ -212,7 +193,7 @@ class Page:
                     editing=False, folded=folded, busy=True)  # fmt: skip
         about = {}
         try:
-            with self.gate.slot():
+            with self.gate.job():
                 if kind != "text":  # reading is work: it holds the slot, under its budget
                     reading = "Reading the file…" if kind == "file" else "Fetching the link…"
                     yield _view(render_status(None, reading, elapsed=0), "", editing=False,
@@ -272,7 +253,7 @@ class Page:
             reads = self.source_of(text, None, url) != "text"
             if not reads:  # pasted text is checked before any wait
                 text = check_input(text, self.options.max_chars)
-            with self.gate.slot():
+            with self.gate.job():
                 text, about = self.article(text, None, url, request)
                 if reads:
                     text = check_input(text, self.options.max_chars)
@@ -353,7 +334,7 @@ def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> None:
         suggestion_box(page, shown)
     outputs = [status, results, editor, folded, folded_text, run, example, cancel]
     outputs += [json_file, md_file, shown, source, upload, link]
-    job = dict(concurrency_id=MODEL_JOBS, show_progress="hidden")
+    job = dict(show_progress="hidden")  # each takes its turn in the gate (launch.py)
     inputs = [source, upload, link, *choices]
     runs = [
         run.click(page.run_page, inputs, outputs, api_name="translate_page", **job),
@@ -396,7 +377,7 @@ def build_app(
                 _article_tab(page, options, pool)
             with gr.Tab("Coverage", elem_id="kh-tab-coverage"):
                 build_coverage_tab(page, pool)
-        gr.api(page.translate_document, api_name=API_NAME, concurrency_id=MODEL_JOBS)
+        gr.api(page.translate_document, api_name=API_NAME)
     return app
 
 

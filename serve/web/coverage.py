@@ -13,15 +13,16 @@ from pathlib import Path
 
 import gradio as gr
 
-from khulasa.models.digest import Digest, DigestInput, check_inputs, make_digest
+from khulasa.models.digest.build import Digest, DigestInput, check_inputs, make_digest
 from khulasa.models.errors import InputError
 
-from .batch_inputs import read_inputs
+from ..batch.inputs import read_inputs
+from ..service import EXAMPLE, ServeOptions, reader_message
 from .render import render_error, render_status
 from .render_digest import render_digest
-from .server import MODEL_JOBS, ServeOptions
 
 SEPARATOR = re.compile(r"^\s*-{3,}\s*(.*?)\s*$")
+COVERAGE_EXAMPLE = EXAMPLE.parent / "coverage_ar.txt"
 EXAMPLE_SET = "coverage of the Brussels meeting (6 articles)"
 
 
@@ -78,9 +79,9 @@ def uploaded(paths: list[str] | None, budget=None, cancel=None) -> list[DigestIn
 
 
 def example_text() -> str:
-    from khulasa.eval.coverage_set import records
-
-    return "\n".join(f"--- {r['outlet']}\n{r['text'].strip()}" for r in records())
+    """The Coverage tab's example: the constructed coverage set (khulasa.eval.coverage_set),
+    as it is pasted, one `--- outlet` line before each article."""
+    return COVERAGE_EXAMPLE.read_text(encoding="utf-8").strip()
 
 
 class CoveragePage:
@@ -90,8 +91,6 @@ class CoveragePage:
 
     def run(self, files, pasted, summarizer, points, request: gr.Request):
         """The digest run: checks, progress while the models work, then the digest."""
-        from .web import reader_message
-
         started = time.perf_counter()
         try:
             self.page.admit(request)
@@ -99,7 +98,7 @@ class CoveragePage:
             if files:  # reading is work: under a model slot and the reading budget
                 yield _view(render_status(None, "Reading the files…", elapsed=0), gr.skip(),
                             busy=True)  # fmt: skip
-                with self.page.gate.slot(), self.page.reading(request) as cancel:
+                with self.page.gate.job(), self.page.reading(request) as cancel:
                     items = uploaded(files, self.options.read, cancel) + items
             limits = self.options.digest_limits(self.options.max_chars)
             check_inputs([DigestInput(i.id, i.text) for i in items], limits)
@@ -148,7 +147,7 @@ class CoveragePage:
             events.put(("stage", text))
 
         try:
-            with self.page.gate.slot():
+            with self.page.gate.job():
                 if stop.is_set():
                     return
                 pipeline = self.page.pool.get(None, summarizer, None)
@@ -232,7 +231,7 @@ def build_coverage_tab(page, pool) -> None:
         json_file = gr.DownloadButton("Download JSON", interactive=False, elem_id="kh-djson")
         md_file = gr.DownloadButton("Download Markdown", interactive=False, elem_id="kh-dmd")
     outputs = [status, results, run, cancel, json_file, md_file]
-    job = dict(concurrency_id=MODEL_JOBS, show_progress="hidden", api_visibility="private")
+    job = dict(show_progress="hidden", api_visibility="private")
     runs = [
         run.click(coverage.run, [files, pasted, summarizer, points], outputs, **job),
         example.click(example_text, None, pasted, queue=False, api_visibility="private").then(

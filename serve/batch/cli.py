@@ -10,9 +10,9 @@ from pathlib import Path
 from khulasa.models.env import default_memory_path
 from khulasa.models.options import ModelOptions, add_arguments
 
-from .batch import BatchOptions, run_batch
-from .batch_inputs import UsageError, add_input_arguments, is_uri, reading_from_args
-from .batch_ray import add_ray_arguments, ray_options, run_ray
+from .inputs import UsageError, add_input_arguments, is_uri, reading_from_args
+from .local import BatchOptions, run_batch
+from .ray_engine import add_ray_arguments, ray_options, run_ray
 
 
 def register(sub) -> None:

@@ -26,16 +26,16 @@ from pathlib import Path
 from khulasa.models.errors import KhulasaError
 from khulasa.models.options import check_positive
 
-from .batch import BatchOptions, BatchStats
-from .batch_inputs import (
+from .inputs import (
     Source,
     UsageError,
     is_uri,
     list_sources,
     refuse_duplicate_ids,
 )
-from .batch_parts import FORMATS, PartsOutput, check_output_dir
-from .batch_ray_tasks import Translate, error_json, parse_source
+from .local import BatchOptions, BatchStats
+from .parts import FORMATS, PartsOutput, check_output_dir
+from .ray_tasks import Translate, error_json, parse_source
 
 PARSE_TASKS_PER_CPU = 2  # groups of input files (parse tasks) per CPU of the cluster
 

@@ -22,12 +22,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from khulasa.models.bounded import ReadBudget
 from khulasa.models.errors import KhulasaError
-from khulasa.models.fetch import FetchPolicy
 from khulasa.models.options import ModelOptions, check_positive
+from khulasa.models.reading.bounded import ReadBudget
+from khulasa.models.reading.fetch import FetchPolicy
 
-from .batch_inputs import (
+from .inputs import (
     Record,
     UsageError,
     check_text,

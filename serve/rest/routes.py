@@ -21,23 +21,23 @@ from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from khulasa.models.bounded import Cancelled
 from khulasa.models.errors import InputError, KhulasaError, ModelLoadError, ModelNotFound
+from khulasa.models.reading.bounded import Cancelled
 from khulasa.models.text import check_unicode, detect_language
 
-from . import rest_spec
+from ..limits import Busy, Gate, Guard
+from ..service import SOURCES, ModelPool, ServeOptions, public_name, translate_texts
+from ..suggest import DISABLED, suggest
+from . import spec
+from .digest import digest_job
+from .files import FORMATS, FileDownloads, file_job
 from .markup import translate_html
-from .rest_digest import digest_job
-from .rest_files import FORMATS, FileDownloads, file_job
-from .server import Busy, Gate, Guard, ModelPool, ServeOptions, public_name
-from .suggest import DISABLED, suggest
 
 log = logging.getLogger("khulasa.rest")
 LANGUAGES = [  # what really works: Arabic to English, and English passed through
     {"code": "ar", "name": "Arabic", "targets": ["en"]},
     {"code": "en", "name": "English", "targets": ["en"]},
 ]
-SOURCES = ("ar", "en", "auto")
 
 
 class ApiError(Exception):
@@ -72,9 +72,8 @@ async def read_params(request: Request, limit: int, array_key: str | None = None
         if kind == "application/json":
             params = json.loads(bytes(data))
         elif kind == "multipart/form-data":
-            request._body = bytes(data)  # starlette parses the cached body
             try:
-                form = await request.form()
+                form = await _replayed(request, bytes(data)).form()
             except Exception as exc:  # no boundary, a cut part: starlette raises several kinds
                 detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
                 raise ApiError(
@@ -112,6 +111,21 @@ async def read_params(request: Request, limit: int, array_key: str | None = None
     return params
 
 
+def _replayed(request: Request, body: bytes) -> Request:
+    """The request again, its body served from `body` (already read, within the limit), so
+    Starlette's form parser reads it through the public Request API."""
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
 def texts_of(params: dict, options: ServeOptions) -> tuple[list[str], bool]:
     """`q` as a list of texts (and whether it was a list), within the limits."""
     q = params.get("q")
@@ -143,31 +157,6 @@ def whole_number(value, name: str) -> int:
         return int(value or 0)
     except (TypeError, ValueError, OverflowError):
         raise ApiError(400, f"Invalid request: {name} must be a whole number") from None
-
-
-def translate_texts(
-    pool: ModelPool, texts: list[str], sources: list[str], alternatives: int = 0
-) -> tuple[list[str], list[list[str]]]:
-    """English for each text (Arabic translated, English and empty texts passed through),
-    and `alternatives` further translations of each Arabic one, all in shared batches."""
-    english, alts = list(texts), [[] for _ in texts]
-    todo = [i for i, t in enumerate(texts) if t.strip() and sources[i] == "ar"]
-    if not todo:
-        return english, alts
-    pipeline = pool.get(None, "none", None)
-    docs = pipeline.process_many([texts[i] for i in todo], summary=False, alternatives=alternatives)
-    for i, doc in zip(todo, docs, strict=True):
-        if isinstance(doc, KhulasaError):
-            english[i] = ""
-            continue
-        english[i] = doc.translation
-        alts[i] = [
-            "\n\n".join(
-                " ".join(s.alternatives[k] for s in p.segments) for p in doc.paragraphs
-            ).strip()
-            for k in range(alternatives)
-        ]
-    return english, alts
 
 
 def frontend(options: ServeOptions) -> dict:
@@ -232,7 +221,7 @@ class Rest:
         cancel = threading.Event()
 
         def run():
-            with self.gate.rest_job():
+            with self.gate.job():
                 if cancel.is_set():
                     raise Cancelled("the upload")
                 return fn(cancel) if request is not None else fn()
@@ -331,7 +320,7 @@ def build_router(
     @router.post(
         "/translate_file",
         summary="Translate a file: .txt, .html, .docx; .pdf comes back as .docx",
-        openapi_extra=rest_spec.TRANSLATE_FILE,
+        openapi_extra=spec.TRANSLATE_FILE,
     )
     async def translate_file(request: Request) -> Response:
         async def work(params: dict) -> dict:
@@ -355,12 +344,12 @@ def build_router(
     @router.post(
         "/translate",
         summary="Translate text (LibreTranslate-compatible)",
-        openapi_extra=rest_spec.TRANSLATE,
+        openapi_extra=spec.TRANSLATE,
     )
     async def translate(request: Request) -> Response:
         return await rest.handle(request, rest.translate)
 
-    @router.post("/detect", summary="Detect the language of a text", openapi_extra=rest_spec.DETECT)
+    @router.post("/detect", summary="Detect the language of a text", openapi_extra=spec.DETECT)
     async def detect(request: Request) -> Response:
         return await rest.handle(request, rest.detect)
 
@@ -371,7 +360,7 @@ def build_router(
     @router.post(
         "/summarize",
         summary="Translate and summarise an Arabic article (khulasa)",
-        openapi_extra=rest_spec.SUMMARIZE,
+        openapi_extra=spec.SUMMARIZE,
     )
     async def summarize(request: Request) -> Response:
         return await rest.handle(request, rest.summarize)
@@ -379,7 +368,7 @@ def build_router(
     @router.post(
         "/digest",
         summary="One English digest of many articles on one event (khulasa)",
-        openapi_extra=rest_spec.DIGEST,
+        openapi_extra=spec.DIGEST,
     )
     async def digest(request: Request) -> Response:
         return await rest.handle(

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from khulasa.models.errors import KhulasaError
 
-from .batch_inputs import UsageError, is_uri
+from .inputs import UsageError, is_uri
 
 FORMATS = ("jsonl", "parquet")
 LOCK_NAME = ".khulasa-batch.lock"

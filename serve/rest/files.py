@@ -16,9 +16,13 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from khulasa.models.bounded import read_bytes, run_bounded
 from khulasa.models.errors import InputError
-from khulasa.models.extract import SUFFIXES, checked_kind
+from khulasa.models.reading.bounded import read_bytes, run_bounded
+from khulasa.models.reading.extract import SUFFIXES, checked_kind
+from khulasa.models.text import detect_language
+
+from ..service import SOURCES, translate_texts
+from .markup import split_html, translate_html
 
 FORMATS = ["txt", "html", "docx", "pdf"]
 NAME = re.compile(r"^[0-9a-f]{32}\.[A-Za-z0-9._-]{1,120}$")
@@ -58,8 +62,6 @@ def read_upload(data: bytes, kind: str, name: str, char_limit: int, budget, canc
 
 
 def _markup_text(html: str) -> str:
-    from .markup import split_html
-
     return "".join(content for part, content in split_html(html) if part == "text")
 
 
@@ -68,8 +70,6 @@ def translate_file(data: bytes, kind: str, text: str, translate: Translate):
     if kind == "txt":
         return "\n\n".join(translate(re.split(r"\n\s*\n", text))).encode("utf-8"), "txt"
     if kind == "html":
-        from .markup import translate_html
-
         html = data.decode("utf-8", errors="replace")
         return translate_html(html, translate).encode("utf-8"), "html"
     if kind == "docx":
@@ -146,10 +146,6 @@ def file_job(params: dict, upload, data: bytes, options, pool, files: FileDownlo
     """Check a /translate_file request now (400s before any wait); the work to run in its
     turn (`run(cancel)`): the file read in a bounded worker, then translated and saved, with
     its URL as the answer."""
-    from khulasa.models.text import detect_language
-
-    from .rest import SOURCES, translate_texts
-
     source, target = params.get("source", "auto"), params.get("target", "en")
     if source not in SOURCES or target != "en":
         raise InputError(

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from khulasa.models.digest import DIGEST_POINTS, DigestInput, check_inputs, make_digest
+from khulasa.models.digest.build import DIGEST_POINTS, DigestInput, check_inputs, make_digest
 from khulasa.models.errors import InputError
 
-from .server import ModelPool, ServeOptions
+from ..service import ModelPool, ServeOptions
 
 ABOUT = ("title", "outlet", "date")
 MAX_POINTS = 20

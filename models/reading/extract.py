@@ -15,8 +15,8 @@ import unicodedata
 import zipfile
 from dataclasses import asdict, dataclass, field
 
-from .errors import InputError
-from .text import arabic_ratio
+from ..errors import InputError
+from ..text import arabic_ratio
 
 MAX_BYTES = 20 * 2**20
 MAX_UNCOMPRESSED = 50 * 2**20

@@ -20,7 +20,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from .errors import InputError
+from ..errors import InputError
 from .extract import Extracted, extract
 
 MAX_REDIRECTS = 5

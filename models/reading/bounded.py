@@ -31,13 +31,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import InputError, OptionError
+from ..errors import InputError, OptionError
 from .extract import Extracted, extract, kind_of
 
 DEFAULT_SECONDS = 20.0
 DEFAULT_MEMORY_MB = 1024
 # What the worker imports once, so each read forks with the readers already loaded.
-_PRELOAD = ["khulasa.models.fetch", "trafilatura", "pypdf", "docx", "charset_normalizer", "httpx"]
+_PRELOAD = [
+    "khulasa.models.reading.fetch",
+    "trafilatura",
+    "pypdf",
+    "docx",
+    "charset_normalizer",
+    "httpx",
+]
 _POLL = 0.05  # seconds between looks at the worker, the deadline and the cancel flag
 
 
@@ -230,7 +237,7 @@ class _Reader:
             self.folder = tempfile.mkdtemp(prefix="khulasa-reader-", dir="/tmp")
         self.path = os.path.join(self.folder, "socket")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from khulasa.models.bounded import _serve; _serve()",
+            [sys.executable, "-c", "from khulasa.models.reading.bounded import _serve; _serve()",
              self.path],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
         )  # fmt: skip

@@ -5,8 +5,8 @@ in English and in its source language, so each claim can be checked."""
 
 from __future__ import annotations
 
-from .checks import EXPLANATIONS
-from .report import MT_NOTE, cut, md
+from ..checks import EXPLANATIONS
+from ..report import MT_NOTE, cut, md
 
 OFF_TOPIC_NOTE = "shares no reported fact with the rest of the coverage (off topic?)"
 

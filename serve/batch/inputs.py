@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from khulasa.models.bounded import (
+from khulasa.models.errors import InputError, KhulasaError, OptionError
+from khulasa.models.reading.bounded import (
     DEFAULT_MEMORY_MB,
     DEFAULT_SECONDS,
     ReadBudget,
     read_bytes,
     read_link,
 )
-from khulasa.models.errors import InputError, KhulasaError, OptionError
-from khulasa.models.extract import MAX_BYTES, SUFFIXES
-from khulasa.models.fetch import FetchPolicy, is_link
+from khulasa.models.reading.extract import MAX_BYTES, SUFFIXES
+from khulasa.models.reading.fetch import FetchPolicy, is_link
 from khulasa.models.text import check_unicode, decode_utf8, normalize
 
 ABOUT_FIELDS = ("title", "outlet", "date", "url")

@@ -9,11 +9,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .checks import check_summary
+from ..checks import check_summary
+from ..pipeline import TRUST_FLAGS
+from ..summarize import cosine
+from ..text import split_english
 from .coverage import MIN_CONTENT, Unit, report_words
-from .pipeline import TRUST_FLAGS
-from .summarize import cosine
-from .text import split_english
 
 OFF_TOPIC = "off_topic"  # the document's story shares no report with the rest of the coverage
 DIVERSITY = 0.6  # a key point this close (cosine) to one already picked is left out

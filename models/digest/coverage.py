@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from .provenance import content_words
+from ..provenance import content_words
 
 NUM_PERM = 128
 COPY_ROWS = 4  # 32 bands of 4 rows: a pair at Jaccard 0.5 is a candidate with p ~ 0.88

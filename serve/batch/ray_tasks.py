@@ -8,11 +8,10 @@ import os
 from pathlib import Path
 
 from khulasa.models.errors import InputError, KhulasaError
-from khulasa.models.extract import SUFFIXES
 from khulasa.models.options import ModelOptions
+from khulasa.models.reading.extract import SUFFIXES
 
-from .batch import process_step, write_error
-from .batch_inputs import (
+from .inputs import (
     Record,
     check_text,
     fetch_links,
@@ -20,7 +19,8 @@ from .batch_inputs import (
     read_file_bytes,
     source_records,
 )
-from .batch_parts import PartStore, encode_part, id_key, part_name
+from .local import process_step, write_error
+from .parts import PartStore, encode_part, id_key, part_name
 
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "lustre", "glusterfs")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from khulasa.models.digest import Digest, DigestDocument
+from khulasa.models.digest.build import Digest, DigestDocument
 from khulasa.models.report import MT_NOTE
 
 from .render import _flags
