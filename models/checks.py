@@ -12,6 +12,8 @@ import math
 import re
 import unicodedata
 
+from .text import ARABIC_LETTER, DIGITS, fold_spelling
+
 # Segment flags
 LOW_CONFIDENCE = "low_confidence"
 NUMBER_MISMATCH = "number_mismatch"
@@ -67,9 +69,7 @@ MIN_LENGTH_CHECKED = 30  # Arabic characters; shorter sentences vary too much to
 LOW_CONFIDENCE_BELOW = {"opus-mt-tc-big": -1.0, "opus-mt": -1.2, "nllb-600m": -1.2}
 DEFAULT_LOW_CONFIDENCE = -1.2
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "01234567890123456789.,")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff]")
 
 _AR_UNITS = {
     "واحد": 1,
@@ -174,17 +174,11 @@ _EN_UNITS.update(
 _EN_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 
 
-def _plain(word: str) -> str:
-    """Arabic spelling variants folded: every alef with hamza or madda to bare alef, and alef
-    maqsura to ya (news writes ألف and الف, إحدى and احدى alike)."""
-    return word.translate(_FOLD)
-
-
-_FOLD = str.maketrans("أإآى", "اااي")
-_AR_UNITS = {_plain(w): v for w, v in _AR_UNITS.items()}
-_AR_SCALES = {_plain(w): v for w, v in _AR_SCALES.items()}
-_AR_VAGUE = {_plain(w) for w in _AR_VAGUE}
-_AR_NOT_NUMBERS = {_plain(w) for w in _AR_NOT_NUMBERS}
+# News writes ألف and الف, إحدى and احدى alike: the number words are kept folded.
+_AR_UNITS = {fold_spelling(w): v for w, v in _AR_UNITS.items()}
+_AR_SCALES = {fold_spelling(w): v for w, v in _AR_SCALES.items()}
+_AR_VAGUE = {fold_spelling(w) for w in _AR_VAGUE}
+_AR_NOT_NUMBERS = {fold_spelling(w) for w in _AR_NOT_NUMBERS}
 _AR_TEENS = [
     (re.compile(r"(?<!\w)(?:[اأإ]حد|[اأإ]حدى)\s+عشرة?(?!\w)"), " 11 "),
     (re.compile(r"(?<!\w)(?:اثنا|اثني|اثنتا|اثنتي)\s+عشرة?(?!\w)"), " 12 "),
@@ -193,7 +187,7 @@ _AR_TEENS = [
 
 def _ar_word(word: str) -> tuple[str, int] | None:
     """("unit" | "scale", value) for an Arabic number word, with و/ب/ل/ال prefixes."""
-    word = _plain(word)
+    word = fold_spelling(word)
     if word in _AR_NOT_NUMBERS:
         return None
     for prefix in ("", "و", "ب", "ل", "ال", "وال", "بال", "لل"):
@@ -219,7 +213,7 @@ def _en_word(word: str) -> tuple[str, int] | None:
 
 
 def _digits(token: str) -> float | None:
-    token = token.translate(_DIGITS)
+    token = token.translate(DIGITS)
     if not _NUMBER.fullmatch(token):
         return None
     if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", token):  # 1,000 / 2,500.5
@@ -319,7 +313,7 @@ def number_mismatch(source: str, english: str) -> bool:
 
 
 def untranslated(english: str) -> bool:
-    return bool(_ARABIC_LETTER.search(english))
+    return bool(ARABIC_LETTER.search(english))
 
 
 def repetition(english: str) -> bool:

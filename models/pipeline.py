@@ -30,9 +30,15 @@ from .document import (
 from .env import version, versions
 from .errors import InputError, KhulasaError
 from .interface import Translation, Translator
-from .text import arabic_ratio, check_unicode, normalize, split_paragraphs, split_sentences
+from .text import (
+    arabic_ratio,
+    check_unicode,
+    is_arabic,
+    normalize,
+    split_paragraphs,
+    split_sentences,
+)
 
-MIN_ARABIC_RATIO = 0.5  # below this share of Arabic letters, the document carries a warning
 FIRST_BATCH = 2  # a stream's first sentences, each alone in a batch: the page shows text sooner
 
 
@@ -51,7 +57,7 @@ def segment(text: str) -> Document:
             segments.append(Segment(index, sentence, None, flags))
             index += 1
         paragraphs.append(Paragraph(segments))
-    warnings = [MOSTLY_NON_ARABIC] if arabic_ratio(clean) < MIN_ARABIC_RATIO else []
+    warnings = [MOSTLY_NON_ARABIC] if not is_arabic(clean) else []
     return Document(paragraphs, meta={"warnings": warnings})
 
 

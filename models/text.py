@@ -14,8 +14,21 @@ TATWEEL = "\u0640"
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
 # C0/C1 control characters other than tab and newline.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff]")
+# The one definition of an Arabic letter (a character class body): the Arabic block's letters
+# and the extended letters of Persian and Urdu names. A PDF's text layer may also hold the
+# presentation forms, which extract.py adds for its own test of visual order.
+ARABIC_LETTERS = "\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff"
+PRESENTATION_FORMS = "\ufb50-\ufdff\ufe70-\ufeff"
+ARABIC_LETTER = re.compile(f"[{ARABIC_LETTERS}]")
 _LETTER = re.compile(r"[^\W\d_]")
+# The one rule for "is this Arabic?": at least half of its letters are Arabic. The page, the
+# command line, the pipeline's warning, language detection, the digest and the legacy-encoding
+# guess all ask it through is_arabic.
+MOSTLY_ARABIC = 0.5
+# Spelling variants news writes alike: alef with hamza, madda or wasla to bare alef, alef
+# maqsura to ya; and Arabic-Indic and Persian digits (and separators) to ASCII.
+SPELLING_FOLD = str.maketrans("أإآٱى", "ااااي")
+DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "01234567890123456789.,")
 
 SENTENCE_END = ".!?؟؛…"
 CLOSERS = "\"'»”’)]}"
@@ -84,7 +97,7 @@ def detect_language(text: str) -> dict:
     letters = sum(ch.isalpha() for ch in text)
     if not letters:
         return {"confidence": 0.0, "language": "ar"}
-    if ratio >= 0.5:
+    if ratio >= MOSTLY_ARABIC:
         return {"confidence": round(ratio * 100, 1), "language": "ar"}
     latin = sum(ch.isascii() and ch.isalpha() for ch in text) / letters
     return {"confidence": round(latin * 100, 1), "language": "en"}
@@ -103,12 +116,33 @@ def normalize(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+def is_arabic(text: str) -> bool:
+    """Whether `text` is Arabic: at least MOSTLY_ARABIC of its letters are."""
+    return arabic_ratio(text) >= MOSTLY_ARABIC
+
+
+def check_arabic(text: str, fix: str) -> None:
+    """InputError `not_arabic` (naming `fix`) for text that is not Arabic: it is not sent to
+    the translator, which would give nonsense for it."""
+    if not is_arabic(text):
+        raise InputError(
+            f"This text is not Arabic ({arabic_ratio(text):.0%} of its letters are Arabic), so "
+            f"it was not sent to the translator: khulasa translates Arabic into English. {fix}",
+            "not_arabic",
+        )
+
+
+def fold_spelling(text: str) -> str:
+    """`text` with its Arabic spelling variants folded (SPELLING_FOLD)."""
+    return text.translate(SPELLING_FOLD)
+
+
 def arabic_ratio(text: str) -> float:
     """Share of letters that are Arabic (0.0 when there are no letters)."""
     letters = _LETTER.findall(text)
     if not letters:
         return 0.0
-    return sum(1 for ch in letters if _ARABIC_LETTER.match(ch)) / len(letters)
+    return sum(1 for ch in letters if ARABIC_LETTER.match(ch)) / len(letters)
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -205,8 +239,8 @@ def _is_boundary(line: str, i: int, end: int) -> bool:
             return False  # أ.ف.ب, U.S., Dr.
         if not nxt.isspace():
             # Glued sentences split only between Arabic words: URLs and names stay whole.
-            return bool(_ARABIC_LETTER.match(before) and _ARABIC_LETTER.match(nxt))
-    return nxt.isspace() or bool(_ARABIC_LETTER.match(nxt))
+            return bool(ARABIC_LETTER.match(before) and ARABIC_LETTER.match(nxt))
+    return nxt.isspace() or bool(ARABIC_LETTER.match(nxt))
 
 
 def split_long(sentence: str, count_tokens: Callable[[str], int], limit: int) -> list[str]:

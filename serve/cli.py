@@ -16,7 +16,10 @@ from pathlib import Path
 from khulasa.models.errors import InputError, KhulasaError, OptionError
 from khulasa.models.options import ModelOptions, add_arguments, check_positive
 from khulasa.models.presets import PRESETS
-from khulasa.models.text import decode_utf8
+from khulasa.models.reading.article import Article, read_article
+from khulasa.models.reading.extract import kinds_in_words
+from khulasa.models.reading.fetch import is_link
+from khulasa.models.text import check_arabic, decode_utf8
 
 from . import digest_cli
 from .batch import cli as batch_cli
@@ -64,17 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def read_document(path: str, budget=None, policy=None) -> tuple[str, dict]:
-    """The article at `path` ('-' for stdin: UTF-8 text) and what its file says of it
-    (`Document.meta.source`): .txt in any usual encoding, .html, .docx or .pdf, told apart by
-    their bytes, each read under `budget` (models/bounded.py). InputError naming the fix
-    otherwise."""
-    from khulasa.models.reading.bounded import read_bytes, read_link
-    from khulasa.models.reading.fetch import is_link
-
-    if is_link(path):
-        found = read_link(path.strip(), policy, budget)
-        return found.text, found.about()
+def read_document(path: str, budget=None, policy=None) -> Article:
+    """The article at `path` ('-' for stdin: UTF-8 text), a link or a file (read_article: .txt
+    in any usual encoding, .html, .docx or .pdf, told apart by their bytes, under `budget`).
+    InputError naming the fix otherwise."""
     if path == "-":
         if sys.stdin.isatty():
             print(
@@ -82,36 +78,36 @@ def read_document(path: str, budget=None, policy=None) -> tuple[str, dict]:
                 "(or pass a file: khulasa translate FILE)",
                 file=sys.stderr,
             )
-        return decode_utf8(sys.stdin.buffer.read(), "standard input"), {}
-    file = Path(path)
-    if file.is_dir():
+        return Article(decode_utf8(sys.stdin.buffer.read(), "standard input"))
+    if not is_link(path) and Path(path).is_dir():
         raise OptionError(
             f"{path} is a directory: translate takes one file. For a folder of "
             f"articles: khulasa batch {path} -o results.jsonl"
         )
-    if not file.exists():
+    if not is_link(path) and not Path(path).exists():
         raise InputError(
             f"No such file: {path}. Fix: check the path, or pass - to read standard input.",
             "file_not_found",
         )
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise InputError(f"Cannot read {path}: {exc.strerror}.", "unreadable") from exc
-    found = read_bytes(data, name=path, budget=budget)
-    return found.text, found.about()
+    return read_article(path, budget=budget, policy=policy)
 
 
 def register_translate(sub) -> None:
     tr = sub.add_parser("translate", help="translate (and summarise) one Arabic document")
     tr.add_argument(
         "file",
-        nargs="?",
-        default="-",
+        nargs="*",
+        default=["-"],
         metavar="FILE|URL|-",
-        help="the article: .txt (UTF-8, UTF-16 or cp1256), .html, .docx or .pdf; a link "
-        "(http or https; public addresses only); or - for UTF-8 text on standard input "
-        "(default)",
+        help=f"the article: {kinds_in_words(described=True)}; a link (http or https; public "
+        "addresses only); or - for UTF-8 text on standard input (default). One article: "
+        "for many, khulasa batch",
+    )
+    tr.add_argument(
+        "--force",
+        action="store_true",
+        help="translate text that is not Arabic anyway (it is refused by default: the models "
+        "translate Arabic, and give nonsense for anything else)",
     )
     add_arguments(tr)
     add_reading_arguments(tr, private_urls=True)
@@ -133,8 +129,17 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
     options = ModelOptions.from_args(args)
     sentences = check_positive("--sentences", args.sentences)
-    text, about = read_document(args.file, *reading_from_args(args))
+    if len(args.file) > 1:
+        files = " ".join(args.file)
+        raise OptionError(
+            f"translate takes one article, not {len(args.file)}. For several: khulasa batch "
+            f"{files} -o results.jsonl"
+        )
+    article = read_document(args.file[0], *reading_from_args(args))
+    text, about = article.text, article.source
     segment(text)  # bad input fails before any model loads (a missing one too: located first)
+    if not args.force:
+        check_arabic(text, "Fix: give an Arabic article, or pass --force to translate it anyway.")
     pipeline = build_pipeline(options, summary=not args.no_summary)
     doc = pipeline.process(text, summary=not args.no_summary, summary_sentences=sentences)
     if about:
@@ -282,7 +287,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a server
-    from .server import ServeOptions, check_port_free, launch
+    from .launch import launch
+    from .service import ServeOptions, check_port_free
 
     options = ServeOptions(
         models=ModelOptions.from_args(args),

@@ -21,6 +21,7 @@ from .batch.inputs import (
     UsageError,
     add_input_arguments,
     fetch_links,
+    inputs_in_words,
     read_inputs,
     reading_from_args,
 )
@@ -35,8 +36,7 @@ def register(sub) -> None:
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="as for batch: .txt files, directories, .jsonl or .csv (id, text; optional "
-        "title, outlet, date), or - for JSONL on stdin",
+        help=inputs_in_words(),
     )
     di.add_argument(
         "-o",

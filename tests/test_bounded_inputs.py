@@ -36,7 +36,7 @@ FAST = ReadBudget(seconds=3)
 @pytest.fixture(autouse=True)
 def reader_started():
     """Timings below are of reads, not of the reader process's first start."""
-    from khulasa.models import bounded
+    from khulasa.models.reading import bounded
 
     bounded._reader()
 
@@ -44,7 +44,7 @@ def reader_started():
 def _workers() -> list[int]:
     """The read workers alive now (processes named by the reader's fork: children of the
     reader process of this test process)."""
-    from khulasa.models import bounded
+    from khulasa.models.reading import bounded
 
     reader = bounded._the_reader
     if reader is None or not reader.alive():

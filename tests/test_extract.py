@@ -1,7 +1,8 @@
-"""Article text out of web pages, Word files, PDFs and legacy-encoded text (models/extract.py),
-and through the doors that read files: `khulasa translate FILE` and `khulasa batch DIR`. Every
-input is made here: a news page with navigation, related links and comments; Word files with
-python-docx; PDFs with reportlab in the Noto Naskh Arabic the page ships."""
+"""Article text out of web pages, Word files, PDFs and legacy-encoded text
+(models/reading/extract.py), and through the doors that read files: `khulasa translate FILE`
+and `khulasa batch DIR`. Every input is made here: a news page with navigation, related links
+and comments; Word files with python-docx; PDFs with reportlab in the Noto Naskh Arabic the
+page ships."""
 
 import io
 import json
@@ -13,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from khulasa.models import extract as ex
 from khulasa.models.errors import InputError
+from khulasa.models.reading import extract as ex
 from khulasa.serve.batch.local import BatchOptions, run_batch
 from khulasa.serve.cli import main
 
@@ -60,7 +61,8 @@ def naskh(tmp_path_factory) -> str:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont as PdfFont
 
-    font = TTFont(ROOT / "serve" / "static" / "fonts" / "noto-naskh-arabic-arabic-400-normal.woff2")
+    fonts = ROOT / "serve" / "web" / "static" / "fonts"
+    font = TTFont(fonts / "noto-naskh-arabic-arabic-400-normal.woff2")
     font.flavor = None
     path = tmp_path_factory.mktemp("font") / "naskh.ttf"
     font.save(path)
@@ -100,7 +102,7 @@ def test_a_news_page_gives_the_article_and_only_the_article():
     assert found.text.split("\n\n") == ["كيري: لا تنسيق مع إيران", LEAD, SECOND]
     for noise in ("الرئيسية", "رياضة", "أمطار غزيرة", "تعليق", "جميع الحقوق"):
         assert noise not in found.text
-    assert (found.title, found.site, found.date) == (
+    assert (found.title, found.outlet, found.date) == (
         "كيري: لا تنسيق مع إيران",
         "أخبار الآن",
         "2014-12-03",
@@ -171,8 +173,11 @@ def test_bytes_decide_the_type_and_bad_text_is_refused():
     with pytest.raises(InputError) as err:
         ex.extract(PAGE.encode("utf-8"), "article.pdf")  # a web page named .pdf
     assert err.value.code == "type_mismatch"
-    with pytest.raises(InputError) as err:
-        ex.extract(b"PK\x03\x04 not a zip at all", "a.docx")
+    with pytest.raises(InputError, match="damaged or cut short.*save it again") as err:
+        ex.extract(b"PK\x03\x04 not a zip at all", "a.docx")  # a Word file cut short
+    assert err.value.code == "damaged_file"
+    with pytest.raises(InputError, match="real type") as err:
+        ex.extract(b"PK\x03\x04 not a zip at all", "a.txt")  # a zip named as text
     assert err.value.code == "type_mismatch"
     with pytest.raises(InputError, match="not valid UTF-8") as err:
         ex.extract("Déclaration du ministère".encode("latin-1"), "french.txt")

@@ -1,4 +1,4 @@
-"""Links (models/fetch.py): a loopback HTTP server serves an Arabic news page (navigation,
+"""Links (models/reading/fetch.py): a loopback HTTP server serves an Arabic news page (navigation,
 related links, comments around the article) and redirects; the guard against server-side
 request forgery refuses every address a server must not reach, on every hop."""
 
@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from test_extract import LEAD, PAGE, SECOND
 
-from khulasa.models import fetch as fe
 from khulasa.models.errors import InputError
+from khulasa.models.reading import fetch as fe
 from khulasa.serve.batch.local import BatchOptions, run_batch
 from khulasa.serve.cli import main
 

@@ -40,14 +40,22 @@ def test_wheel_installs_under_the_khulasa_name_only(tmp_path):
     assert tops == {"khulasa", wheel.name.split("-py3")[0] + ".dist-info"}
     names = zipfile.ZipFile(wheel).namelist()
     assert "khulasa/serve/examples/brussels_ar.txt" in names
+    assert "khulasa/serve/examples/coverage_ar.txt" in names  # the Coverage tab's example
+    for door in ("web/page.py", "rest/routes.py", "batch/local.py"):  # the doors' folders
+        assert "khulasa/serve/" + door in names
+    assert "khulasa/models/reading/article.py" in names
     assert "khulasa/eval/data/brussels.sent.en" in names
     assert "khulasa/eval/data/coverage/report_en.txt" in names  # the coverage set
-    assert "khulasa/models/digest.schema.json" in names
+    assert "khulasa/models/digest/digest.schema.json" in names
     # The page's style, script and Arabic face (with its licence) ship in the package.
-    static = "khulasa/serve/static/"
+    static = "khulasa/serve/web/static/"
     for name in ("page.css", "page.js", "fonts/OFL-NotoNaskhArabic.txt"):
         assert static + name in names
     assert static + "fonts/noto-naskh-arabic-arabic-400-normal.woff2" in names
+    # bench and eval reach the `khulasa` command through the khulasa.commands entry points.
+    entry = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    points = zipfile.ZipFile(wheel).read(entry).decode()
+    assert "[khulasa.commands]" in points and "khulasa.eval.bench:register" in points
 
     venv = tmp_path / "venv"
     subprocess.run(

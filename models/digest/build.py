@@ -21,7 +21,7 @@ from ..env import version, versions
 from ..errors import InputError, KhulasaError
 from ..pipeline import Pipeline
 from ..report import title as document_title
-from ..text import arabic_ratio, check_unicode, normalize
+from ..text import check_unicode, is_arabic, normalize
 from .coverage import Coverage, Unit, link_coverage
 from .key_points import OFF_TOPIC, KeyPoint
 from .key_points import key_points as pick_key_points
@@ -134,7 +134,7 @@ def _outlets(docs: list[DigestDocument]) -> list[str]:
 def language_of(text: str) -> str | None:
     """ar, en, or None for text in neither (a Latin-script text needs English function
     words to count as English)."""
-    if arabic_ratio(text) >= 0.5:
+    if is_arabic(text):
         return "ar"
     words = [w.lower() for w in text.split() if w.isalpha()]
     latin = [w for w in words if w.isascii()]

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..provenance import content_words
+from ..text import DIGITS, fold_spelling
 
 NUM_PERM = 128
 COPY_ROWS = 4  # 32 bands of 4 rows: a pair at Jaccard 0.5 is a candidate with p ~ 0.88
@@ -35,7 +36,7 @@ MIN_SHARED = 3  # content words two sentences share at least to report the same 
 MIN_CONTENT = 4  # content words a sentence needs to take part in report groups
 
 _DIACRITICS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
-_LETTERS = str.maketrans("أإآٱىةؤئ٠١٢٣٤٥٦٧٨٩", "اااايهوي0123456789")
+_SEATS = str.maketrans("ةؤئ", "هوي")  # ta marbuta and hamza seats, beyond the spelling fold
 _TOKEN = re.compile(r"[^\W_]+")
 
 
@@ -43,7 +44,7 @@ def source_tokens(text: str) -> list[str]:
     """Words of a sentence for copy detection: case, diacritics, hamza seats, alef maqsura and
     ta marbuta folded, so an edited copy still matches."""
     text = _DIACRITICS.sub("", unicodedata.normalize("NFKC", text).lower())
-    return _TOKEN.findall(text.translate(_LETTERS))
+    return _TOKEN.findall(fold_spelling(text).translate(_SEATS).translate(DIGITS))
 
 
 def shingles(tokens: list[str]) -> frozenset[str]:

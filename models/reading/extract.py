@@ -16,15 +16,42 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 
 from ..errors import InputError
-from ..text import arabic_ratio
+from ..text import ARABIC_LETTERS, PRESENTATION_FORMS, is_arabic
 
 MAX_BYTES = 20 * 2**20
 MAX_UNCOMPRESSED = 50 * 2**20
 MAX_PAGES = 200
-SUFFIXES = {".txt": "txt", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf"}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of document file: its name, the suffixes it goes by, and how help texts and the
+    page describe it."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    words: str
+
+
+KINDS = (  # the one table of input kinds (help texts, upload widgets and errors read it)
+    Kind("txt", (".txt",), ".txt (UTF-8, UTF-16 or cp1256)"),
+    Kind("html", (".html", ".htm"), ".html (a saved web page)"),
+    Kind("docx", (".docx",), ".docx (Word)"),
+    Kind("pdf", (".pdf",), ".pdf (with a text layer)"),
+)
+SUFFIXES = {suffix: kind.name for kind in KINDS for suffix in kind.suffixes}
+
+
+def kinds_in_words(described: bool = False) -> str:
+    """ ".txt, .html, .docx or .pdf", or with each kind's description."""
+    names = [k.words if described else k.suffixes[0] for k in KINDS]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
 # Common Arabic words: in logical order a text is full of them; a PDF's text in visual
 # (reversed) order has them backwards.
 _COMMON = frozenset("في من على إلى أن التي الذي عن مع هذا هذه كان قال بين أو ما لا".split())
+_ARABIC_WORD = re.compile(f"[{ARABIC_LETTERS}{PRESENTATION_FORMS}]+")
 _LTR_RUN = re.compile(r"[0-9A-Za-z\u0660-\u0669][0-9A-Za-z\u0660-\u0669.,:%/\-']*")
 
 
@@ -36,7 +63,7 @@ class Extracted:
     format: str  # txt, html, docx or pdf
     title: str | None = None
     date: str | None = None
-    site: str | None = None
+    outlet: str | None = None  # the site or paper that published it
     author: str | None = None
     url: str | None = None
     encoding: str | None = None  # txt: the encoding found
@@ -76,11 +103,18 @@ def checked_kind(data: bytes, name: str = "") -> str:
         )
     kind = kind_of(data)
     claimed = SUFFIXES.get(_suffix(name))
+    if kind == "zip" and claimed == "docx":  # a Word file is a zip: this one does not open
+        raise InputError(
+            f"{where} is named as a Word file but cannot be opened as one (it is damaged or cut "
+            "short). Fix: open it in Word or LibreOffice and save it again, or save the article "
+            "as .txt.",
+            "damaged_file",
+        )
     if kind == "zip" or (claimed and claimed != kind and not (claimed == "txt" and kind == "html")):
         found = "a zip archive that is not a Word file" if kind == "zip" else f"a {kind} file"
         raise InputError(
             f"{where} is named as {claimed or 'a document'} but its content is {found}. Fix: "
-            "give the file its real type (.txt, .html, .docx or .pdf).",
+            f"give the file its real type ({kinds_in_words()}).",
             "type_mismatch",
         )
     return kind
@@ -120,7 +154,7 @@ def extract_txt(data: bytes, where: str = "the file") -> Extracted:
 
     best = from_bytes(data, cp_isolation=["cp1256", "iso8859_6"]).best()
     text = str(best) if best is not None else ""
-    if best is None or arabic_ratio(text) < 0.5:
+    if best is None or not is_arabic(text):
         raise InputError(
             f"{where} is not valid UTF-8 (byte 0x{data[bad.start]:02x} at offset {bad.start}) "
             "and is not Arabic in a legacy encoding either. Fix: save it as UTF-8.",
@@ -147,7 +181,7 @@ def extract_html(data: bytes | str, where: str = "the page", url: str | None = N
         )
     text = re.sub(r"\n+", "\n\n", text)
     return Extracted(
-        text, "html", title=found.title, date=found.date, site=found.sitename,
+        text, "html", title=found.title, date=found.date, outlet=found.sitename,
         author=found.author, url=found.url or url,
     )  # fmt: skip
 
@@ -223,7 +257,7 @@ def extract_pdf(data: bytes, where: str = "the file") -> Extracted:
 
 
 def _words(line: str) -> list[str]:
-    return re.findall(r"[\u0621-\u064a\ufb50-\ufdff\ufe70-\ufeff]+", line)
+    return _ARABIC_WORD.findall(line)
 
 
 def _visual_order(lines: list[str]) -> bool:

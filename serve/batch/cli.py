@@ -10,7 +10,7 @@ from pathlib import Path
 from khulasa.models.env import default_memory_path
 from khulasa.models.options import ModelOptions, add_arguments
 
-from .inputs import UsageError, add_input_arguments, is_uri, reading_from_args
+from .inputs import UsageError, add_input_arguments, inputs_in_words, is_uri, reading_from_args
 from .local import BatchOptions, run_batch
 from .ray_engine import add_ray_arguments, ray_options, run_ray
 
@@ -25,8 +25,7 @@ def register(sub) -> None:
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help=".txt, .html, .docx, .pdf files (id = path), directories (recursive, the same "
-        "kinds), .jsonl, .csv or .parquet (id and text fields), or - for JSONL on stdin",
+        help=inputs_in_words(),
     )
     ba.add_argument(
         "-o",

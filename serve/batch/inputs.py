@@ -3,12 +3,12 @@ becomes an error record with a documented code, never an exception and never a s
 
 Codes: invalid_utf8, invalid_unicode, invalid_id, empty_input, missing_text_field,
 invalid_json, invalid_csv, too_long, unreadable; for document files also type_mismatch,
-too_large, too_complex (over the reading budget), invalid_encoding, no_article (a web page
-without article text) and no_text_layer (a scanned PDF); for records that give a url instead
-of text, url_refused and fetch_failed.
+damaged_file, too_large, too_complex (over the reading budget), invalid_encoding, no_article
+(a web page without article text) and no_text_layer (a scanned PDF); for records that give a
+url instead of text, url_refused and fetch_failed.
 
 Inputs are streamed: JSONL and CSV a line at a time, document files one at a time, each read
-in a bounded worker (models/bounded.py), so memory follows the step, not the archive.
+in a bounded worker (models/reading/bounded.py), so memory follows the step, not the archive.
 """
 
 from __future__ import annotations
@@ -24,18 +24,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from khulasa.models.errors import InputError, KhulasaError, OptionError
-from khulasa.models.reading.bounded import (
-    DEFAULT_MEMORY_MB,
-    DEFAULT_SECONDS,
-    ReadBudget,
-    read_bytes,
-    read_link,
-)
-from khulasa.models.reading.extract import MAX_BYTES, SUFFIXES
+from khulasa.models.reading.article import file_bytes, read_article
+from khulasa.models.reading.bounded import DEFAULT_MEMORY_MB, DEFAULT_SECONDS, ReadBudget
+from khulasa.models.reading.extract import SUFFIXES, kinds_in_words
 from khulasa.models.reading.fetch import FetchPolicy, is_link
 from khulasa.models.text import check_unicode, decode_utf8, normalize
 
 ABOUT_FIELDS = ("title", "outlet", "date", "url")
+RECORD_FILES = (".jsonl", ".csv", ".parquet")  # files of records (id and text fields)
 CSV_FIELD_LIMIT = 10_000_000  # csv's default 128 KiB field limit is too small for articles
 
 
@@ -60,6 +56,15 @@ class Record:
             "source": self.source,
             "error": {"code": getattr(err, "code", "error"), "message": str(err)},
         }
+
+
+def inputs_in_words() -> str:
+    """What batch and digest read, as their help and errors say it."""
+    return (
+        f"{kinds_in_words()} files (id = path), directories (recursive, the same kinds), "
+        f"{', '.join(RECORD_FILES)} records (id and text fields; optional title, outlet, date), "
+        "or - for JSONL on stdin"
+    )
 
 
 def add_input_arguments(parser, too_long: str) -> None:
@@ -193,8 +198,7 @@ def list_sources(inputs: list[str], remote=None) -> Iterator[Source]:
                 yield Source(str(file), problem)
         elif not Path(spec).exists() and not Path(spec).is_symlink():
             raise UsageError(
-                f"No such input: {spec}. Fix: check the path (inputs are .txt, .html, .docx, .pdf, "
-                f".jsonl, .csv, .parquet files, directories, or - for JSONL on stdin)."
+                f"No such input: {spec}. Fix: check the path (inputs are {inputs_in_words()})."
             )
         else:
             yield Source(spec)
@@ -281,18 +285,11 @@ def _txt_files(root: Path) -> list[tuple[Path, KhulasaError | None]]:
 
 
 def read_file_bytes(path: Path) -> bytes | KhulasaError:
-    """The bytes of a document file, or its error (a file over extract.MAX_BYTES is refused
-    before it is read)."""
+    """The bytes of a document file, or its error (article.file_bytes)."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            return InputError(
-                f"{path} is {size / 2**20:.1f} MiB; the limit is {MAX_BYTES // 2**20} MiB.",
-                "too_large",
-            )
-        return path.read_bytes()
-    except (OSError, RuntimeError) as exc:
-        return _unreadable(path, exc)
+        return file_bytes(path)
+    except InputError as exc:
+        return exc
 
 
 def _unreadable(path: Path, exc: BaseException) -> InputError:
@@ -301,21 +298,13 @@ def _unreadable(path: Path, exc: BaseException) -> InputError:
 
 
 def _file_record(name: str, data: bytes, budget: ReadBudget | None = None, cancel=None) -> Record:
-    """A document file (.txt in any usual encoding, .html, .docx, .pdf) as a record whose
-    `about` holds what the file says of its article (title, outlet, date, format...), read
-    under the budget."""
+    """A document file as a record whose `about` holds what the file says of its article
+    (title, outlet, date, format...), read by read_article under the budget."""
     try:
-        found = read_bytes(data, name=name, budget=budget, cancel=cancel)
+        article = read_article(data, name, budget, None, cancel)
     except InputError as exc:
         return Record(name, name, error=exc)
-    return Record(name, name, text=found.text, about=_about(found))
-
-
-def _about(found) -> dict:
-    about = found.about()
-    if "site" in about:
-        about["outlet"] = about.pop("site")
-    return about
+    return Record(name, name, text=article.text, about=article.source)
 
 
 def _from_fields(obj: dict, where: str, fallback_id: str, text_field: str, id_field: str) -> Record:
@@ -514,8 +503,8 @@ def fetch_links(
         if r.error is not None or r.text is not None or r.url is None:
             continue
         try:
-            found = read_link(r.url, policy, budget)
+            article = read_article(r.url, "", budget, policy)
         except InputError as exc:
             r.error = exc
             continue
-        r.text, r.about = found.text, {**_about(found), **r.about}
+        r.text, r.about = article.text, {**article.source, **r.about}

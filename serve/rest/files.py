@@ -17,14 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from khulasa.models.errors import InputError
-from khulasa.models.reading.bounded import read_bytes, run_bounded
-from khulasa.models.reading.extract import SUFFIXES, checked_kind
-from khulasa.models.text import detect_language
+from khulasa.models.reading.article import read_article
+from khulasa.models.reading.bounded import run_bounded
+from khulasa.models.reading.extract import KINDS, SUFFIXES, checked_kind
+from khulasa.models.text import detect_language, split_paragraphs
 
 from ..service import SOURCES, translate_texts
 from .markup import split_html, translate_html
 
-FORMATS = ["txt", "html", "docx", "pdf"]
+FORMATS = [kind.name for kind in KINDS]
 NAME = re.compile(r"^[0-9a-f]{32}\.[A-Za-z0-9._-]{1,120}$")
 Translate = Callable[[list[str]], list[str]]
 
@@ -52,7 +53,7 @@ def read_upload(data: bytes, kind: str, name: str, char_limit: int, budget, canc
         html = data.decode("utf-8", errors="replace")
         text = run_bounded(_markup_text, (html,), name, budget, cancel)
     else:
-        text = read_bytes(data, name, None, budget, cancel).text
+        text = read_article(data, name, budget, None, cancel).text
     if len(text) > char_limit:
         raise InputError(
             f"Invalid request: request ({len(text)}) exceeds text limit ({char_limit})",
@@ -68,13 +69,13 @@ def _markup_text(html: str) -> str:
 def translate_file(data: bytes, kind: str, text: str, translate: Translate):
     """The translated file and its extension (`text`: what read_upload found)."""
     if kind == "txt":
-        return "\n\n".join(translate(re.split(r"\n\s*\n", text))).encode("utf-8"), "txt"
+        return "\n\n".join(translate(split_paragraphs(text))).encode("utf-8"), "txt"
     if kind == "html":
         html = data.decode("utf-8", errors="replace")
         return translate_html(html, translate).encode("utf-8"), "html"
     if kind == "docx":
         return translate_docx(data, translate), "docx"
-    return _new_docx(translate(text.split("\n\n"))), "docx"
+    return _new_docx(translate(split_paragraphs(text))), "docx"
 
 
 def translate_docx(data: bytes, translate: Translate) -> bytes:

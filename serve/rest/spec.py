@@ -91,7 +91,7 @@ DIGEST = {
         },
     },
     "responses": {
-        "200": {"description": "the digest JSON (khulasa/models/digest.schema.json)"},
+        "200": {"description": "the digest JSON (khulasa/models/digest/digest.schema.json)"},
         **body({}, [])["responses"],
     },
 }

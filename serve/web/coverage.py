@@ -15,8 +15,9 @@ import gradio as gr
 
 from khulasa.models.digest.build import Digest, DigestInput, check_inputs, make_digest
 from khulasa.models.errors import InputError
+from khulasa.models.reading.extract import SUFFIXES, kinds_in_words
 
-from ..batch.inputs import read_inputs
+from ..batch.inputs import RECORD_FILES, read_inputs
 from ..service import EXAMPLE, ServeOptions, reader_message
 from .render import render_error, render_status
 from .render_digest import render_digest
@@ -201,10 +202,10 @@ def build_coverage_tab(page, pool) -> None:
     )
     with gr.Row(elem_classes=noprint):
         files = gr.File(
-            label="Articles as files (.txt, .html, .docx, .pdf: one article each; or "
-            ".jsonl / .csv records)",
+            label=f"Articles as files ({kinds_in_words()}: one article each; or "
+            f"{' / '.join(RECORD_FILES)} records)",
             file_count="multiple",
-            file_types=[".txt", ".html", ".htm", ".docx", ".pdf", ".jsonl", ".csv"],
+            file_types=[*SUFFIXES, *RECORD_FILES],
             elem_id="kh-dfiles",
         )
         pasted = gr.Textbox(

@@ -13,9 +13,11 @@ import gradio as gr
 
 from khulasa.models.document import Document
 from khulasa.models.errors import InputError
-from khulasa.models.reading.bounded import read_bytes, read_link
+from khulasa.models.reading.article import Article, read_article
+from khulasa.models.reading.extract import SUFFIXES, kinds_in_words
+from khulasa.models.reading.fetch import is_link
 from khulasa.models.report import file_stem
-from khulasa.models.text import arabic_ratio, normalize
+from khulasa.models.text import check_arabic, normalize
 
 from ..limits import Gate, Guard
 from ..service import EXAMPLE, Downloads, ModelPool, ServeOptions, reader_message
@@ -31,7 +33,6 @@ from .render import (
 from .suggest_box import suggestion_box
 
 API_NAME = "translate_document"
-MIN_ARABIC = 0.2  # below this share of Arabic letters the page does not run the models
 
 
 def check_input(text: str | None, max_chars: int) -> str:
@@ -48,14 +49,14 @@ def check_input(text: str | None, max_chars: int) -> str:
         raise InputError(
             "The input is empty: paste an Arabic article, or click the example.", "empty_input"
         )
-    if arabic_ratio(text) < MIN_ARABIC:
-        raise InputError(
-            "This text is not Arabic (it has few or no Arabic letters), so it was not sent "
-            "to the translator. khulasa translates Arabic into English: paste an Arabic "
-            "article.",
-            "not_arabic",
-        )
+    check_arabic(text, "Paste an Arabic article.")
     return text
+
+
+def lone_link(text: str | None) -> str:
+    """The link when the text box holds nothing but one link (read as the link), else ""."""
+    text = (text or "").strip()
+    return text if is_link(text) and len(text.split()) == 1 else ""
 
 
 @contextmanager
@@ -121,7 +122,7 @@ class Page:
         --allow-urls is refused here, before any wait)."""
         if upload:
             return "file"
-        if link and link.strip():
+        if (link and link.strip()) or lone_link(text):
             if not self.options.allow_urls:
                 raise InputError(
                     "This server does not fetch links: paste the article's text or upload its "
@@ -131,22 +132,19 @@ class Page:
             return "link"
         return "text"
 
-    def article(self, text, upload, link, request: gr.Request | None = None):
-        """The article to translate and what its file or page says of it: an uploaded file
-        (.txt, .html, .docx, .pdf) first, then a link (only with --allow-urls), else the
-        pasted text. A file or link is read in a bounded worker (--read-seconds,
-        --read-memory) that Cancel stops; callers hold a model slot meanwhile."""
+    def article(self, text, upload, link, request: gr.Request | None = None) -> Article:
+        """The article to translate (read_article): an uploaded file first, then a link
+        (only with --allow-urls; in the link box, or alone in the text box), else the pasted
+        text. A file or link is read in a bounded worker (--read-seconds, --read-memory) that
+        Cancel stops; callers hold a model slot meanwhile."""
         kind = self.source_of(text, upload, link)
         if kind == "text":
-            return text, {}
+            return Article(text)
+        budget, policy = self.options.read, self.options.fetch_policy
         with self.reading(request) as cancel:
-            if kind == "file":
-                path = Path(upload)
-                found = read_bytes(path.read_bytes(), path.name, None, self.options.read, cancel)
-            else:
-                policy = self.options.fetch_policy
-                found = read_link(link.strip(), policy, self.options.read, cancel)
-        return found.text, found.about()
+            if kind == "file":  # messages name the upload, never the server's path to it
+                return read_article(Path(upload), Path(upload).name, budget, None, cancel)
+            return read_article(link or lone_link(text), "", budget, policy, cancel)
 
     @contextmanager
     def reading(self, request: gr.Request | None):
@@ -188,7 +186,7 @@ class Page:
         if kind == "text":
             folded = render_collapsed(text)
         else:  # the file's name (never its server path) or the link, while it is read
-            folded = render_collapsed_source(Path(upload).name if kind == "file" else link)
+            folded = render_collapsed_source(Path(upload).name if kind == "file" else link or text)
         yield _view(render_status(None, "Waiting for a free slot…", elapsed=0), "",
                     editing=False, folded=folded, busy=True)  # fmt: skip
         about = {}
@@ -198,7 +196,8 @@ class Page:
                     reading = "Reading the file…" if kind == "file" else "Fetching the link…"
                     yield _view(render_status(None, reading, elapsed=0), "", editing=False,
                                 busy=True)  # fmt: skip
-                    text, about = self.article(text, upload, link, request)
+                    article = self.article(text, upload, link, request)
+                    text, about = article.text, article.source
                     text = check_input(text, self.options.max_chars)
                     yield _view(render_status(None, "Translating…", elapsed=0), "",
                                 editing=False, folded=render_collapsed(text), busy=True,
@@ -254,7 +253,8 @@ class Page:
             if not reads:  # pasted text is checked before any wait
                 text = check_input(text, self.options.max_chars)
             with self.gate.job():
-                text, about = self.article(text, None, url, request)
+                article = self.article(text, None, url, request)
+                text, about = article.text, article.source
                 if reads:
                     text = check_input(text, self.options.max_chars)
                 pipeline = self.pool.get(translator, summarizer, int(beams or 0))
@@ -303,8 +303,8 @@ def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> None:
         gr.HTML(render_count(options.max_chars), elem_id="kh-count")
         with gr.Row():
             upload = gr.File(
-                label="Or a file: .txt, .html (a saved page), .docx or .pdf",
-                file_types=[".txt", ".html", ".htm", ".docx", ".pdf"],
+                label=f"Or a file: {kinds_in_words()}",
+                file_types=list(SUFFIXES),
                 elem_id="kh-file",
                 height=120,
             )
