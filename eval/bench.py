@@ -54,12 +54,27 @@ def replica(preset: str, root: Path | None = None, size: str = "full") -> Path:
 
     path = (root or khulasa_home() / "replicas") / f"{preset}-{size}"
     if not (path / "config.json").is_file():
+        say(
+            f"building the {size} replica of {preset} into {path} (once; a full-size one takes "
+            f"from about 10 s for opus-mt to a few minutes for nllb-600m on 2 cores)"
+        )
+        started = time.perf_counter()
         build_replica(preset, path, size=size)
+        say(f"built in {time.perf_counter() - started:.0f} s")
     return path
 
 
-def median_time(fn, runs: int) -> float:
+def say(message: str) -> None:
+    """Progress, on standard error (standard output is the result)."""
+    print(f"khulasa bench: {message}", file=sys.stderr, flush=True)
+
+
+def median_time(fn, runs: int, label: str | None = None) -> float:
+    started = time.perf_counter()
     fn()  # warm-up: conversions, caches, allocator
+    warm = time.perf_counter() - started
+    if label:
+        say(f"{label}: warm-up {warm:.1f} s; {runs} timed runs, about {runs * warm:.0f} s")
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
@@ -106,17 +121,17 @@ def translation_paths(translator: str, beams: int, runs: int, root: Path | None,
     # The PyTorch paths are timed before a CTranslate2 engine exists in this process: its
     # thread settings would otherwise slow PyTorch's.
     seconds = {
-        "demo-path": median_time(demo, runs),
+        "demo-path": median_time(demo, runs, "demo-path"),
         "khulasa-torch": median_time(
-            lambda: Pipeline(torch_tr, checks=False).process(text, False), runs
+            lambda: Pipeline(torch_tr, checks=False).process(text, False), runs, "khulasa-torch"
         ),
     }
     ct2_tr = load_translator(path, beams=beams, backend="ct2")
     ct2_tr.length_rule = forced_length
     seconds["khulasa-ct2"] = median_time(
-        lambda: Pipeline(ct2_tr, checks=False).process(text, False), runs
+        lambda: Pipeline(ct2_tr, checks=False).process(text, False), runs, "khulasa-ct2"
     )
-    seconds["raw-ct2"] = median_time(raw_ct2(ct2_tr, pieces, beams), runs)
+    seconds["raw-ct2"] = median_time(raw_ct2(ct2_tr, pieces, beams), runs, "raw-ct2")
     return {
         "seconds": seconds,
         "source_tokens": sum(source_tokens),
@@ -295,8 +310,11 @@ def run(
     root: Path | None = None,
     size: str = "full",
 ) -> dict:
+    say(f"1 of 3: the four translation paths of {translator}, beams {beams}")
     paths = translation_paths(translator, beams, runs, root, size)
+    say("2 of 3: end to end, the quality pairing, in a fresh process")
     quality = _in_fresh_process("quality", runs, root, size)
+    say("3 of 3: end to end, the fast pairing, in a fresh process")
     fast = _in_fresh_process("fast", runs, root, size)
     s = {k: round(v, 2) for k, v in paths["seconds"].items()}
     s.update(
@@ -333,14 +351,28 @@ def run(
 def _add_options(parser: argparse.ArgumentParser) -> None:
     from khulasa.models.presets import names
 
-    parser.add_argument("--translator", default="opus-mt-tc-big", choices=names("translator"))
-    parser.add_argument("--beams", type=int, default=4)
-    parser.add_argument("--runs", type=int, default=3, help="timed runs per figure (median)")
+    parser.add_argument(
+        "--translator",
+        default="opus-mt-tc-big",
+        choices=names("translator"),
+        help="the preset whose architecture is timed (default: opus-mt-tc-big)",
+    )
+    parser.add_argument(
+        "--beams", type=int, default=4, metavar="N", help="beam size of every path (default: 4)"
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        metavar="N",
+        help="timed runs per figure, the median reported (default: 3)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--replica-root",
         type=Path,
         default=None,
+        metavar="DIR",
         help="where full-size replicas are cached (default: $KHULASA_HOME/replicas)",
     )
     parser.add_argument(

@@ -16,6 +16,7 @@ import json
 import time
 from pathlib import Path
 
+from khulasa.eval.sets import EVAL_SETS, sha256_of
 from khulasa.models.env import RESULT_PACKAGES
 from khulasa.models.errors import InputError
 from khulasa.models.options import ModelOptions, add_arguments
@@ -123,8 +124,9 @@ def cmd_summary(args: argparse.Namespace) -> dict:
     else:
         from khulasa.models.factory import build_pipeline
 
+        articles = [_read(p) for p in args.src]  # a bad file fails before any model loads
         pipeline = build_pipeline(ModelOptions.from_args(args))
-        docs = [pipeline.process(_read(p)) for p in args.src]
+        docs = [pipeline.process(article) for article in articles]
         preds = [" ".join(s.text for s in d.summary) for d in docs]
         total = sum(len(d.summary) for d in docs)
         supported = sum(1 for d in docs for s in d.summary if s.sources)
@@ -161,8 +163,6 @@ def cmd_trust(args: argparse.Namespace) -> dict:
 
 
 def cmd_sets(args: argparse.Namespace) -> dict:
-    from khulasa.eval.sets import EVAL_SETS, sha256_of
-
     if not args.verify:
         return {"sets": [vars(s) for s in EVAL_SETS.values()]}
     name, file = args.verify
@@ -195,6 +195,7 @@ def _add_tasks(parser: argparse.ArgumentParser) -> None:
 
     sub = parser.add_subparsers(dest="task", required=True, metavar="TASK")
     results = khulasa_home() / "eval-results.jsonl"
+    shown = "$KHULASA_HOME/eval-results.jsonl"  # as every other default under the home is said
 
     def common(p, summarizer: bool = False):
         add_arguments(p, summarizer=summarizer)
@@ -203,7 +204,7 @@ def _add_tasks(parser: argparse.ArgumentParser) -> None:
             "--results",
             type=Path,
             default=results,
-            help=f"JSONL the scores are appended to (default: {results})",
+            help=f"JSONL the scores are appended to (default: {shown})",
         )
         p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -232,7 +233,12 @@ def _add_tasks(parser: argparse.ArgumentParser) -> None:
     tu.set_defaults(run=lambda args: _report(args, cmd_trust))
 
     se = sub.add_parser("sets", help="known evaluation sets; --verify checks a file")
-    se.add_argument("--verify", nargs=2, metavar=("NAME", "FILE"))
+    se.add_argument(
+        "--verify",
+        nargs=2,
+        metavar=("NAME", "FILE"),
+        help=f"check that FILE is the set NAME ({', '.join(EVAL_SETS)}) by its SHA-256",
+    )
     se.add_argument("--json", action="store_true", help="print the result as JSON")
     se.set_defaults(run=lambda args: _report(args, cmd_sets))
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from .errors import ModelLoadError
 from .loading import ModelRef, find, load_seq2seq, pick_device
 from .options import BACKENDS, ModelOptions, OptionError
 from .pipeline import Pipeline
@@ -19,26 +18,11 @@ _LOCK = threading.RLock()
 Located = dict[str, tuple[ModelRef, Path]]
 
 
-def ct2_available() -> bool:
-    try:
-        import ctranslate2  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def pick_backend(backend: str) -> str:
-    """`auto` is ct2 where CTranslate2 is installed, else torch."""
+    """`auto` is ct2 (CTranslate2 is one of khulasa's own requirements)."""
     if backend not in BACKENDS:
         raise OptionError(f"Unknown backend {backend!r}: use {', '.join(BACKENDS)}.")
-    if backend == "auto":
-        return "ct2" if ct2_available() else "torch"
-    if backend == "ct2" and not ct2_available():
-        raise ModelLoadError(
-            "--backend ct2 needs CTranslate2, which is not installed. Fix: "
-            "pip install ctranslate2, or --backend torch."
-        )
-    return backend
+    return "ct2" if backend == "auto" else backend
 
 
 def locate(options: ModelOptions, summary: bool = True) -> Located:

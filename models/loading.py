@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .env import hf_cache_dir
 from .errors import DeviceError, ModelLoadError, ModelNotFound
-from .presets import PRESETS, Preset
+from .presets import PRESETS, Preset, names
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # Files a fetch skips: other frameworks' weights and exports we never load.
@@ -102,6 +102,16 @@ def locate(ref: ModelRef, cache_dir: Path | None = None) -> Path:
 
 
 def _missing_message(ref: ModelRef, cache: Path) -> str:
+    if ref.preset is None and "/" not in ref.spec:  # a bare name: a preset mistyped, most likely
+        presets = ", ".join(names(ref.kind))
+        return (
+            f"{ref.kind.capitalize()} {ref.spec!r} is not a preset, and no model of that name "
+            f"is on this machine: looked in the Hugging Face cache at {cache}.\n"
+            f"Fix: --{ref.kind} {names(ref.kind)[0]}   (the presets: {presets}; khulasa models "
+            f"list)\n"
+            f" or: khulasa models fetch ORG/NAME, then --{ref.kind} ORG/NAME   (a hub id)\n"
+            f" or: --{ref.kind} /path/to/model-dir   (a directory saved with save_pretrained)"
+        )
     label = f"{ref.preset.name!r} ({ref.hub_id})" if ref.preset else repr(ref.hub_id)
     size = f", {ref.preset.download}" if ref.preset else ""
     return (

@@ -21,7 +21,6 @@ from .errors import OptionError
 from .presets import DEFAULT_SUMMARIZER, DEFAULT_TRANSLATOR, PRESETS, names
 
 BACKENDS = ("auto", "torch", "ct2")
-DEVICES = ("auto", "cpu", "cuda")  # and cuda:N
 COMPUTE_TYPES = (
     "int8",
     "int8_float32",

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from .interface import RETRY, Translation, collect
 from .loading import LoadedModel
-from .options import check_beams
+from .options import MAX_BEAMS, check_beams
 from .text import split_long
 
 NLLB_SOURCE, NLLB_TARGET = "arb_Arab", "eng_Latn"
@@ -95,7 +95,7 @@ class TorchTranslator:
         beams = max(self.beams, n)
         if not retry:
             return beams, {}
-        return min(16, beams * RETRY["beam_factor"]), {
+        return min(MAX_BEAMS, beams * RETRY["beam_factor"]), {
             "no_repeat_ngram_size": RETRY["no_repeat_ngram_size"],
             "repetition_penalty": RETRY["repetition_penalty"],
         }

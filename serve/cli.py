@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+from dataclasses import fields
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from khulasa.models.env import version
 from khulasa.models.errors import InputError, KhulasaError, OptionError
 from khulasa.models.options import ModelOptions, add_arguments, check_positive
 from khulasa.models.presets import PRESETS
@@ -24,6 +26,7 @@ from khulasa.models.text import check_arabic, decode_utf8
 from . import digest_cli
 from .batch import cli as batch_cli
 from .batch.inputs import add_reading_arguments, reading_from_args
+from .service import ServeOptions, check_port_free
 
 COMMANDS = "khulasa.commands"  # the entry-point group of commands other packages add
 
@@ -34,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Arabic news in; a faithful English translation, sentence by sentence, and "
         "a short English summary out.",
     )
+    parser.add_argument("--version", action="version", version=f"khulasa {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for register in (
@@ -89,7 +93,7 @@ def read_document(path: str, budget=None, policy=None) -> Article:
             f"No such file: {path}. Fix: check the path, or pass - to read standard input.",
             "file_not_found",
         )
-    return read_article(path, budget=budget, policy=policy)
+    return read_article(path if is_link(path) else Path(path), budget=budget, policy=policy)
 
 
 def register_translate(sub) -> None:
@@ -160,56 +164,44 @@ def cmd_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+# `khulasa serve`'s numbers: (option's field in ServeOptions, metavar, help). Each default is
+# ServeOptions' own, read here, never written again.
+SERVE_NUMBERS = [
+    ("max_chars", "N", "longest page input, in characters"),
+    ("concurrency", "N", "model jobs at once, page and REST together"),
+    ("queue_size", "N", "model jobs that may wait, page and REST together; beyond it clients "
+     "are told the server is busy"),
+    ("char_limit", "N", "REST: most characters in one request's q"),
+    ("batch_limit", "N", "REST: most texts in one q array"),
+    ("req_limit", "N", "requests per minute per client address, every door; 0 = no limit"),
+    ("alternatives_limit", "N", "REST: most alternatives one request may ask for"),
+    ("keep_downloads", "SECONDS", "how long page downloads are kept on disk at most"),
+    ("digest_docs", "N", "coverage digest (page and REST): most documents in one digest"),
+    ("digest_chars", "N", "coverage digest: most characters of all its documents"),
+]  # fmt: skip
+
+
 def register_serve(sub) -> None:
-    # Over 60 lines for a reason: one argument declaration after another, nothing to factor.
+    defaults = {f.name: f.default for f in fields(ServeOptions)}
     se = sub.add_parser("serve", help="run the web page (and its REST API) on this machine")
     se.add_argument(
         "--host",
-        default="127.0.0.1",
-        help="address to listen on (default: 127.0.0.1; use 0.0.0.0 to serve your network)",
+        default=defaults["host"],
+        help=f"address to listen on (default: {defaults['host']}; use 0.0.0.0 to serve your "
+        "network)",
     )
-    se.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    se.add_argument(
+        "--port", type=int, default=defaults["port"], help=f"port (default: {defaults['port']})"
+    )
     add_arguments(se, memory="off")
-    se.add_argument(
-        "--max-chars",
-        type=int,
-        default=20_000,
-        help="longest page input, in characters (default: 20000)",
-    )
-    se.add_argument(
-        "--concurrency",
-        type=int,
-        default=1,
-        help="model jobs at once, page and REST together (default: 1)",
-    )
-    se.add_argument(
-        "--queue-size",
-        type=int,
-        default=16,
-        help="model jobs that may wait, page and REST together; beyond it clients "
-        "are told the server is busy (default: 16)",
-    )
-    se.add_argument(
-        "--char-limit",
-        type=int,
-        default=20_000,
-        help="REST: most characters in one request's q (default: 20000)",
-    )
-    se.add_argument(
-        "--batch-limit", type=int, default=32, help="REST: most texts in one q array (default: 32)"
-    )
-    se.add_argument(
-        "--req-limit",
-        type=int,
-        default=0,
-        help="requests per minute per client address, every door; 0 = no limit (default: 0)",
-    )
-    se.add_argument(
-        "--alternatives-limit",
-        type=int,
-        default=5,
-        help="REST: most alternatives one request may ask for (default: 5)",
-    )
+    for name, metavar, text in SERVE_NUMBERS:
+        se.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int,
+            default=defaults[name],
+            metavar=metavar,
+            help=f"{text} (default: {defaults[name]})",
+        )
     se.add_argument(
         "--api-keys",
         type=Path,
@@ -225,27 +217,6 @@ def register_serve(sub) -> None:
         metavar="ADDR",
         help="a reverse proxy (address or network) whose X-Forwarded-For names the "
         "client; repeatable (default: trust none)",
-    )
-    se.add_argument(
-        "--keep-downloads",
-        type=int,
-        default=3600,
-        metavar="SECONDS",
-        help="how long page downloads are kept on disk at most (default: 3600)",
-    )
-    se.add_argument(
-        "--digest-docs",
-        type=int,
-        default=20,
-        metavar="N",
-        help="coverage digest (page and REST): most documents in one digest (default: 20)",
-    )
-    se.add_argument(
-        "--digest-chars",
-        type=int,
-        default=100_000,
-        metavar="N",
-        help="coverage digest: most characters of all its documents (default: 100000)",
     )
     se.add_argument(
         "--allow-urls",
@@ -287,8 +258,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a server
-    from .launch import launch
-    from .service import ServeOptions, check_port_free
+    from khulasa.models.factory import locate
 
     options = ServeOptions(
         models=ModelOptions.from_args(args),
@@ -312,6 +282,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         read=reading_from_args(args)[0],
     )
     check_port_free(options.host, options.port)
+    locate(options.models)  # a missing model fails here, before gradio's seconds of imports
+    from .launch import launch
+
     logging.basicConfig(level=logging.INFO, format="khulasa: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     models = options.models
@@ -429,6 +402,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_models_fetch(args: argparse.Namespace) -> int:
+    from khulasa.models.ct2 import prepare_ct2
     from khulasa.models.env import hf_cache_dir
     from khulasa.models.loading import FETCH_IGNORE, resolve
 
@@ -463,6 +437,10 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
             print(f"khulasa: could not download {ref.hub_id}", file=sys.stderr)
             continue
         print(f"{ref.name}: {path}")
+        try:  # the ct2 backend's copy, made now rather than at the model's first use
+            prepare_ct2(ref, Path(path))
+        except KhulasaError as exc:
+            print(f"khulasa: warning: {exc}", file=sys.stderr)
     if failed:
         raise KhulasaError(
             f"Could not download {len(failed)} of {len(refs)} models:\n  "

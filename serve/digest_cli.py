@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from khulasa.models.digest.build import DIGEST_POINTS
 from khulasa.models.env import default_memory_path
 from khulasa.models.errors import KhulasaError
 from khulasa.models.options import ModelOptions, add_arguments, check_positive
@@ -49,7 +50,11 @@ def register(sub) -> None:
         "--markdown", action="store_true", help="Markdown instead of JSON (implied by -o *.md)"
     )
     di.add_argument(
-        "--points", type=int, default=5, metavar="N", help="key points, at least 1 (default: 5)"
+        "--points",
+        type=int,
+        default=DIGEST_POINTS,
+        metavar="N",
+        help=f"key points, at least 1 (default: {DIGEST_POINTS})",
     )
     add_arguments(di, memory="on")
     add_input_arguments(di, "a longer document is left out with an error")

@@ -40,3 +40,9 @@ def test_bench_runs_on_tiny_replicas_and_emits_its_json(cli_env):
     # The tiny replica's 128-token limit truncates the demo path's whole-article input.
     assert result["demo_dropped_source_tokens"] > 0
     assert result["peak_rss_mb"] > 0 and result["versions"]["ctranslate2"]
+    # A fresh home: every long step says what it is doing and about how long it will take.
+    err = run.stderr.decode()
+    assert "khulasa bench: building the tiny replica of opus-mt" in err and "built in" in err
+    assert "1 of 3" in err and "3 of 3" in err
+    assert "khulasa-ct2: warm-up" in err and "timed runs, about" in err
+    assert "converting" in err  # the ct2 copy, made once with its size and estimate

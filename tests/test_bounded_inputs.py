@@ -262,9 +262,9 @@ def test_the_id_pass_reads_no_document_and_each_is_read_once(replicas, tmp_path,
             "utf-8",
         )
     reads = []
-    real = batch_inputs.read_bytes
+    real = batch_inputs.read_article
     monkeypatch.setattr(
-        batch_inputs, "read_bytes", lambda d, **kw: reads.append(1) or real(d, **kw)
+        batch_inputs, "read_article", lambda *a, **kw: reads.append(1) or real(*a, **kw)
     )
     models = ModelOptions(translator=str(replicas["opus-mt"]), summarizer="extractive",
                           backend="torch")  # fmt: skip

@@ -445,7 +445,9 @@ def test_print_shows_key_points_and_pairs_only(site):
 
 def test_untrusted_input_shows_as_text_and_runs_nothing(site):
     page = open_page(site)
-    page.fill("#kh-input textarea", f"قال كيري في بروكسل {XSS} إن التحالف متحد.")
+    # Arabic around the markup: most of its letters are Arabic, so the models run on it.
+    arabic = "قال وزير الخارجية الأمريكي جون كيري في ختام مؤتمر لدول التحالف في بروكسل"
+    page.fill("#kh-input textarea", f"{arabic} {XSS} إن التحالف متحد في الحرب على التنظيم.")
     page.click("#kh-run")
     wait_done(page)
     assert page.evaluate("() => typeof window.__pwned") == "undefined"

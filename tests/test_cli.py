@@ -133,3 +133,18 @@ def test_fetch_without_network_reports_every_model_and_the_fix(cli_env):
     assert "check the network" in err and "--translator DIR or --summarizer DIR" in err
     assert not re.search(r"(?<!\.)\.\.(?!\.)", err)  # no doubled period
     assert "Traceback" not in err
+
+
+def test_fetch_converts_for_the_ct2_backend_so_the_first_use_does_not(
+    replicas, monkeypatch, capsys
+):
+    import huggingface_hub
+
+    from khulasa.models.env import khulasa_home
+
+    # The hub, unreachable here, hands over the replica as if it had downloaded opus-mt.
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda *a, **k: replicas["opus-mt"])
+    assert main(["models", "fetch", "opus-mt"]) == 0
+    err = capsys.readouterr().err
+    assert "converting 'opus-mt' for the ct2 backend (int8), once" in err and "converted in" in err
+    assert list((khulasa_home() / "ct2").glob("*--int8/model.bin"))

@@ -27,6 +27,14 @@ CASES = [  # (arguments, exit status, what the message must say)
     (["translate", "{tmp}"], 2, "is a directory: translate takes one file"),
     (["translate", "/dev/null"], 1, "The input is empty"),
     (["translate", "{sample}", "--translator", "opus-mt-big"], 2, "Did you mean opus-mt"),
+    (["translate", "{tmp}/en.txt"], 1, "This text is not Arabic (0% of its letters are Arabic)"),
+    (["translate", "{tmp}/en.txt"], 1, "pass --force to translate it anyway"),
+    (
+        ["translate", "{sample}", "{sample}"],
+        2,
+        "translate takes one article, not 2. For several: khulasa batch",
+    ),
+    (["translate", "{tmp}/bad.docx"], 1, "cannot be opened as one (it is damaged or cut short)"),
     (["eval", "summary", "--src", "{tmp}/cp1256.txt", "--pred", "{sample}"], 2, "not allowed"),
     (
         [
@@ -52,6 +60,8 @@ def test_a_mistake_gets_one_line_and_the_right_exit(
     argv, status, fragment, replicas, tmp_path, capsys
 ):
     (tmp_path / "cp1256.txt").write_bytes("قال كيري".encode("cp1256"))
+    (tmp_path / "en.txt").write_text("The coalition met in Brussels on Wednesday.", "utf-8")
+    (tmp_path / "bad.docx").write_bytes(b"PK\x03\x04 cut short")
     argv = [a.format(sample=SAMPLE_AR, tmp=tmp_path, opus=replicas["opus-mt"]) for a in argv]
     if "--translator" not in argv and argv[0] in ("translate", "batch"):
         argv += ["--translator", str(replicas["opus-mt"]), "--summarizer", "extractive"]
@@ -64,6 +74,23 @@ def test_a_mistake_gets_one_line_and_the_right_exit(
     assert fragment in err and "Traceback" not in err
     if status == 1 or "khulasa" in err.split(":")[0]:
         assert len(err.strip().splitlines()) == 1, err
+
+
+def test_force_translates_what_is_not_arabic_and_warns(replicas, tmp_path, capsys):
+    english = tmp_path / "en.txt"
+    english.write_text("The coalition met in Brussels on Wednesday.", "utf-8")
+    models = ["--translator", str(replicas["opus-mt"]), "--summarizer", "extractive"]
+    assert main(["translate", str(english), "--force", "--json", *models]) == 0
+    assert '"mostly_non_arabic"' in capsys.readouterr().out
+    assert main(["translate", str(english), "--force", *models]) == 0
+    assert "khulasa: warning: mostly non arabic" in capsys.readouterr().err
+
+
+def test_a_bare_model_name_that_is_no_preset_names_the_presets(capsys):
+    assert main(["translate", str(SAMPLE_AR), "--translator", "foo"]) == 1
+    err = capsys.readouterr().err
+    assert "'foo' is not a preset" in err and "opus-mt-tc-big, opus-mt, nllb-600m" in err
+    assert "models fetch foo" not in err and "khulasa models fetch ORG/NAME" in err
 
 
 def test_beams_0_means_the_models_own_everywhere(replicas, capsys):

@@ -14,9 +14,18 @@ from khulasa.models.errors import OptionError
 from khulasa.models.factory import load_pipeline, load_translator, pick_backend
 from khulasa.models.pipeline import segment
 
-pytest.importorskip(
-    "ctranslate2", reason="ctranslate2 is a declared dependency; installed by the README's set-up"
-)
+
+def test_the_first_ct2_use_says_it_converts_and_how_long(replicas, capsys):
+    from khulasa.models.ct2 import converted_dir
+    from khulasa.models.loading import find, load_seq2seq
+
+    loaded = load_seq2seq(*find(str(replicas["opus-mt"]), "translator"), "cpu", weights=False)
+    converted_dir(loaded, "int8")  # this test's own KHULASA_HOME: converted here
+    err = capsys.readouterr().err
+    assert "converting" in err and "once:" in err and " MiB, about " in err, err
+    assert str(khulasa_home() / "ct2") in err and "converted in" in err
+    converted_dir(loaded, "int8")  # kept: not a word the second time
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize("preset", ["opus-mt-tc-big", "opus-mt", "nllb-600m"])

@@ -164,6 +164,19 @@ def test_no_documents_or_too_many_is_one_clear_error(models):
         make_digest(pipeline, inputs(), limits=DigestLimits(max_total=1_000))
 
 
+def test_a_digest_without_key_points_says_why_true_to_its_counts(models):
+    from khulasa.serve.web.render_digest import render_digest
+
+    digest = make_digest(build_pipeline(models), [DigestInput("short", "قال كيري.")])
+    assert digest.meta["counts"]["read"] == 1 and not digest.key_points
+    text = digest.to_markdown()
+    assert "no document could be read" not in text  # it was read: 1 of 1
+    assert "no sentence of the document read has the 4 content words" in text
+    assert "no sentence of the document read" in render_digest(digest)
+    nothing = make_digest(build_pipeline(models), [DigestInput("empty", "  ")])
+    assert "No key points: no document could be read." in nothing.to_markdown()
+
+
 def test_a_sentence_in_many_documents_is_translated_once(models):
     """Wire copies repeat sentences: each distinct one goes to the model once."""
     pipeline = build_pipeline(models.with_(memory=None))

@@ -51,9 +51,14 @@ def test_links_are_refused_unless_the_operator_allows_them(replicas, site):  # n
     off = serve_options(replicas, summarizer="extractive", backend="torch")
     ((status, *_),) = run_page(off, link=f"{site}/article.html")
     assert "does not fetch links" in status and "--allow-urls" in status
+    # A link pasted into the text box is a link too (not "this text is not Arabic").
+    ((status, *_),) = run_page(off, text=f"  {site}/article.html\n")
+    assert "does not fetch links" in status and "not Arabic" not in status
     on = serve_options(replicas, summarizer="extractive", backend="torch", allow_urls=True)
     status = run_page(on, link=f"{site}/article.html")[-1][0]
     assert "127.0.0.1 is a loopback address" in status  # the server's own guard
+    status = run_page(on, text=f"{site}/article.html")[-1][0]
+    assert "127.0.0.1 is a loopback address" in status  # the pasted link, fetched as one
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +79,7 @@ def test_the_page_api_fetches_links_and_refuses_forgery(guarded_server, site):  
     client = Client(guarded_server, verbose=False)
     doc = client.predict("", url=f"{site}/moved", api_name="/translate_document")
     assert [s["source"] for p in doc["paragraphs"] for s in p["segments"]][1:] == [LEAD, SECOND]
-    assert doc["meta"]["source"]["site"] == "أخبار الآن"
+    assert doc["meta"]["source"]["outlet"] == "أخبار الآن"
     for url, why in [
         (f"{site}/to-metadata", "169.254.169.254 is a link-local address"),
         (f"{site}/to-private", "10.0.0.7 is a private address"),

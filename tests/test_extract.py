@@ -227,3 +227,19 @@ def _models(replicas):
     from khulasa.models.options import ModelOptions
 
     return ModelOptions(translator=str(replicas["opus-mt"]), summarizer="none", memory=None)
+
+
+def test_read_article_is_the_one_way_in_and_a_string_is_only_ever_a_link(tmp_path):
+    from khulasa.models.reading.article import read_article
+
+    path = tmp_path / "kerry.docx"
+    path.write_bytes(docx_bytes([LEAD, SECOND], "كيري في بروكسل"))
+    from_file, from_bytes = read_article(path), read_article(path.read_bytes(), "kerry.docx")
+    assert from_file == from_bytes and from_file.kind == "docx"
+    assert from_file.paragraphs == [LEAD, SECOND]
+    assert from_file.source["title"] == "كيري في بروكسل"  # one set of names: outlet, not site
+    with pytest.raises(InputError, match="only http and https"):
+        read_article("file:///etc/passwd")  # a visitor's link is fetched or refused, never read
+    with pytest.raises(InputError, match="is a directory") as err:
+        read_article(tmp_path)
+    assert err.value.code == "is_directory"

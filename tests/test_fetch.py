@@ -56,7 +56,7 @@ def site():
 def test_a_fetched_page_gives_the_article_only(site):
     found = fe.fetch(f"{site}/moved", LOOPBACK)  # a redirect, followed and checked
     assert found.text.split("\n\n") == ["كيري: لا تنسيق مع إيران", LEAD, SECOND]
-    assert (found.format, found.site, found.url) == ("html", "أخبار الآن", f"{site}/article.html")
+    assert (found.format, found.outlet, found.url) == ("html", "أخبار الآن", f"{site}/article.html")
 
 
 REFUSED = [

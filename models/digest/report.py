@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..checks import EXPLANATIONS
 from ..report import MT_NOTE, cut, md
+from .coverage import MIN_CONTENT
 
 OFF_TOPIC_NOTE = "shares no reported fact with the rest of the coverage (off topic?)"
 
@@ -57,9 +58,21 @@ def to_markdown(digest) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def no_key_points(digest) -> str:
+    """Why a digest has no key points, true to its counts."""
+    read = digest.meta["counts"]["read"]
+    if not read:
+        return "No key points: no document could be read."
+    documents = "the document" if read == 1 else f"the {read} documents"
+    return (
+        f"No key points: no sentence of {documents} read has the {MIN_CONTENT} content words "
+        "a key point needs."
+    )
+
+
 def _key_points(digest) -> list[str]:
     if not digest.key_points:
-        return ["## Key points", "", "No key points: no document could be read.", ""]
+        return ["## Key points", "", no_key_points(digest), ""]
     lines = ["## Key points", ""]
     for n, point in enumerate(digest.key_points, start=1):
         stories = "story" if point.corroboration == 1 else "stories"

@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..text import split_paragraphs
 from .bounded import ReadBudget, read_bytes, read_link
 from .extract import KINDS, MAX_BYTES, Extracted
-from .fetch import FetchPolicy, is_link
+from .fetch import FetchPolicy
 
 __all__ = ["KINDS", "Article", "file_bytes", "read_article"]
 
@@ -49,16 +49,16 @@ def read_article(
     policy: FetchPolicy | None = None,
     cancel: threading.Event | None = None,
 ) -> Article:
-    """The article at `source`: a link (http or https, fetched under `policy`), a file on this
-    machine (a Path, or a str that is not a link), or a file's bytes. `name` is what messages
-    call the file (an upload's own name, never the server's path to it); its type has to
-    agree with the content. Read within `budget`; `cancel` stops the read."""
-    if isinstance(source, str) and is_link(source):
+    """The article at `source`: a link (a str: fetched under `policy`, which takes http and
+    https only, so a visitor's `file:` link is refused, never read from disk), a file on this
+    machine (a Path), or a file's bytes. `name` is what messages call the file (an upload's
+    own name, never the server's path to it); its type has to agree with the content. Read
+    within `budget`; `cancel` stops the read."""
+    if isinstance(source, str):
         return Article.of(read_link(source.strip(), policy, budget, cancel))
-    if not isinstance(source, bytes):
-        path = Path(source)
-        name = name or str(path)
-        source = file_bytes(path, name)
+    if isinstance(source, Path):
+        name = name or str(source)
+        source = file_bytes(source, name)
     return Article.of(read_bytes(source, name, None, budget, cancel))
 
 

@@ -32,6 +32,7 @@ from khulasa.models.text import check_unicode, decode_utf8, normalize
 
 ABOUT_FIELDS = ("title", "outlet", "date", "url")
 RECORD_FILES = (".jsonl", ".csv", ".parquet")  # files of records (id and text fields)
+MAX_CHARS = 200_000  # the longest document batch and digest take, by default
 CSV_FIELD_LIMIT = 10_000_000  # csv's default 128 KiB field limit is too small for articles
 
 
@@ -73,7 +74,7 @@ def add_input_arguments(parser, too_long: str) -> None:
     parser.add_argument("--text-field", default="text", help="JSONL/CSV text field (default: text)")
     parser.add_argument("--id-field", default="id", help="JSONL/CSV id field (default: id)")
     parser.add_argument(
-        "--max-chars", type=int, default=200_000, help=f"{too_long} (default: 200000)"
+        "--max-chars", type=int, default=MAX_CHARS, help=f"{too_long} (default: {MAX_CHARS})"
     )
     add_reading_arguments(parser, private_urls=True)
 

@@ -28,6 +28,7 @@ from khulasa.models.reading.bounded import ReadBudget
 from khulasa.models.reading.fetch import FetchPolicy
 
 from .inputs import (
+    MAX_CHARS,
     Record,
     UsageError,
     check_text,
@@ -178,7 +179,7 @@ class BatchOptions:
     text_field: str = "text"
     id_field: str = "id"
     quiet: bool = False
-    max_chars: int = 200_000
+    max_chars: int = MAX_CHARS
     docs_per_step: int = 16  # documents whose sentences share model batches
     dedupe: bool = False
     read: ReadBudget = field(default_factory=ReadBudget)  # each document file or link

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from khulasa.models.digest.build import Digest, DigestInput, check_inputs, make_digest
+from khulasa.models.digest.build import (
+    DIGEST_POINTS,
+    Digest,
+    DigestInput,
+    check_inputs,
+    make_digest,
+)
 from khulasa.models.errors import InputError
 from khulasa.models.reading.extract import SUFFIXES, kinds_in_words
 
@@ -108,10 +114,10 @@ class CoveragePage:
             return
         events: queue.Queue = queue.Queue()
         stop = threading.Event()
+        points = int(points or DIGEST_POINTS)
         worker = threading.Thread(
-            target=self._work, args=(items, summarizer, int(points or 5), limits, events, stop),
-            daemon=True,
-        )  # fmt: skip
+            target=self._work, args=(items, summarizer, points, limits, events, stop), daemon=True
+        )
         worker.start()
         stage = "Waiting for a free slot…"
         try:
@@ -220,7 +226,7 @@ def build_coverage_tab(page, pool) -> None:
         summarizer = gr.Dropdown(
             pool.offered("summarizer"), value=pool.offered("summarizer")[0], label="Key points by"
         )
-        points = gr.Slider(1, 10, step=1, value=5, label="Key points")
+        points = gr.Slider(1, 10, step=1, value=DIGEST_POINTS, label="Key points")
     with gr.Row(elem_classes=noprint):
         run = gr.Button("Make digest", variant="primary", elem_id="kh-drun")
         example = gr.Button(f"Example: {EXAMPLE_SET}", elem_id="kh-dexample")

@@ -13,6 +13,7 @@ import gradio as gr
 
 from khulasa.models.document import Document
 from khulasa.models.errors import InputError
+from khulasa.models.options import MAX_BEAMS
 from khulasa.models.reading.article import Article, read_article
 from khulasa.models.reading.extract import SUFFIXES, kinds_in_words
 from khulasa.models.reading.fetch import is_link
@@ -282,7 +283,9 @@ def _option_inputs(options: ServeOptions, pool: ModelPool) -> list:
             gr.Dropdown(
                 pool.offered("summarizer"), value=pool.offered("summarizer")[0], label="Summariser"
             ),  # fmt: skip
-            gr.Slider(0, 8, step=1, value=models.beams or 0, label="Beams (0 = the model's own)"),
+            gr.Slider(
+                0, MAX_BEAMS, step=1, value=models.beams or 0, label="Beams (0 = the model's own)"
+            ),
             gr.Slider(1, 10, step=1, value=options.summary_sentences, label="Key points"),
         ]
 

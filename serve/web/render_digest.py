@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from khulasa.models.digest.build import Digest, DigestDocument
+from khulasa.models.digest.report import no_key_points
 from khulasa.models.report import MT_NOTE
 
 from .render import _flags
@@ -36,7 +37,7 @@ def _chip(digest: Digest, doc_id: str, segment: int) -> str:
 
 def _points(digest: Digest) -> str:
     if not digest.key_points:
-        return '<p class="kh-waiting">No key points: no article could be read.</p>'
+        return f'<p class="kh-waiting">{escape(no_key_points(digest))}</p>'
     items = []
     for p in digest.key_points:
         stories = f"{p.corroboration} {'story' if p.corroboration == 1 else 'stories'}"

@@ -1,0 +1,74 @@
+"""The shape of the code: the packages depend one way (eval -> serve -> models), and no module
+imports itself back through others, counting imports inside functions too (an import moved
+into a function to dodge a loop is still a loop)."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = {"models": "khulasa.models", "serve": "khulasa.serve", "eval": "khulasa.eval"}
+LAYER = {"models": 0, "serve": 1, "eval": 2}  # a package may import only lower layers
+
+
+def module_name(path: Path) -> str:
+    top, *rest = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join([PACKAGES[top], *(p for p in rest if p != "__init__")])
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = {module_name(p): p for top in PACKAGES for p in (ROOT / top).rglob("*.py")}
+
+    def known(name: str) -> str:
+        while name not in modules and "." in name:
+            name = name.rsplit(".", 1)[0]
+        return name if name in modules else ""
+
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {known(a.name) for a in node.names if a.name.startswith("khulasa.")}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parts + ([node.module] if node.module else []))
+                if base.startswith("khulasa."):
+                    found |= {known(f"{base}.{a.name}") or known(base) for a in node.names}
+        graph[name] = found - {name, ""}
+    return graph
+
+
+def test_packages_depend_one_way_eval_serve_models():
+    wrong = [
+        f"{m} imports {d}"
+        for m, deps in import_graph().items()
+        for d in deps
+        if LAYER[d.split(".")[1]] > LAYER[m.split(".")[1]]
+    ]
+    assert not wrong, wrong
+
+
+def test_no_module_imports_itself_back():
+    graph = import_graph()
+    loops = []
+    for start in graph:  # a path from a module's imports back to it
+        seen, todo = set(), list(graph[start])
+        while todo:
+            m = todo.pop()
+            if m == start:
+                loops.append(start)
+                break
+            if m not in seen:
+                seen.add(m)
+                todo += graph.get(m, ())
+    assert not loops, f"modules in an import loop: {sorted(loops)}"
+
+
+def test_the_graph_sees_the_imports_it_judges():
+    graph = import_graph()  # the checks above would pass on an empty graph
+    assert "khulasa.serve.service" in graph["khulasa.serve.web.page"]  # relative, one level up
+    assert "khulasa.models.reading.article" in graph["khulasa.serve.cli"]  # absolute
+    assert "khulasa.serve.batch.local" in graph["khulasa.eval.bench_engines"]  # in a function
