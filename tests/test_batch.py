@@ -103,14 +103,23 @@ def test_mixed_inputs_one_line_each_in_order_with_named_errors(
         "j3": "empty_input",
         f"{tmp_path}/docs.jsonl:4": "invalid_json",
         "c2": "empty_input",
+        "j5": "not_arabic",  # English: refused, as on every door (batch --force takes it)
     }
-    assert by_id["j5"]["document"]["meta"]["warnings"] == ["mostly_non_arabic"]
+    assert "pass --force" in by_id["j5"]["error"]["message"]
     long_doc = by_id["j6"]["document"]
     assert len(long_doc["paragraphs"][0]["segments"]) == 1
     assert "split_at_length_limit" in long_doc["paragraphs"][0]["segments"][0]["flags"]
     assert by_id["s1"]["source"] == "<stdin>"
-    assert (stats.done, stats.failed, stats.skipped) == (7, 5, 0)
-    assert stats.sentences == 16 + 1 + 1 + 1 + 1 + 1 + 1
+    assert (stats.done, stats.failed, stats.skipped) == (6, 6, 0)
+    assert stats.sentences == 16 + 1 + 1 + 1 + 1 + 1
+
+
+def test_force_translates_records_that_are_not_arabic_with_a_warning(replicas, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "en", "text": "The coalition met on Wednesday."}) + "\n")
+    stats = run_batch(options(replicas, [src], tmp_path / "out.jsonl", force=True))
+    (line,) = read_lines(tmp_path / "out.jsonl")
+    assert stats.done == 1 and line["document"]["meta"]["warnings"] == ["mostly_non_arabic"]
 
 
 def test_rerun_skips_done_ids_and_duplicate_ids_are_refused(replicas, tmp_path):

@@ -131,6 +131,7 @@ def test_fetch_without_network_reports_every_model_and_the_fix(cli_env):
     assert "Could not download 2 of 2 models" in err
     assert "Helsinki-NLP/opus-mt-ar-en: " in err and "sshleifer/distilbart-cnn-12-6: " in err
     assert "check the network" in err and "--translator DIR or --summarizer DIR" in err
+    assert "Without weights, the tests and khulasa bench run on replica models" in err
     assert not re.search(r"(?<!\.)\.\.(?!\.)", err)  # no doubled period
     assert "Traceback" not in err
 

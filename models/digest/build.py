@@ -2,7 +2,7 @@
 translated (English ones passed through), copies grouped into stories, key points across the
 coverage with their provenance and corroboration, and what each document alone reports.
 
-The JSON is described by `digest.schema.json` (beside this file); `digest_report.py` writes
+The JSON is described by `digest.schema.json` (beside this file); `report.py` writes
 the Markdown. Bad documents become per-document errors; the rest goes on.
 """
 

@@ -1,5 +1,5 @@
 """`khulasa batch`'s command line: one command, two engines (local: `batch`, ray:
-`batch_ray`)."""
+`ray_engine.py`)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,12 @@ def register(sub) -> None:
         action="store_true",
         help="repair an output that holds an id more than once: keep the first",
     )
+    ba.add_argument(
+        "--force",
+        action="store_true",
+        help="translate records that are not Arabic too (by default each is a not_arabic "
+        "error record: the models translate Arabic, and give nonsense for anything else)",
+    )
     ba.add_argument("--quiet", action="store_true", help="no progress bar")
     add_ray_arguments(ba)
     ba.set_defaults(run=cmd_batch)
@@ -82,6 +88,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         max_chars=args.max_chars,
         docs_per_step=args.batch_docs,
         dedupe=args.dedupe,
+        force=args.force,
         read=read,
         fetch=fetch,
     )

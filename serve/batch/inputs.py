@@ -28,7 +28,7 @@ from khulasa.models.reading.article import file_bytes, read_article
 from khulasa.models.reading.bounded import DEFAULT_MEMORY_MB, DEFAULT_SECONDS, ReadBudget
 from khulasa.models.reading.extract import SUFFIXES, kinds_in_words
 from khulasa.models.reading.fetch import FetchPolicy, is_link
-from khulasa.models.text import check_unicode, decode_utf8, normalize
+from khulasa.models.text import check_arabic, check_unicode, decode_utf8, normalize
 
 ABOUT_FIELDS = ("title", "outlet", "date", "url")
 RECORD_FILES = (".jsonl", ".csv", ".parquet")  # files of records (id and text fields)
@@ -480,8 +480,9 @@ def refuse_duplicate_ids(ids: list[str]) -> None:
         )
 
 
-def check_text(record: Record, max_chars: int) -> Record:
-    """Turn empty or over-long text into an error record before any model sees it."""
+def check_text(record: Record, max_chars: int, force: bool = False) -> Record:
+    """Turn empty, over-long or (without `force`) non-Arabic text into an error record before
+    any model sees it."""
     if record.error is None and record.text is not None:
         if not normalize(record.text):
             record.error = InputError(f"Record {record.id} has no text.", "empty_input")
@@ -491,6 +492,11 @@ def check_text(record: Record, max_chars: int) -> Record:
                 f"{max_chars:,}. Fix: raise --max-chars or split the document.",
                 "too_long",
             )
+        elif not force:
+            try:
+                check_arabic(record.text, "Fix: pass --force to translate it anyway.")
+            except InputError as exc:
+                record.error = InputError(f"Record {record.id}: {exc}", exc.code)
     return record
 
 

@@ -182,6 +182,7 @@ class BatchOptions:
     max_chars: int = MAX_CHARS
     docs_per_step: int = 16  # documents whose sentences share model batches
     dedupe: bool = False
+    force: bool = False  # translate records that are not Arabic too (they carry a warning)
     read: ReadBudget = field(default_factory=ReadBudget)  # each document file or link
     fetch: FetchPolicy = field(default_factory=FetchPolicy)  # records that give a url
 
@@ -314,7 +315,7 @@ def _run(
     try:
         for step in _steps(records, opts.docs_per_step):
             fetch_links(step, opts.fetch, opts.read)
-            step = [check_text(r, opts.max_chars) for r in step]
+            step = [check_text(r, opts.max_chars, opts.force) for r in step]
             for line in process_step(pipeline, step, opts.summary):
                 out.append(line)
                 stats.wrote()

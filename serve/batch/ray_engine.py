@@ -8,7 +8,7 @@ in groups of consecutive files (at most two groups per CPU, at most one task per
 so a folder of 10,000 files starts a handful of worker processes, not 10,000.
 Each actor builds the pipeline once (the factory), runs `--batch-docs` records at a time
 through it (they share model batches, as locally), writes them as one part file
-(`batch_parts`) and returns one small row per record, which the driver counts. Exactly once by
+(`parts.py`) and returns one small row per record, which the driver counts. Exactly once by
 id: a rerun skips the ids already in the output directory, and parts are named by their ids,
 so a retried batch replaces its own part.
 """
@@ -320,6 +320,7 @@ def _translate(sources, done, run_id, steps, opts, ray_opts, memory, stats, log)
             "memory": memory,
             "summary": opts.summary,
             "max_chars": opts.max_chars,
+            "force": opts.force,
             "root": str(opts.output),
             "fmt": ray_opts.fmt,
             "run_id": run_id,

@@ -112,7 +112,7 @@ class Translate:
 
     def __init__(
         self, models: ModelOptions, memory: str, summary, max_chars, root, fmt, run_id,
-        read=None, fetch=None,
+        read=None, fetch=None, force=False,
     ):  # fmt: skip
         from khulasa.models.factory import build_pipeline
 
@@ -131,7 +131,7 @@ class Translate:
             models = models.with_(memory=None)
         self.pipeline = build_pipeline(models, summary=summary)
         self.note = self.note or "; ".join(self.pipeline.warnings)
-        self.summary, self.max_chars = summary, max_chars
+        self.summary, self.max_chars, self.force = summary, max_chars, force
         self.store, self.fmt = PartStore(root, run_id), fmt
         self.read, self.fetch = read, fetch
 
@@ -139,7 +139,7 @@ class Translate:
         """One step (one row): translated, written as one part, counted in one row."""
         records = [_record(text) for text in batch.column("records")[0].as_py()]
         fetch_links(records, self.fetch, self.read)
-        records = [check_text(r, self.max_chars) for r in records]
+        records = [check_text(r, self.max_chars, self.force) for r in records]
         lines = process_step(self.pipeline, records, self.summary)
         keys = [id_key(line["id"]) for line in lines]
         name = part_name(keys, self.fmt)

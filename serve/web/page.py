@@ -1,6 +1,7 @@
 """The web page (`khulasa serve`) for a reader: the key points first, then the sentence pairs
 (Arabic and English level on one row), streamed as batches finish, with the same Document JSON
-on a stable API name. The page only: its models, its turn and its guard come from server.py."""
+on a stable API name. The page only: its models, its turn and its guard come from the service
+(service.py, limits.py)."""
 
 from __future__ import annotations
 
