@@ -27,9 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-from khulasa.eval.replicas import DATA_DIR as DATA
-from khulasa.eval.replicas import SIZES, arabic_text, build_replica
-from khulasa.models.env import versions
+from ..models.env import versions
+from .replicas import DATA_DIR as DATA
+from .replicas import SIZES, arabic_text, build_replica
 
 DEMO_TRUNCATION = 512
 SUMMARY_TOKENS = 80  # forced summary length: a typical distilbart-cnn summary
@@ -50,7 +50,7 @@ def forced_length(source_tokens: int, limit: int) -> int:
 def replica(preset: str, root: Path | None = None, size: str = "full") -> Path:
     """The `size` replica of `preset` (tiny: the smoke test's, timings meaningless), built
     once and cached."""
-    from khulasa.models.env import khulasa_home
+    from ..models.env import khulasa_home
 
     path = (root or khulasa_home() / "replicas") / f"{preset}-{size}"
     if not (path / "config.json").is_file():
@@ -87,9 +87,9 @@ def translation_paths(translator: str, beams: int, runs: int, root: Path | None,
     """Seconds for the four translation paths, and the token counts they share."""
     import torch
 
-    from khulasa.models.factory import load_translator
-    from khulasa.models.pipeline import Pipeline, segment
-    from khulasa.models.translate import PerRowCap, eos_id
+    from ..models.factory import load_translator
+    from ..models.pipeline import Pipeline, segment
+    from ..models.translate import PerRowCap, eos_id
 
     path = str(replica(translator, root, size))
     text = arabic_text()
@@ -191,8 +191,8 @@ class ReferenceInput:
 def prepare(pairing: str, root: Path | None, size: str) -> None:
     """Build and convert a preset's models before it is timed in a fresh process, so that
     process's peak RSS is the steady state, not a one-off conversion."""
-    from khulasa.models.ct2 import converted_dir, default_compute_type
-    from khulasa.models.loading import find, load_seq2seq, pick_device
+    from ..models.ct2 import converted_dir, default_compute_type
+    from ..models.loading import find, load_seq2seq, pick_device
 
     translator, summarizer, _ = PAIRINGS[pairing]
     for spec, kind in ((translator, "translator"), (summarizer, "summarizer")):
@@ -204,7 +204,7 @@ def prepare(pairing: str, root: Path | None, size: str) -> None:
 
 def end_to_end(pairing: str, runs: int, root: Path | None, size: str) -> dict:
     """Translation + summary for a pairing (auto backend), and time to the first sentence."""
-    from khulasa.models.factory import load_pipeline
+    from ..models.factory import load_pipeline
 
     translator, summarizer, beams = PAIRINGS[pairing]
     summ_spec = str(replica(summarizer, root, size)) if summarizer != "extractive" else summarizer
@@ -245,8 +245,8 @@ def trust_costs(pipeline, text: str, runs: int, end_to_end: float) -> dict:
     sentence checked, on the team's reference English (which passes every check, as a good
     translation does). Retry: the worst case, every sentence translated a second time with
     the second-try decoding (forced lengths)."""
-    from khulasa.models.checks import check_pair, check_summary
-    from khulasa.models.pipeline import segment
+    from ..models.checks import check_pair, check_summary
+    from ..models.pipeline import segment
 
     sources = [s.source for s in segment(text).segments]
     english = (DATA / "brussels.sent.en").read_text(encoding="utf-8").splitlines()
@@ -349,7 +349,7 @@ def run(
 
 
 def _add_options(parser: argparse.ArgumentParser) -> None:
-    from khulasa.models.presets import names
+    from ..models.presets import names
 
     parser.add_argument(
         "--translator",

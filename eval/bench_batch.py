@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from khulasa.eval.bench import forced_length
-from khulasa.eval.bench_engines import FOLDERS
-from khulasa.eval.replicas import arabic_text, build_replica
+from .bench import forced_length
+from .bench_engines import FOLDERS
+from .replicas import arabic_text, build_replica
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -49,12 +49,12 @@ def main(argv: list[str] | None = None) -> dict:
     )
     args = parser.parse_args(argv)
     if args.engine:
-        from khulasa.eval.bench_engines import main as engines
+        from .bench_engines import main as engines
 
         return engines(args)
 
-    from khulasa.models.factory import load_translator
-    from khulasa.models.pipeline import Pipeline
+    from ..models.factory import load_translator
+    from ..models.pipeline import Pipeline
 
     path = args.replica_dir / f"{args.translator}-full"
     if not (path / "config.json").exists():

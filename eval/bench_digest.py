@@ -25,11 +25,11 @@ import subprocess
 import sys
 import time
 
-from khulasa.eval.bench import PAIRINGS, forced_length, peak_rss_mb, replica
-from khulasa.eval.replicas import DATA_DIR as DATA
-from khulasa.models.digest.build import DigestInput, make_digest
-from khulasa.models.interface import Translation
-from khulasa.models.text import normalize
+from ..models.digest.build import DigestInput, make_digest
+from ..models.interface import Translation
+from ..models.text import normalize
+from .bench import PAIRINGS, forced_length, peak_rss_mb, replica
+from .replicas import DATA_DIR as DATA
 
 SIZES = (100, 250, 500, 1000)
 SENTENCES = 17
@@ -114,8 +114,8 @@ class ReferenceTranslator:
 
 def linking(n_docs: int) -> dict:
     """(b) for one size, in this process."""
-    from khulasa.models.pipeline import Pipeline
-    from khulasa.models.summarize import ExtractiveSummarizer
+    from ..models.pipeline import Pipeline
+    from ..models.summarize import ExtractiveSummarizer
 
     docs, english = synthetic(n_docs)
     pipeline = Pipeline(ReferenceTranslator(english), ExtractiveSummarizer(), checks=False)
@@ -138,7 +138,7 @@ def linking(n_docs: int) -> dict:
 
 def end_to_end(n_docs: int = 50) -> dict:
     """(a): the `fast` pairing on full-size replicas."""
-    from khulasa.models.factory import load_pipeline
+    from ..models.factory import load_pipeline
 
     translator, summarizer, beams = PAIRINGS["fast"]
     pipeline = load_pipeline(str(replica(translator)), summarizer, beams)

@@ -29,14 +29,14 @@ import threading
 import time
 from pathlib import Path
 
-from khulasa.eval.bench import forced_length, replica
-from khulasa.eval.replicas import arabic_text
+from .bench import forced_length, replica
+from .replicas import arabic_text
 
 
 def force_lengths() -> None:
     """In this process (and, as Ray's worker setup hook, in every Ray worker): pipelines from
     the factory write forced lengths, checks off."""
-    from khulasa.models import factory
+    from ..models import factory
 
     real = factory.build_pipeline
     if getattr(real, "forced", False):
@@ -54,7 +54,7 @@ def force_lengths() -> None:
 
 def corpus(path: Path, copies: int) -> int:
     """`copies` copies of the sample, sentence-numbered, as JSONL; the sentence count."""
-    from khulasa.models.pipeline import segment
+    from ..models.pipeline import segment
 
     text = arabic_text()
     lines, sentences = [], 0
@@ -71,8 +71,8 @@ FOLDERS = ("small", "large", "held-out")
 
 def folder(path: Path, case: str) -> tuple[int, int]:
     """Write the `case` folder of files at `path`; its file and sentence counts."""
-    from khulasa.eval.replicas import DATA_DIR
-    from khulasa.models.pipeline import segment
+    from ..models.pipeline import segment
+    from .replicas import DATA_DIR
 
     path.mkdir(parents=True)
     sample = arabic_text()
@@ -180,8 +180,8 @@ def _numbered(line: str, k: int) -> str:
 
 
 def run_engine(engine: str, args, source: Path, work: Path) -> dict:
-    from khulasa.models.options import ModelOptions
-    from khulasa.serve.batch.local import BatchOptions, run_batch
+    from ..models.options import ModelOptions
+    from ..serve.batch.local import BatchOptions, run_batch
 
     models = ModelOptions(
         translator=str(replica(args.translator, args.replica_dir)),
@@ -206,7 +206,7 @@ def run_engine(engine: str, args, source: Path, work: Path) -> dict:
     else:
         import ray
 
-        from khulasa.serve.batch.ray_engine import RayOptions, run_ray
+        from ..serve.batch.ray_engine import RayOptions, run_ray
 
         with peaks:  # Ray's start included: its processes are below this one
             t0 = time.perf_counter()
@@ -233,7 +233,7 @@ def run_engine(engine: str, args, source: Path, work: Path) -> dict:
 
 def _timed_appends() -> list[float]:
     """Seconds since now at which the local engine wrote each record (its JSONL appends)."""
-    from khulasa.serve.batch.local import JsonlOutput
+    from ..serve.batch.local import JsonlOutput
 
     times: list[float] = []
     t0 = time.perf_counter()

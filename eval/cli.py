@@ -16,15 +16,15 @@ import json
 import time
 from pathlib import Path
 
-from khulasa.eval.sets import EVAL_SETS, sha256_of
-from khulasa.models.env import RESULT_PACKAGES
-from khulasa.models.errors import InputError
-from khulasa.models.options import ModelOptions, add_arguments
-from khulasa.models.text import decode_utf8
+from ..models.env import RESULT_PACKAGES
+from ..models.errors import InputError
+from ..models.options import ModelOptions, add_arguments
+from ..models.text import decode_utf8
+from .sets import EVAL_SETS, sha256_of
 
 
 def _versions() -> dict:
-    from khulasa.models.env import versions
+    from ..models.env import versions
 
     return dict(versions((*RESULT_PACKAGES, "sacrebleu", "rouge-score")))
 
@@ -79,7 +79,7 @@ def translate_lines(translator, lines: list[str]) -> list[str]:
 
 
 def cmd_translation(args: argparse.Namespace) -> dict:
-    from khulasa.models.factory import build_translator
+    from ..models.factory import build_translator
 
     src, ref = _lines(args.src), _lines(args.ref)
     if len(src) != len(ref):
@@ -92,7 +92,7 @@ def cmd_translation(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     hyps = translate_lines(translator, src)
     seconds = time.perf_counter() - started
-    from khulasa.eval.metrics import translation_scores
+    from .metrics import translation_scores
 
     scores = translation_scores(hyps, ref)
     set_name = args.set or args.src.name
@@ -122,7 +122,7 @@ def cmd_summary(args: argparse.Namespace) -> dict:
     if args.pred:
         preds = _lines(args.pred)
     else:
-        from khulasa.models.factory import build_pipeline
+        from ..models.factory import build_pipeline
 
         articles = [_read(p) for p in args.src]  # a bad file fails before any model loads
         pipeline = build_pipeline(ModelOptions.from_args(args))
@@ -131,7 +131,7 @@ def cmd_summary(args: argparse.Namespace) -> dict:
         total = sum(len(d.summary) for d in docs)
         supported = sum(1 for d in docs for s in d.summary if s.sources)
         model = pipeline.summarizer.settings if pipeline.summarizer else {"model": "none"}
-    from khulasa.eval.metrics import summary_scores
+    from .metrics import summary_scores
 
     scores = summary_scores(preds, refs)
     set_name = args.set or args.ref.name
@@ -157,7 +157,7 @@ def cmd_summary(args: argparse.Namespace) -> dict:
 
 
 def cmd_trust(args: argparse.Namespace) -> dict:
-    from khulasa.eval.trust import run
+    from .trust import run
 
     return run(args.seed)
 
@@ -191,7 +191,7 @@ def cmd_sets(args: argparse.Namespace) -> dict:
 
 
 def _add_tasks(parser: argparse.ArgumentParser) -> None:
-    from khulasa.models.env import khulasa_home
+    from ..models.env import khulasa_home
 
     sub = parser.add_subparsers(dest="task", required=True, metavar="TASK")
     results = khulasa_home() / "eval-results.jsonl"

@@ -21,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from khulasa.models.text import normalize
+from ..models.text import normalize
 
 DATA = Path(__file__).resolve().parent / "data"
 COVERAGE = DATA / "coverage"

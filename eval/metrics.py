@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
-from khulasa.models.errors import InputError
+from ..models.errors import InputError
 
 
 def _need(module: str, package: str):

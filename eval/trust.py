@@ -13,8 +13,8 @@ import hashlib
 import random
 import re
 
-from khulasa.eval.replicas import DATA_DIR
-from khulasa.models import checks
+from ..models import checks
+from .replicas import DATA_DIR
 
 SETS = ("brussels", "trust")
 OTHER_NAMES = ["Lavrov", "Johnson", "Erdogan", "Netanyahu", "Merkel", "Zelensky"]

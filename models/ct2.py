@@ -37,9 +37,10 @@ def default_compute_type(device: str) -> str:
     return "float16" if device.startswith("cuda") else "int8"
 
 
-def converted_dir(loaded: LoadedModel, quantization: str) -> Path:
+def converted_dir(loaded: LoadedModel, quantization: str, name: str | None = None) -> Path:
     """The CTranslate2 copy of `loaded`, converting it on first use (atomically, so two
-    processes converting at once both end with one complete copy)."""
+    processes converting at once both end with one complete copy). `name`: what the notice
+    calls the model (default: the name it was loaded by)."""
     slug = re.sub(r"[^\w.-]+", "--", loaded.ref.model_id).strip("-")[-80:]
     target = khulasa_home() / "ct2" / f"{slug}--{loaded.revision}--{quantization}"
     if (target / "model.bin").is_file():
@@ -52,8 +53,9 @@ def converted_dir(loaded: LoadedModel, quantization: str) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
         size = sum(f.stat().st_size for f in loaded.path.iterdir() if f.is_file())
+        shown = repr(name or loaded.ref.name)
         print(
-            f"khulasa: converting {loaded.ref.name!r} for the ct2 backend ({quantization}), once: "
+            f"khulasa: converting {shown} for the ct2 backend ({quantization}), once: "
             f"{size / 2**20:,.0f} MiB, about {max(1, round(size / CONVERT_BYTES_PER_S))} s; kept "
             f"in {target.parent}",
             file=sys.stderr,
@@ -88,7 +90,7 @@ def prepare_ct2(ref, path: Path, device: str = "auto") -> Path:
 
     device = pick_device(device)
     loaded = load_seq2seq(ref, path, device, weights=False)
-    return converted_dir(loaded, default_compute_type(device))
+    return converted_dir(loaded, default_compute_type(device), ref.name)
 
 
 def _convertible_source(loaded: LoadedModel, work: Path) -> Path:

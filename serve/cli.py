@@ -14,15 +14,14 @@ from dataclasses import fields
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from khulasa.models.env import version
-from khulasa.models.errors import InputError, KhulasaError, OptionError
-from khulasa.models.options import ModelOptions, add_arguments, check_positive
-from khulasa.models.presets import PRESETS
-from khulasa.models.reading.article import Article, read_article
-from khulasa.models.reading.extract import kinds_in_words
-from khulasa.models.reading.fetch import is_link
-from khulasa.models.text import check_arabic, decode_utf8
-
+from ..models.env import version
+from ..models.errors import InputError, KhulasaError, OptionError
+from ..models.options import ModelOptions, add_arguments, check_positive
+from ..models.presets import PRESETS
+from ..models.reading.article import Article, read_article
+from ..models.reading.extract import kinds_in_words
+from ..models.reading.fetch import is_link
+from ..models.text import check_arabic, decode_utf8
 from . import digest_cli
 from .batch import cli as batch_cli
 from .batch.inputs import add_reading_arguments, reading_from_args
@@ -128,8 +127,8 @@ def register_translate(sub) -> None:
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
-    from khulasa.models.factory import build_pipeline
-    from khulasa.models.pipeline import segment
+    from ..models.factory import build_pipeline
+    from ..models.pipeline import segment
 
     options = ModelOptions.from_args(args)
     sentences = check_positive("--sentences", args.sentences)
@@ -258,7 +257,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a server
-    from khulasa.models.factory import locate
+    from ..models.factory import locate
 
     options = ServeOptions(
         models=ModelOptions.from_args(args),
@@ -317,7 +316,7 @@ def register_corrections(sub) -> None:
 
 
 def _corrections_memory(path: Path):
-    from khulasa.models.memory import SentenceMemory
+    from ..models.memory import SentenceMemory
 
     if not path.is_file():
         raise OptionError(f"--memory {path}: no such file. Fix: give the server's --memory.")
@@ -374,9 +373,9 @@ def register_models(sub) -> None:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
-    from khulasa.models.env import hf_cache_dir
-    from khulasa.models.errors import ModelNotFound
-    from khulasa.models.loading import find
+    from ..models.env import hf_cache_dir
+    from ..models.errors import ModelNotFound
+    from ..models.loading import find
 
     rows = [("preset", "kind", "hub id", "params", "download", "licence", "local", "note")]
     for p in PRESETS.values():
@@ -402,9 +401,9 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_models_fetch(args: argparse.Namespace) -> int:
-    from khulasa.models.ct2 import prepare_ct2
-    from khulasa.models.env import hf_cache_dir
-    from khulasa.models.loading import FETCH_IGNORE, resolve
+    from ..models.ct2 import prepare_ct2
+    from ..models.env import hf_cache_dir
+    from ..models.loading import FETCH_IGNORE, resolve
 
     refs = []
     for spec in args.models:

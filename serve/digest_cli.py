@@ -13,16 +13,14 @@ import os
 import sys
 from pathlib import Path
 
-from khulasa.models.digest.build import DIGEST_POINTS
-from khulasa.models.env import default_memory_path
-from khulasa.models.errors import KhulasaError
-from khulasa.models.options import ModelOptions, add_arguments, check_positive
-
+from ..models.digest.build import DIGEST_POINTS
+from ..models.env import default_memory_path
+from ..models.errors import KhulasaError
+from ..models.options import ModelOptions, add_arguments, check_positive
 from .batch.inputs import (
     UsageError,
     add_input_arguments,
     fetch_links,
-    inputs_in_words,
     read_inputs,
     reading_from_args,
 )
@@ -32,12 +30,6 @@ from .batch.local import check_output_path
 def register(sub) -> None:
     di = sub.add_parser(
         "digest", help="one English digest of many articles on one event (who reports what)"
-    )
-    di.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="INPUT",
-        help=inputs_in_words(),
     )
     di.add_argument(
         "-o",
@@ -63,8 +55,8 @@ def register(sub) -> None:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from khulasa.models.digest.build import DigestInput, DigestLimits, make_digest
-    from khulasa.models.factory import build_pipeline
+    from ..models.digest.build import DigestInput, DigestLimits, make_digest
+    from ..models.factory import build_pipeline
 
     points = check_positive("--points", args.points, False)
     max_chars = check_positive("--max-chars", args.max_chars, False)

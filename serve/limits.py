@@ -11,7 +11,7 @@ from collections import deque
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from khulasa.models.errors import KhulasaError
+from ..models.errors import KhulasaError
 
 if TYPE_CHECKING:
     from .service import ServeOptions

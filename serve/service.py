@@ -17,20 +17,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from khulasa.models.digest.build import DigestLimits
-from khulasa.models.errors import (
+from ..models.digest.build import DigestLimits
+from ..models.errors import (
     InputError,
     KhulasaError,
     ModelLoadError,
     ModelNotFound,
     OptionError,
 )
-from khulasa.models.factory import build_pipeline
-from khulasa.models.options import ModelOptions, check_beams, check_positive
-from khulasa.models.pipeline import Pipeline
-from khulasa.models.presets import PRESETS, names
-from khulasa.models.reading.bounded import ReadBudget
-from khulasa.models.reading.fetch import FetchPolicy
+from ..models.factory import build_pipeline
+from ..models.options import ModelOptions, check_beams, check_positive
+from ..models.pipeline import Pipeline
+from ..models.presets import PRESETS, names
+from ..models.reading.bounded import ReadBudget
+from ..models.reading.fetch import FetchPolicy
 
 log = logging.getLogger("khulasa.serve")
 EXAMPLE = Path(__file__).resolve().parent / "examples" / "brussels_ar.txt"

@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import time
 
-from khulasa.models.errors import InputError
-from khulasa.models.pipeline import segment
-from khulasa.models.text import check_unicode, normalize
+from ..models.errors import InputError
+from ..models.pipeline import segment
+from ..models.text import check_unicode, normalize
 
 MAX_SUGGESTION = 2_000  # characters of one suggested English sentence
 PER_CLIENT_HOUR = 20  # corrections one client may make in an hour

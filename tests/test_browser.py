@@ -304,6 +304,76 @@ def test_a_key_point_on_marked_sentences_says_which_and_why(site):
     page.context.close()
 
 
+def test_next_to_check_walks_the_marked_sentences_and_a_jump_has_a_way_back(site):
+    page = open_page(site)
+    trust = (ROOT / "eval" / "data" / "trust.sent.ar").read_text(encoding="utf-8").splitlines()
+    page.fill("#kh-input textarea", "\n\n".join(trust[8:14]))  # replica English: all marked
+    page.click("#kh-run")
+    wait_done(page)
+    selected = "() => [...document.querySelectorAll('.kh-pair.kh-hl')].map(p => p.dataset.seg)"
+    page.click("#kh-check .kh-next")
+    assert page.evaluate(selected) == ["0"]
+    page.click("#kh-check .kh-next")
+    assert page.evaluate(selected) == ["1"]
+    assert "Sentence 2, 2 of 6 to check" in page.inner_text("#kh-next-where")
+    # The selected sentence has an outline; a sentence under the pointer only a grey tint.
+    style = "e => { const s = getComputedStyle(e); return [s.outlineStyle, s.backgroundColor]; }"
+    outline, chosen = page.eval_on_selector('.kh-en[data-seg="1"]', style)
+    page.hover('.kh-en[data-seg="4"]')
+    hover_outline, hovered = page.eval_on_selector('.kh-en[data-seg="4"]', style)
+    assert outline == "solid" and hover_outline == "none" and hovered != chosen
+    # A key point's chip: the URL names the sentence, Back returns to the chip.
+    page.evaluate("window.scrollTo(0, 0)")
+    chip = page.locator("#kh-summary .kh-point .kh-cite").first
+    chip.click()
+    number = int(chip.inner_text())
+    page.wait_for_function("n => location.hash === '#sentence-' + n", arg=number)
+    assert page.inner_text("#kh-back") == "Back to key point 1"
+    page.go_back()
+    page.wait_for_function("() => document.activeElement.classList.contains('kh-cite')")
+    assert in_view(page, "#kh-summary .kh-point .kh-cite") and not page.is_visible("#kh-back")
+    page.context.close()
+
+
+def test_the_card_is_one_line_until_key_points_exist_on_a_phone(site):
+    _, server, hold, _ = site
+    page = open_page(site, PHONE)
+    trust = (ROOT / "eval" / "data" / "trust.sent.ar").read_text(encoding="utf-8").splitlines()
+    hold.clear()  # the run waits inside the model: its first batch shows, the rest waits
+    try:
+        page.fill("#kh-input textarea", "\n\n".join(trust[:8]))
+        page.click("#kh-run")
+        page.wait_for_selector("#kh-summary.kh-card-waiting", timeout=60_000)
+        shot(page, "phone-during")
+        assert page.eval_on_selector("#kh-summary", "e => e.offsetHeight") < 90
+    finally:
+        hold.set()
+    wait_done(page)
+    assert page.eval_on_selector("#kh-summary", "e => e.offsetHeight") > 150
+    page.context.close()
+
+
+def test_english_lines_stop_near_75_characters(site):
+    page = open_page(site)
+    page.click("#kh-example")
+    wait_done(page)
+    page.click('[data-view="english"]')  # the English column at its widest
+    widest = page.evaluate(  # each line's width in its own font's character widths
+        "() => Math.max(...[...document.querySelectorAll('.kh-en, .kh-point')].map(e => {"
+        " const probe = document.createElement('span'); probe.style.width = '1ch';"
+        " probe.style.display = 'inline-block'; e.appendChild(probe);"
+        " const ch = probe.getBoundingClientRect().width; probe.remove();"
+        " return e.getBoundingClientRect().width / ch; }))"
+    )
+    assert 40 < widest <= 76, widest
+    assert page.is_visible("#kh-meta") and "Translated by machine in" in page.inner_text("#kh-meta")
+    assert not page.is_visible("#kh-meta details p")  # model names behind "Details"
+    page.click("#kh-meta summary")
+    assert "beams" in page.inner_text("#kh-meta details p")
+    page.click('[data-view="bilingual"]')
+    page.context.close()
+
+
 def test_running_shows_progress_and_cancel_frees_the_slot(site):
     _, server, hold, _ = site
     page = open_page(site)
@@ -433,11 +503,22 @@ def test_print_shows_key_points_and_pairs_only(site):
     wait_done(page)
     page.click('[data-view="english"]')  # printing still gives both languages
     page.emulate_media(media="print")
-    for hidden in ("#kh-folded", "#kh-run", "#kh-status", "#kh-json", ".kh-actions", ".kh-view"):
+    for hidden in ("#kh-folded", "#kh-run", "#kh-status", "#kh-json", ".kh-actions", ".kh-view",
+                   '[role="tablist"]'):  # fmt: skip
         assert not page.locator(hidden).first.is_visible(), hidden
     assert page.locator("#kh-summary").is_visible()
     assert page.locator('.kh-ar[data-seg="3"]').is_visible()
+    head = page.inner_text(".kh-print-head")  # what the article is, where from, when
+    assert head.startswith("Akhbar Al-Aan | Brussels") and "translated by machine 20" in head
     shot(page, "print", full=True)
+    pdf = ARTIFACTS / "print.pdf"
+    page.pdf(path=str(pdf), format="A4")
+    from pypdf import PdfReader
+
+    pages = [p.extract_text() for p in PdfReader(pdf).pages]
+    assert "Akhbar Al-Aan | Brussels" in pages[0]
+    # No half-empty pages: every page but the last is at least half full of text.
+    assert all(len(t) >= 0.5 * max(map(len, pages)) for t in pages[:-1]), list(map(len, pages))
     page.emulate_media(media="screen")
     page.click('[data-view="bilingual"]')
     page.context.close()

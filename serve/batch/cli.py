@@ -7,10 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from khulasa.models.env import default_memory_path
-from khulasa.models.options import ModelOptions, add_arguments
-
-from .inputs import UsageError, add_input_arguments, inputs_in_words, is_uri, reading_from_args
+from ...models.env import default_memory_path
+from ...models.options import ModelOptions, add_arguments
+from .inputs import UsageError, add_input_arguments, is_uri, reading_from_args
 from .local import BatchOptions, run_batch
 from .ray_engine import add_ray_arguments, ray_options, run_ray
 
@@ -20,12 +19,6 @@ def register(sub) -> None:
         "batch",
         help="translate many documents into one JSONL file (--engine ray: a directory of "
         "part files), resumable",
-    )
-    ba.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="INPUT",
-        help=inputs_in_words(),
     )
     ba.add_argument(
         "-o",

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from khulasa.models.errors import InputError, KhulasaError, OptionError
-from khulasa.models.reading.article import file_bytes, read_article
-from khulasa.models.reading.bounded import DEFAULT_MEMORY_MB, DEFAULT_SECONDS, ReadBudget
-from khulasa.models.reading.extract import SUFFIXES, kinds_in_words
-from khulasa.models.reading.fetch import FetchPolicy, is_link
-from khulasa.models.text import check_arabic, check_unicode, decode_utf8, normalize
+from ...models.errors import InputError, KhulasaError, OptionError
+from ...models.reading.article import file_bytes, read_article
+from ...models.reading.bounded import DEFAULT_MEMORY_MB, DEFAULT_SECONDS, ReadBudget
+from ...models.reading.extract import SUFFIXES, kinds_in_words
+from ...models.reading.fetch import FetchPolicy, is_link
+from ...models.text import check_arabic, check_unicode, decode_utf8, normalize
 
 ABOUT_FIELDS = ("title", "outlet", "date", "url")
 RECORD_FILES = (".jsonl", ".csv", ".parquet")  # files of records (id and text fields)
@@ -69,8 +69,10 @@ def inputs_in_words() -> str:
 
 
 def add_input_arguments(parser, too_long: str) -> None:
-    """The options of every command that reads records (batch, digest): the JSONL/CSV field
-    names and the longest document; `too_long` says what becomes of a longer one."""
+    """The inputs and options of every command that reads records (batch, digest): the
+    JSONL/CSV field names and the longest document; `too_long` says what becomes of a longer
+    one."""
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs_in_words())
     parser.add_argument("--text-field", default="text", help="JSONL/CSV text field (default: text)")
     parser.add_argument("--id-field", default="id", help="JSONL/CSV id field (default: id)")
     parser.add_argument(

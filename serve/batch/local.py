@@ -22,11 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from khulasa.models.errors import KhulasaError
-from khulasa.models.options import ModelOptions, check_positive
-from khulasa.models.reading.bounded import ReadBudget
-from khulasa.models.reading.fetch import FetchPolicy
-
+from ...models.errors import KhulasaError
+from ...models.options import ModelOptions, check_positive
+from ...models.reading.bounded import ReadBudget
+from ...models.reading.fetch import FetchPolicy
 from .inputs import (
     MAX_CHARS,
     Record,
@@ -231,7 +230,7 @@ def run_batch(opts: BatchOptions, log=None) -> BatchStats:
     """Process every input record not yet in the output. Raises UsageError (exit 2) for a bad
     output path, bad inputs, duplicate ids, a locked or foreign output file; and, like a
     missing model, before the output file is created or any model loads."""
-    from khulasa.models.factory import build_pipeline, locate
+    from ...models.factory import build_pipeline, locate
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     stats = BatchStats()

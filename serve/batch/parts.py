@@ -23,8 +23,7 @@ import os
 import uuid
 from pathlib import Path
 
-from khulasa.models.errors import KhulasaError
-
+from ...models.errors import KhulasaError
 from .inputs import UsageError, is_uri
 
 FORMATS = ("jsonl", "parquet")

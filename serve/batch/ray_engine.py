@@ -23,9 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from khulasa.models.errors import KhulasaError
-from khulasa.models.options import check_positive
-
+from ...models.errors import KhulasaError
+from ...models.options import check_positive
 from .inputs import (
     Source,
     UsageError,
@@ -124,7 +123,7 @@ def run_ray(opts: BatchOptions, ray_opts: RayOptions, memory: str, log=None) -> 
     root = str(opts.output)
     sources = _sources(opts.inputs)
     if ray_opts.address is None:  # models must be on this machine: check before anything
-        from khulasa.models.factory import locate
+        from ...models.factory import locate
 
         locate(opts.models, opts.summary)
     if not is_uri(root):

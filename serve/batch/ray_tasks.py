@@ -7,10 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from khulasa.models.errors import InputError, KhulasaError
-from khulasa.models.options import ModelOptions
-from khulasa.models.reading.extract import SUFFIXES
-
+from ...models.errors import InputError, KhulasaError
+from ...models.options import ModelOptions
+from ...models.reading.extract import SUFFIXES
 from .inputs import (
     Record,
     check_text,
@@ -114,7 +113,7 @@ class Translate:
         self, models: ModelOptions, memory: str, summary, max_chars, root, fmt, run_id,
         read=None, fetch=None, force=False,
     ):  # fmt: skip
-        from khulasa.models.factory import build_pipeline
+        from ...models.factory import build_pipeline
 
         self.note = ""
         if memory != "off":
@@ -174,7 +173,7 @@ def _counts(lines: list[dict], part: str, note: str) -> dict:
 
 def _node_memory(memory: str):
 
-    from khulasa.models.env import default_memory_path
+    from ...models.env import default_memory_path
 
     return default_memory_path() if memory == "default" else Path(memory).expanduser()
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from khulasa.models.digest.build import DIGEST_POINTS, DigestInput, check_inputs, make_digest
-from khulasa.models.errors import InputError
-
+from ...models.digest.build import DIGEST_POINTS, DigestInput, check_inputs, make_digest
+from ...models.errors import InputError
 from ..service import ModelPool, ServeOptions
 
 ABOUT = ("title", "outlet", "date")

@@ -16,12 +16,11 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from khulasa.models.errors import InputError
-from khulasa.models.reading.article import read_article
-from khulasa.models.reading.bounded import run_bounded
-from khulasa.models.reading.extract import KINDS, SUFFIXES, checked_kind
-from khulasa.models.text import detect_language, split_paragraphs
-
+from ...models.errors import InputError
+from ...models.reading.article import read_article
+from ...models.reading.bounded import run_bounded
+from ...models.reading.extract import KINDS, SUFFIXES, checked_kind
+from ...models.text import detect_language, split_paragraphs
 from ..service import SOURCES, translate_texts
 from .markup import split_html, translate_html
 

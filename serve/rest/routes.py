@@ -21,10 +21,9 @@ from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from khulasa.models.errors import InputError, KhulasaError, ModelLoadError, ModelNotFound
-from khulasa.models.reading.bounded import Cancelled
-from khulasa.models.text import check_unicode, detect_language
-
+from ...models.errors import InputError, KhulasaError, ModelLoadError, ModelNotFound
+from ...models.reading.bounded import Cancelled
+from ...models.text import check_unicode, detect_language
 from ..limits import Busy, Gate, Guard
 from ..service import SOURCES, ModelPool, ServeOptions, public_name, translate_texts
 from ..suggest import DISABLED, suggest

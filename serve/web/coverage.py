@@ -13,16 +13,15 @@ from pathlib import Path
 
 import gradio as gr
 
-from khulasa.models.digest.build import (
+from ...models.digest.build import (
     DIGEST_POINTS,
     Digest,
     DigestInput,
     check_inputs,
     make_digest,
 )
-from khulasa.models.errors import InputError
-from khulasa.models.reading.extract import SUFFIXES, kinds_in_words
-
+from ...models.errors import InputError
+from ...models.reading.extract import SUFFIXES, kinds_in_words
 from ..batch.inputs import RECORD_FILES, read_inputs
 from ..service import EXAMPLE, ServeOptions, reader_message
 from .render import render_error, render_status

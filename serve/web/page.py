@@ -12,15 +12,14 @@ from pathlib import Path
 
 import gradio as gr
 
-from khulasa.models.document import Document
-from khulasa.models.errors import InputError
-from khulasa.models.options import MAX_BEAMS
-from khulasa.models.reading.article import Article, read_article
-from khulasa.models.reading.extract import SUFFIXES, kinds_in_words
-from khulasa.models.reading.fetch import is_link
-from khulasa.models.report import file_stem
-from khulasa.models.text import check_arabic, normalize
-
+from ...models.document import Document
+from ...models.errors import InputError
+from ...models.options import MAX_BEAMS
+from ...models.reading.article import Article, read_article
+from ...models.reading.extract import SUFFIXES, kinds_in_words
+from ...models.reading.fetch import is_link
+from ...models.report import file_stem
+from ...models.text import check_arabic, normalize
 from ..limits import Gate, Guard
 from ..service import EXAMPLE, Downloads, ModelPool, ServeOptions, reader_message
 from .coverage import build_coverage_tab
@@ -206,7 +205,7 @@ class Page:
                                 article=text)  # fmt: skip
                 pipeline = self.pool.get(translator, summarizer, int(beams or 0))
                 waiting = (
-                    "The key points come when the translation is done."
+                    "after the translation"
                     if pipeline.summarizer
                     else "No summariser was chosen (Options)."
                 )

@@ -11,9 +11,9 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from khulasa.models.checks import EXPLANATIONS, NUMBER_MISMATCH, PLAIN, WARNINGS, numbers
-from khulasa.models.document import Document, Segment, SummarySentence
-from khulasa.models.report import MT_NOTE, check_note, summary_made_by
+from ...models.checks import EXPLANATIONS, NUMBER_MISMATCH, PLAIN, WARNINGS, numbers
+from ...models.document import Document, Segment, SummarySentence
+from ...models.report import MT_NOTE, check_note, summary_made_by, title
 
 FLAG_LABELS = {
     "split_at_length_limit": "split at the length limit",
@@ -172,7 +172,10 @@ def _check_list(doc: Document) -> str:
         for s in marked
     )
     return (
-        '<div class="kh-check" id="kh-check"><h3>Check these sentences</h3>'
+        '<div class="kh-check" id="kh-check"><div class="kh-check-head"><h3>Check these '
+        'sentences</h3><button type="button" class="kh-next" aria-describedby="kh-next-where">'
+        'Next to check</button><span class="kh-sr" id="kh-next-where" aria-live="polite">'
+        "</span></div>"
         f'<ul class="kh-check-list">{items}</ul></div>'
     )
 
@@ -191,7 +194,15 @@ VIEW_BUTTONS = (
 
 
 def _card(doc: Document, waiting: str) -> str:
-    """Key points first: the summary, how it was made, the machine-translation note."""
+    """Key points first: the summary, how it was made, the machine-translation note. Until
+    the key points exist the card is one line (on a phone it must not fill the screen)."""
+    if not doc.summary and not doc.complete:
+        return (
+            '<section id="kh-summary" class="kh-card kh-card-waiting" '
+            'aria-labelledby="kh-summary-title"><div class="kh-card-head"><h2 '
+            'id="kh-summary-title">Key points</h2>'
+            f'<span class="kh-how">{escape(waiting)}</span></div></section>'
+        )
     if doc.summary:
         points = "".join(_point(s, doc) for s in doc.summary)
         body = f'<ol class="kh-points">{points}</ol>'
@@ -207,6 +218,19 @@ def _card(doc: Document, waiting: str) -> str:
     )
 
 
+def _print_head(doc: Document) -> str:
+    """What a printed page starts with (hidden on screen): the title, where the article came
+    from, its date and link, and when it was translated."""
+    source = doc.meta.get("source") or {}
+    where = [str(source[k]) for k in ("outlet", "date", "url") if source.get(k)]
+    made = str(doc.meta.get("created", "")).replace("T", " ").replace("Z", " UTC")
+    where.append(f"translated by machine {made}".strip())
+    return (
+        f'<header class="kh-print-head"><h1>{escape(title(doc))}</h1>'
+        f"<p>{escape(' · '.join(where))}</p></header>"
+    )
+
+
 def render_results(doc: Document | None, waiting: str = "") -> str:
     """The reading area: the key points card, then the sentence pairs, then the models.
     `waiting`: what the card says while it has no key points yet."""
@@ -217,7 +241,7 @@ def render_results(doc: Document | None, waiting: str = "") -> str:
         for p in doc.paragraphs
     )
     return (
-        f'<div class="kh-results">{_card(doc, waiting)}'
+        f'<div class="kh-results">{_print_head(doc)}{_card(doc, waiting)}'
         '<section class="kh-text" aria-labelledby="kh-text-title">'
         f'<div class="kh-text-head"><h2 id="kh-text-title">Translation</h2>{VIEW_BUTTONS}</div>'
         '<div class="kh-cols" aria-hidden="true"><span class="kh-col-en">English</span>'
@@ -288,16 +312,22 @@ def render_collapsed_source(what: str) -> str:
 
 
 def render_meta(doc: Document | None) -> str:
-    """Model names, backend, beams and timings under the results."""
+    """How long it took, in plain words; the models and their settings behind "Details"."""
     if doc is None:
         return ""
     meta = doc.meta
     tr, su, ms = meta.get("translator", {}), meta.get("summarizer", {}), meta.get("timings_ms", {})
-    text = (
+    plain = (
+        f"Translated by machine in {ms.get('translate', 0) / 1000:.1f} s; key points in "
+        f"{ms.get('summarize', 0) / 1000:.1f} s."
+    )
+    details = (
         f"Translated by {tr.get('model')} ({tr.get('backend')}, beams {tr.get('beams')}) · "
         f"key points: {su.get('model')}"
         f"{'' if su.get('mode') == su.get('model') else ' (' + str(su.get('mode')) + ')'} · "
-        f"translation {ms.get('translate', 0) / 1000:.1f} s · "
-        f"summary {ms.get('summarize', 0) / 1000:.1f} s · khulasa {meta.get('version')}"
+        f"khulasa {meta.get('version')}"
     )
-    return f'<p class="kh-meta" id="kh-meta">{escape(text)}</p>'
+    return (
+        f'<div class="kh-meta" id="kh-meta"><p>{escape(plain)}</p><details><summary>Details'
+        f"</summary><p>{escape(details)}</p></details></div>"
+    )

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from html import escape
 
-from khulasa.models.digest.build import Digest, DigestDocument
-from khulasa.models.digest.report import no_key_points
-from khulasa.models.report import MT_NOTE
-
+from ...models.digest.build import Digest, DigestDocument
+from ...models.digest.report import no_key_points
+from ...models.report import MT_NOTE
 from .render import _flags
 
 NAME_CHARS = 22  # a chip's outlet name is cut here

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from khulasa.models.errors import InputError
-
+from ...models.errors import InputError
 from ..service import reader_message
 from ..suggest import suggest
 from .render import render_error, render_status

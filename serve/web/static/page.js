@@ -40,6 +40,9 @@
       mark([pair.dataset.seg], null, false);
     } else if (el.classList.contains('kh-cite')) {
       mark(ids(el), el.closest('.kh-point'), true);
+      jumped(el);
+    } else if (el.classList.contains('kh-next')) {
+      nextToCheck(el);
     } else if (el.classList.contains('kh-point')) {
       mark(ids(el), el, false);
     } else if (el.classList.contains('kh-seg')) {
@@ -53,7 +56,54 @@
     }
   };
   const BUTTONS = '#kh-results .kh-cite, #kh-results .kh-ar-toggle, #kh-results [data-copy], '
-    + '#kh-results [data-view]';
+    + '#kh-results [data-view], #kh-results .kh-next';
+
+  // A citation jump is a step in the browser's history (#sentence-N), with a way back: the
+  // "Back to ..." button, or the browser's Back, returns to the chip that was followed.
+  let from = null;
+  const back = () => {
+    let btn = $('#kh-back');
+    if (!btn) {
+      btn = document.createElement('button');
+      btn.type = 'button'; btn.id = 'kh-back'; btn.className = 'kh-back kh-noprint';
+      btn.addEventListener('click', () => history.back());
+      document.body.appendChild(btn);
+    }
+    return btn;
+  };
+  const jumped = chip => {
+    from = chip;
+    const first = ids(chip)[0];
+    if (first !== undefined) history.pushState({kh: 'jump'}, '', '#sentence-' + (Number(first) + 1));
+    const point = chip.closest('.kh-point');
+    const n = point ? $$('#kh-results .kh-point').indexOf(point) + 1 : 0;
+    const btn = back();
+    btn.textContent = n ? 'Back to key point ' + n : 'Back to the sentences to check';
+    btn.hidden = false;
+  };
+  window.addEventListener('popstate', () => {
+    const btn = $('#kh-back');
+    if (btn) btn.hidden = true;
+    if (from && document.contains(from)) {
+      from.scrollIntoView({block: 'center'});
+      from.focus({preventScroll: true});
+    }
+    from = null;
+  });
+
+  // "Next to check": the marked sentences one after another, from the one selected now.
+  const nextToCheck = btn => {
+    const marked = $$('#kh-results .kh-pair.kh-marked');
+    if (!marked.length) return;
+    const now = marked.findIndex(p => p.classList.contains('kh-hl'));
+    const pair = marked[(now + 1) % marked.length];
+    mark([pair.dataset.seg], null, true);
+    const where = $('#kh-next-where');
+    if (where) {
+      where.textContent = 'Sentence ' + (Number(pair.dataset.seg) + 1) + ', '
+        + ((now + 1) % marked.length + 1) + ' of ' + marked.length + ' to check';
+    }
+  };
   document.addEventListener('click', ev => {
     const t = ev.target;
     if (!t.closest) return;
