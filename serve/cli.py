@@ -8,7 +8,7 @@ Heavy imports (torch, transformers, gradio) happen inside the command that needs
 from __future__ import annotations
 
 import argparse
-import difflib
+import os
 import sys
 from dataclasses import fields
 from importlib.metadata import entry_points
@@ -17,12 +17,11 @@ from pathlib import Path
 from ..models.env import version
 from ..models.errors import InputError, KhulasaError, OptionError
 from ..models.options import ModelOptions, add_arguments, check_positive
-from ..models.presets import PRESETS
 from ..models.reading.article import Article, read_article
 from ..models.reading.extract import kinds_in_words
 from ..models.reading.fetch import is_link
 from ..models.text import check_arabic, decode_utf8
-from . import digest_cli
+from . import admin_cli, digest_cli
 from .batch import cli as batch_cli
 from .batch.inputs import add_reading_arguments, reading_from_args
 from .service import ServeOptions, check_port_free
@@ -44,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         register_serve,
         batch_cli.register,
         digest_cli.register,
-        register_corrections,
-        register_models,
+        admin_cli.register_corrections,
+        admin_cli.register_models,
         *(command.load() for command in sorted(entry_points(group=COMMANDS), key=str)),
     ):
         register(sub)
@@ -68,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("khulasa: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader stopped reading (`| head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def read_document(path: str, budget=None, policy=None) -> Article:
@@ -254,7 +256,6 @@ def read_keys(path: Path) -> frozenset[str]:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
-    import os
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a server
     from ..models.factory import locate
@@ -294,161 +295,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     launch(options)  # fails before serving, with the fix, when weights are missing
-    return 0
-
-
-def register_corrections(sub) -> None:
-    co = sub.add_parser(
-        "corrections", help="list or undo readers' corrections (serve --suggestions)"
-    )
-    co.add_argument(
-        "--memory", type=Path, required=True, metavar="PATH",
-        help="the sentence memory the server was given (serve --memory)",
-    )  # fmt: skip
-    co_sub = co.add_subparsers(dest="corrections_command", metavar="ACTION")
-    co_sub.required = True
-    ls = co_sub.add_parser("list", help="the latest corrections: when, who, before and after")
-    ls.add_argument("--last", type=int, default=50, metavar="N", help="how many (default: 50)")
-    ls.set_defaults(run=cmd_corrections_list)
-    un = co_sub.add_parser("undo", help="put back the English a correction replaced")
-    un.add_argument("id", type=int, help="the correction's number (from list)")
-    un.set_defaults(run=cmd_corrections_undo)
-
-
-def _corrections_memory(path: Path):
-    from ..models.memory import SentenceMemory
-
-    if not path.is_file():
-        raise OptionError(f"--memory {path}: no such file. Fix: give the server's --memory.")
-    return SentenceMemory(path)
-
-
-def _english(value: str | None) -> str:
-    import json
-
-    return json.loads(value)["h"][0] if value else "(none: the model's own)"
-
-
-def cmd_corrections_list(args: argparse.Namespace) -> int:
-    import time
-
-    rows = _corrections_memory(args.memory).corrections(check_positive("--last", args.last))
-    if not rows:
-        print("No corrections.")
-    for r in rows:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["created"]))
-        state = " (undone)" if r["undone"] else ""
-        print(f"#{r['id']} {when} from {r['client']} key {r['key_id'] or '-'}{state}")
-        print(f"  Arabic:  {r['source']}")
-        print(f"  English: {_english(r['english'])}")
-        print(f"  before:  {_english(r['previous'])}")
-    return 0
-
-
-def cmd_corrections_undo(args: argparse.Namespace) -> int:
-    memory = _corrections_memory(args.memory)
-    try:
-        undone = memory.undo(args.id)
-    except KeyError:
-        raise OptionError(
-            f"There is no correction #{args.id}. Fix: see khulasa corrections list."
-        ) from None
-    except ValueError as exc:
-        raise InputError(f"Correction #{args.id} cannot be undone: {exc}.", "not_undone") from None
-    print(f"Undone #{args.id}: the English is again {_english(undone['previous'])}")
-    return 0
-
-
-def register_models(sub) -> None:
-    mo = sub.add_parser("models", help="list or fetch models")
-    mo_sub = mo.add_subparsers(dest="models_command", metavar="ACTION")
-    mo_sub.required = True
-    ls = mo_sub.add_parser("list", help="presets, hub ids, size, licence, present locally?")
-    ls.set_defaults(run=cmd_models_list)
-    fe = mo_sub.add_parser(
-        "fetch", help="download models into the Hugging Face cache (needs network)"
-    )
-    fe.add_argument("models", nargs="+", metavar="NAME|HUB_ID")
-    fe.set_defaults(run=cmd_models_fetch)
-
-
-def cmd_models_list(args: argparse.Namespace) -> int:
-    from ..models.env import hf_cache_dir
-    from ..models.errors import ModelNotFound
-    from ..models.loading import find
-
-    rows = [("preset", "kind", "hub id", "params", "download", "licence", "local", "note")]
-    for p in PRESETS.values():
-        if p.hub_id is None:
-            local = "built in"
-        else:
-            try:
-                find(p.name, p.kind)
-                local = "yes"
-            except ModelNotFound:
-                local = "no"
-        rows.append(
-            (p.name, p.kind, p.hub_id or "-", p.params, p.download, p.licence, local, p.note)
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
-    print(
-        f"\nCache: {hf_cache_dir()}  (set HF_HOME to move it). Any hub id or local "
-        f"directory also works in place of a preset."
-    )
-    return 0
-
-
-def cmd_models_fetch(args: argparse.Namespace) -> int:
-    from ..models.ct2 import prepare_ct2
-    from ..models.env import hf_cache_dir
-    from ..models.loading import FETCH_IGNORE, resolve
-
-    refs = []
-    for spec in args.models:
-        if spec not in PRESETS and "/" not in spec:
-            close = difflib.get_close_matches(spec, list(PRESETS), n=3, cutoff=0.6)
-            if close:
-                raise OptionError(
-                    f"Unknown model {spec!r}. Did you mean {' or '.join(close)}? "
-                    f"Presets: {', '.join(PRESETS)}; or give a hub id "
-                    f"(org/name).",
-                    "unknown_model",
-                )
-        ref = resolve(spec, PRESETS[spec].kind if spec in PRESETS else "translator")
-        if ref.hub_id is None:
-            print(f"khulasa: {spec} needs no download", file=sys.stderr)
-            continue
-        refs.append(ref)
-    from huggingface_hub import snapshot_download
-
-    failed = []
-    for ref in refs:
-        print(f"Fetching {ref.name} ({ref.hub_id}) into {hf_cache_dir()} ...", file=sys.stderr)
-        try:
-            path = snapshot_download(
-                ref.hub_id, cache_dir=hf_cache_dir(), ignore_patterns=FETCH_IGNORE
-            )
-        except Exception as exc:  # network errors come in many types; name them all
-            reason = str(exc).strip().rstrip(".") or type(exc).__name__
-            failed.append(f"{ref.hub_id}: {type(exc).__name__}: {reason}")
-            print(f"khulasa: could not download {ref.hub_id}", file=sys.stderr)
-            continue
-        print(f"{ref.name}: {path}")
-        try:  # the ct2 backend's copy, made now rather than at the model's first use
-            prepare_ct2(ref, Path(path))
-        except KhulasaError as exc:
-            print(f"khulasa: warning: {exc}", file=sys.stderr)
-    if failed:
-        raise KhulasaError(
-            f"Could not download {len(failed)} of {len(refs)} models:\n  "
-            + "\n  ".join(failed)
-            + "\nFix: check the network (and HF_ENDPOINT / proxy settings), then run the same "
-            "command again; or copy a saved model directory onto this machine and pass it "
-            "with --translator DIR or --summarizer DIR. Without weights, the tests and khulasa "
-            "bench run on replica models (README: Without network or weights)."
-        )
     return 0
 
 

@@ -340,8 +340,8 @@ def test_the_card_is_one_line_until_key_points_exist_on_a_phone(site):
     page = open_page(site, PHONE)
     trust = (ROOT / "eval" / "data" / "trust.sent.ar").read_text(encoding="utf-8").splitlines()
     hold.clear()  # the run waits inside the model: its first batch shows, the rest waits
-    try:
-        page.fill("#kh-input textarea", "\n\n".join(trust[:8]))
+    try:  # sentences no other test translates: the memory does not answer them at once
+        page.fill("#kh-input textarea", "\n\n".join(trust[20:28]))
         page.click("#kh-run")
         page.wait_for_selector("#kh-summary.kh-card-waiting", timeout=60_000)
         shot(page, "phone-during")

@@ -149,3 +149,11 @@ def test_fetch_converts_for_the_ct2_backend_so_the_first_use_does_not(
     err = capsys.readouterr().err
     assert "converting 'opus-mt' for the ct2 backend (int8), once" in err and "converted in" in err
     assert list((khulasa_home() / "ct2").glob("*--int8/model.bin"))
+
+
+def test_output_piped_into_a_reader_that_stops_ends_quietly(cli_env):
+    # `khulasa models list | head`: the reader stops reading (here `true`, at once, before
+    # khulasa has written a line); no traceback, and khulasa's own exit status is 0.
+    command = f"set -o pipefail; '{sys.executable}' -m khulasa.serve models list | true"
+    run = subprocess.run(["bash", "-c", command], capture_output=True, env=cli_env, timeout=120)
+    assert run.returncode == 0 and b"Traceback" not in run.stderr, run.stderr.decode()

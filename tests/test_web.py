@@ -63,8 +63,9 @@ def test_untrusted_text_is_escaped_everywhere_on_the_page():
     )
     html = render_results(doc) + render_collapsed(XSS)
     assert "<img" not in html and "<script>" not in html
-    # Arabic, English, key point and the folded input line.
-    assert html.count("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;") == 4
+    # Arabic, English, key point, the printed title (the first English line) and the folded
+    # input line.
+    assert html.count("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;") == 5
 
 
 def test_page_streams_translation_then_key_points(options, sample_ar):
@@ -74,7 +75,8 @@ def test_page_streams_translation_then_key_points(options, sample_ar):
     first, last = updates[1][1], updates[-1][1]  # results after segmentation, at the end
     assert first.count('class="kh-pending"') == 16  # every pair there at once, English pending
     assert first.count('lang="ar" dir="rtl" data-seg=') == 16
-    assert 'id="kh-summary"' in first and "come when the translation is done" in first
+    assert 'id="kh-summary"' in first and "after the translation" in first
+    assert "kh-card-waiting" in first  # one line until the key points exist
     assert 'class="kh-point"' in last and 'data-state="done"' in updates[-1][0]
     assert last.count('class="kh-seg kh-en" lang="en" data-seg=') == 16
     json_button, md_button = updates[-1][8], updates[-1][9]
