@@ -65,15 +65,20 @@ def check_model_name(spec: str, kind: str) -> str:
         )
     if spec in PRESETS or "/" in spec or Path(spec).expanduser().exists():
         return spec
-    close = difflib.get_close_matches(spec, names(kind), n=3, cutoff=0.6)
+    refuse_near_miss(spec, names(kind), kind)
+    return spec
+
+
+def refuse_near_miss(spec: str, presets: list[str], kind: str = "model") -> None:
+    """OptionError naming the closest presets when `spec` is a near miss of one of them."""
+    close = difflib.get_close_matches(spec, presets, n=3, cutoff=0.6)
     if close:
         raise OptionError(
-            f"Unknown {kind} {spec!r}. Did you mean {' or '.join(close)}? "
-            f"{kind.capitalize()} presets: {', '.join(names(kind))} "
-            f"(khulasa models list); or pass a hub id or a directory.",
+            f"Unknown {kind} {spec!r}. Did you mean {' or '.join(close)}? Presets: "
+            f"{', '.join(presets)} (khulasa models list); or give a hub id (org/name) or a "
+            "directory.",
             "unknown_model",
         )
-    return spec
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,11 @@ corrections kept by `serve --suggestions`)."""
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from pathlib import Path
 
 from ..models.errors import InputError, KhulasaError, OptionError
-from ..models.options import check_positive
+from ..models.options import check_positive, refuse_near_miss
 from ..models.presets import PRESETS
 
 
@@ -125,14 +124,7 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     refs = []
     for spec in args.models:
         if spec not in PRESETS and "/" not in spec:
-            close = difflib.get_close_matches(spec, list(PRESETS), n=3, cutoff=0.6)
-            if close:
-                raise OptionError(
-                    f"Unknown model {spec!r}. Did you mean {' or '.join(close)}? "
-                    f"Presets: {', '.join(PRESETS)}; or give a hub id "
-                    f"(org/name).",
-                    "unknown_model",
-                )
+            refuse_near_miss(spec, list(PRESETS))
         ref = resolve(spec, PRESETS[spec].kind if spec in PRESETS else "translator")
         if ref.hub_id is None:
             print(f"khulasa: {spec} needs no download", file=sys.stderr)
