@@ -318,6 +318,11 @@ def untranslated(english: str) -> bool:
 
 def repetition(english: str) -> bool:
     """A loop: some run of 1-8 words three times in a row, or of 4+ words twice in a row."""
+    return repeated_run(english) is not None
+
+
+def repeated_run(english: str) -> str | None:
+    """The first run of words that repeats as `repetition` means it, or None."""
     words = re.findall(r"\w+", english.lower())
     n_words = len(words)
     for size in range(1, min(8, n_words // 2) + 1):
@@ -326,8 +331,8 @@ def repetition(english: str) -> bool:
             if chunk != words[start + size : start + 2 * size]:
                 continue
             if size >= 4 or words[start + 2 * size : start + 3 * size] == chunk:
-                return True
-    return False
+                return " ".join(chunk)
+    return None
 
 
 def length_ratio(source: str, english: str) -> bool:
@@ -337,12 +342,12 @@ def length_ratio(source: str, english: str) -> bool:
     return not LENGTH_BAND[0] <= ratio <= LENGTH_BAND[1]
 
 
-_AR_QUOTE = re.compile(r'«[^»]{3,}»|"[^"]{3,}"|“[^”]{3,}”')
+AR_QUOTATION = re.compile(r'«[^»]{3,}»|"[^"]{3,}"|“[^”]{3,}”')
 _EN_QUOTE = re.compile('["“”«»]')
 
 
 def quote_mismatch(source: str, english: str) -> bool:
-    return bool(_AR_QUOTE.search(source)) and not _EN_QUOTE.search(english)
+    return bool(AR_QUOTATION.search(source)) and not _EN_QUOTE.search(english)
 
 
 def check_pair(

@@ -68,6 +68,29 @@ def test_untrusted_text_is_escaped_everywhere_on_the_page():
     assert html.count("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;") == 5
 
 
+def test_every_warning_names_what_it_rests_on():
+    from khulasa.models.checks import check_pair
+
+    arabic = "وقال كيري: «إن التحالف متحد ويواجه تهديدا مشتركا» في 8 آب."
+    english = "Kerry said the the the the coalition داعش داعش"  # a cut, looping translation
+    flags = check_pair(arabic, english, -2.0, -1.2)
+    doc = Document.from_dict(
+        {"paragraphs": [{"segments": [
+            {"index": 0, "source": arabic, "english": english, "flags": flags, "score": -2.0}
+        ]}]}
+    )  # fmt: skip
+    html = render_results(doc)
+    for shown in (
+        "Arabic 8, English none.",  # which number
+        "The Arabic quotes «إن التحالف متحد ويواجه تهديدا مشتركا»; the English has no quotation",
+        "The English has 46 characters for the Arabic&#x27;s 58; a full translation has about 52",
+        "Left in Arabic: داعش.",
+        "Repeated: “the”.",
+        "Its score is -2.00",
+    ):
+        assert shown in html, shown
+
+
 def test_page_streams_translation_then_key_points(options, sample_ar):
     handler = page_handler(options)
     updates = list(handler(sample_ar, None, "", "", "", 0, 3, None))

@@ -11,8 +11,9 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from ...models.checks import EXPLANATIONS, NUMBER_MISMATCH, PLAIN, WARNINGS, numbers
+from ...models.checks import EXPLANATIONS, PLAIN, WARNINGS
 from ...models.document import Document, Segment, SummarySentence
+from ...models.evidence import evidence
 from ...models.report import MT_NOTE, check_note, summary_made_by, title
 
 FLAG_LABELS = {
@@ -85,7 +86,9 @@ def _pair(seg: Segment) -> str:
     if seg.english is None:
         english = '<span class="kh-pending">Translating…</span>'
     else:
-        english = escape(seg.english) + _flags(seg.flags, _evidence(seg))
+        english = escape(seg.english) + _flags(
+            seg.flags, evidence(seg.source, seg.english, seg.flags, seg.score)
+        )
     toggle = (
         f'<button type="button" class="kh-ar-toggle" aria-expanded="false" '
         f'aria-controls="kh-ar-{i}">Arabic</button>'
@@ -98,20 +101,6 @@ def _pair(seg: Segment) -> str:
         f'<p class="kh-seg kh-ar" id="kh-ar-{i}" lang="ar" dir="rtl" data-seg="{i}" '
         f'tabindex="0">{escape(seg.source)}</p></div>'
     )
-
-
-def _evidence(seg: Segment) -> dict[str, str]:
-    """What a flag rests on, where the page can say it: the numbers that differ."""
-    if NUMBER_MISMATCH not in seg.flags or not seg.english:
-        return {}
-    arabic, english = numbers(seg.source, True), numbers(seg.english, False)
-
-    def listed(values: set[float]) -> str:
-        return ", ".join(f"{v:g}" for v in sorted(values)) or "none"
-
-    return {
-        NUMBER_MISMATCH: f"Arabic {listed(arabic - english)}, English {listed(english - arabic)}."
-    }
 
 
 def _point(sentence: SummarySentence, doc: Document) -> str:

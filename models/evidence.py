@@ -1,0 +1,65 @@
+"""What each warning on a sentence rests on, in a reader's words: the numbers that differ, the
+quotation the English lost, how much shorter the English is, the words left in Arabic, the
+words repeated, the model's score. The page shows it beside the warning's explanation."""
+
+from __future__ import annotations
+
+import re
+
+from .checks import (
+    AR_QUOTATION,
+    LENGTH_BAND,
+    LENGTH_RATIO,
+    LOW_CONFIDENCE,
+    NUMBER_MISMATCH,
+    QUOTE_MISMATCH,
+    REPETITION,
+    UNTRANSLATED,
+    numbers,
+    repeated_run,
+)
+from .text import ARABIC_LETTERS
+
+_ARABIC_WORD = re.compile(f"[{ARABIC_LETTERS}]+")
+SHOWN_WORDS = 6  # of a quotation or a repeated run
+
+
+def _short(words: list[str]) -> str:
+    return " ".join(words[:SHOWN_WORDS]) + (" …" if len(words) > SHOWN_WORDS else "")
+
+
+def evidence(source: str, english: str | None, flags: list[str], score: float | None = None):
+    """{flag: its evidence} for the flags of one translated sentence that have some."""
+    if not english:
+        return {}
+    found = {}
+    if NUMBER_MISMATCH in flags:
+        arabic, translated = numbers(source, True), numbers(english, False)
+
+        def listed(values: set[float]) -> str:
+            return ", ".join(f"{v:g}" for v in sorted(values)) or "none"
+
+        found[NUMBER_MISMATCH] = (
+            f"Arabic {listed(arabic - translated)}, English {listed(translated - arabic)}."
+        )
+    if QUOTE_MISMATCH in flags and (quote := AR_QUOTATION.search(source)):
+        words = quote.group(0).strip('«»"“”').split()
+        found[QUOTE_MISMATCH] = (
+            f"The Arabic quotes «{_short(words)}»; the English has no quotation marks."
+        )
+    if LENGTH_RATIO in flags:
+        low, high = (round(len(source) * r) for r in LENGTH_BAND)
+        found[LENGTH_RATIO] = (
+            f"The English has {len(english):,} characters for the Arabic's {len(source):,}; "
+            f"a full translation has about {low:,} to {high:,}."
+        )
+    if UNTRANSLATED in flags:
+        left = list(dict.fromkeys(_ARABIC_WORD.findall(english)))
+        found[UNTRANSLATED] = f"Left in Arabic: {_short(left)}."
+    if REPETITION in flags and (run := repeated_run(english)):
+        found[REPETITION] = f"Repeated: “{_short(run.split())}”."
+    if LOW_CONFIDENCE in flags and score is not None:
+        found[LOW_CONFIDENCE] = (
+            f"Its score is {score:.2f} (the mean log-probability of its words; 0 is certain)."
+        )
+    return found
