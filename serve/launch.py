@@ -19,6 +19,10 @@ from .service import Downloads, ModelPool, ServeOptions
 from .web.page import build_app
 from .web.render import CSS, HEAD, STATIC
 
+SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
+                "sans-serif"]  # fmt: skip
+SYSTEM_MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+
 
 @dataclass
 class Server:
@@ -74,8 +78,10 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
         prevent_thread_lock=True,
         css=CSS,
         head=HEAD,
-        # Blue, not the default orange: white on it reaches 4.5:1 contrast.
-        theme=gr.themes.Default(primary_hue="blue"),
+        # Blue, not the default orange: white on it reaches 4.5:1 contrast. The system's own
+        # faces (as the reading area's), not the bundled Source Sans Pro, whose semibold has
+        # too few glyphs: bold labels would mix two typefaces.
+        theme=gr.themes.Default(primary_hue="blue", font=SYSTEM_FONTS, font_mono=SYSTEM_MONO),
         allowed_paths=[str(downloads.root)],
         show_error=True,
         quiet=True,

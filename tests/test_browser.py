@@ -205,6 +205,23 @@ def test_example_runs_and_key_points_come_first(site):
     page.context.close()
 
 
+def test_one_face_per_script_digits_in_arabic_in_naskh(site):
+    page = open_page(site)
+    page.click("#kh-example")  # the Arabic has digits ("23 سبتمبر") and Latin names
+    wait_done(page)
+    faces = page.evaluate(
+        "() => document.fonts.ready.then(() => [...document.fonts]"
+        ".map(f => [f.family, f.unicodeRange, f.status]))"
+    )
+    naskh_latin = [f for f in faces if f[0] == "Noto Naskh Arabic" and "U+2B-3A" in f[1]]
+    assert any(status == "loaded" for *_, status in naskh_latin), faces  # used, so loaded
+    assert not [f for f in faces if f[0] == "Source Sans Pro"], faces  # no second Latin face
+    for selector in ('button[role="tab"][aria-selected="true"]', "#kh-edit", ".kh-en"):
+        family = page.eval_on_selector(selector, "e => getComputedStyle(e).fontFamily")
+        assert family.startswith("system-ui"), (selector, family)
+    page.context.close()
+
+
 def test_citations_jump_to_their_sources(site):
     page = open_page(site)
     page.click("#kh-example")

@@ -52,6 +52,7 @@ def test_wheel_installs_under_the_khulasa_name_only(tmp_path):
     for name in ("page.css", "page.js", "fonts/OFL-NotoNaskhArabic.txt"):
         assert static + name in names
     assert static + "fonts/noto-naskh-arabic-arabic-400-normal.woff2" in names
+    assert static + "fonts/noto-naskh-arabic-latin-400-normal.woff2" in names  # digits in Arabic
     # bench and eval reach the `khulasa` command through the khulasa.commands entry points.
     entry = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     points = zipfile.ZipFile(wheel).read(entry).decode()
