@@ -45,10 +45,21 @@ def test_the_example_coverage_becomes_one_digest(site):  # noqa: F811
     assert "Machine translation" in card.inner_text()
     assert page.locator("#kh-digest .kh-dpoint").count() >= 5
     stories = page.inner_text("#kh-stories-title >> xpath=..")
-    assert "Story 1: Akhbar Al-Aan, Outlet B, Outlet C, Outlet D (4 copies)" in stories
-    assert "shares nothing with the rest" in stories  # the weather report
+    # The wire copies under their story, its agency read from the dateline.
+    assert (
+        "Story 1: AFP wire via 4 outlets: Akhbar Al-Aan, Outlet B, Outlet C, Outlet D (4 copies)"
+        in stories
+    )
+    assert "(1 article · on another subject)" in stories  # the weather report
+    first = page.inner_text("#kh-digest-summary .kh-dpoint >> nth=0")
+    assert "Reported independently by 2 sources:" in first or "Reported by 1 source:" in first
+    assert "AFP wire via 4 outlets" in page.inner_text("#kh-digest-summary")
     only = page.inner_text("#kh-only-title >> xpath=..")
     assert "Only in Outlet D" in only and "Only in Outlet E" in only
+    assert "Only in Outlet B" not in only  # its new headline restates the story's lead
+    # The off-topic article is one folded line, its sentences one click away.
+    assert "Outlet F: on another subject (4 sentences" in only
+    assert not page.is_visible("details.kh-offtopic li")
     shot(page, "coverage-1-digest")
 
     # A chip opens the folded article at its sentence and lights it.
@@ -99,7 +110,9 @@ def test_uploads_and_pasted_names_show_as_text_and_no_server_path(site, tmp_path
     left = page.inner_text("#kh-left-title >> xpath=..")
     assert "legacy-latin1.txt" in left and "not valid UTF-8" in left
     assert "/tmp" not in left and "gradio" not in left.lower()
-    assert "Story 1: copy.txt, " in page.inner_text("#kh-stories-title >> xpath=..")
+    assert "Story 1: AFP wire via 2 outlets: copy.txt, " in page.inner_text(
+        "#kh-stories-title >> xpath=.."
+    )
     page.context.close()
 
 

@@ -68,12 +68,29 @@ def test_what_each_document_adds_is_listed_as_only_in_it(digest):
     # What the English report shares with the wire is not "only in" it.
     assert not any("no plans to coordinate with Iran" in s for s in own)
     assert not any("Pentagon" in s for s in own)
-    # Copies add nothing of their own, bar the new headline.
+    # Copies add nothing of their own (a new headline that restates the lead is no news).
     assert digest.document("akhbar-alaan").only_in == []
     assert digest.document("copy-trimmed").only_in == []
-    assert [
-        english(digest, "copy-headline", i) for i in digest.document("copy-headline").only_in
-    ] == ["Kerry: no plans to coordinate with Iran on the strikes against ISIS"]
+
+
+def test_restated_headlines_and_datelines_are_not_what_an_article_alone_reports(digest):
+    # Outlet B's new headline restates the story's lead; "Rabat (agencies)" reports nothing.
+    assert digest.document("copy-headline").only_in == []
+    assert 0 not in digest.document("unrelated").only_in
+    assert digest.document("unrelated").only_in == [1, 2, 3, 4]
+
+
+def test_the_wire_agency_is_read_from_the_dateline(digest):
+    from khulasa.models.digest.coverage import wire_agency
+
+    stories = digest.to_dict()["stories"]
+    assert [s["agency"] for s in stories] == ["AFP", None, None]
+    assert "| 1 | AFP wire via 4 outlets: Akhbar Al-Aan, Outlet B, Outlet C, Outlet D |" in (
+        digest.to_markdown()
+    )
+    assert wire_agency(["LONDON (Reuters) - Ministers met ..."]) == "Reuters"
+    assert wire_agency(["بيروت (رويترز) - قال"]) == "Reuters"
+    assert wire_agency(["قال الوزير إن الاجتماع ..."]) is None
 
 
 def test_every_provenance_pair_points_at_a_real_segment(digest):

@@ -32,7 +32,7 @@ def test_digest_command_writes_markdown_or_json(replicas, coverage_jsonl, tmp_pa
     assert main(["digest", str(coverage_jsonl), "-o", str(md), *models]) == 0
     text = md.read_text(encoding="utf-8")
     assert text.startswith("# Coverage digest: ")
-    assert "| 1 | Akhbar Al-Aan, Outlet B, Outlet C, Outlet D |" in text
+    assert "| 1 | AFP wire via 4 outlets: Akhbar Al-Aan, Outlet B, Outlet C, Outlet D |" in text
     assert "## Sentences cited" in text
     err = capsys.readouterr().err
     assert "6 of 6 documents in 3 stories" in err and "written to" in err
@@ -67,7 +67,8 @@ def test_digest_command_reads_folders_and_reports_what_it_left_out(
     assert "`invalid_utf8`" in captured.out
     assert f"left out {folder / 'empty.txt'}" in captured.err
     # One story of the two copies; ids are the paths, as in batch.
-    assert f"| 1 | {md(str(folder / 'a.txt'))}, {md(str(folder / 'b.txt'))} |" in captured.out
+    wire = f"AFP wire via 2 outlets: {md(str(folder / 'a.txt'))}, {md(str(folder / 'b.txt'))}"
+    assert f"| 1 | {wire} |" in captured.out
 
 
 def test_a_bad_output_stops_before_any_model_loads(tmp_path, coverage_jsonl, capsys):

@@ -22,12 +22,23 @@ from ..errors import InputError, KhulasaError
 from ..pipeline import Pipeline
 from ..report import title as document_title
 from ..text import check_unicode, is_arabic, normalize
-from .coverage import Coverage, Unit, link_coverage
+from .coverage import (
+    MIN_CONTENT,
+    Coverage,
+    Unit,
+    link_coverage,
+    report_words,
+    restates,
+    wire_agency,
+)
 from .key_points import OFF_TOPIC, KeyPoint
 from .key_points import key_points as pick_key_points
 
 SCHEMA = Path(__file__).resolve().parent / "digest.schema.json"
 DIGEST_POINTS = 5
+# A sentence whose content words are this share of another sentence of its story restates it
+# (a copy's new headline over the same lead): not something only its article reports.
+RESTATED = 0.6
 # English function words: a Latin-script text with too few of them is not English.
 _ENGLISH = frozenset(
     "the of and to is that for with was by from it said he has have are were be this which "
@@ -109,6 +120,7 @@ class Digest:
                     "documents": [self.documents[d].input.id for d in docs],
                     "outlets": _outlets([self.documents[d] for d in docs]),
                     "title": self.documents[docs[0]].title,
+                    "agency": wire_agency(self.documents[d].input.text or "" for d in docs),
                 }
                 for k, docs in enumerate(self.stories)
             ],
@@ -273,9 +285,19 @@ def _attach(docs, ready, units: list[Unit], coverage: Coverage) -> list[list[int
     for u, c in zip(units, coverage.copy_of, strict=True):
         copy_docs.setdefault(c, set()).add(u.doc)
     group_docs = [{units[j].doc for j in members} for members in coverage.groups]
+    words = [report_words(u.english) for u in units]
+    in_story: dict[int, list[int]] = {}
     for i, u in enumerate(units):
-        if group_docs[coverage.group_of[i]] | copy_docs[coverage.copy_of[i]] == {u.doc}:
-            docs[u.doc].only_in.append(u.segment)
+        in_story.setdefault(docs[u.doc].story, []).append(i)
+    for i, u in enumerate(units):
+        if group_docs[coverage.group_of[i]] | copy_docs[coverage.copy_of[i]] != {u.doc}:
+            continue
+        if len(words[i]) < MIN_CONTENT:  # a dateline or a byline reports nothing
+            continue
+        others = (words[j] for j in in_story[docs[u.doc].story] if j != i)
+        if restates(words[i], others, RESTATED):  # a new headline over the story's own lead
+            continue
+        docs[u.doc].only_in.append(u.segment)
     for k in _off_topic(docs, units, coverage, len(stories)):
         docs[k].flags.append(OFF_TOPIC)
     return stories

@@ -53,6 +53,32 @@ def shingles(tokens: list[str]) -> frozenset[str]:
     )
 
 
+# Wire agencies as datelines name them, Arabic and English: "(أ ف ب)", "(رويترز)", "(AFP)".
+AGENCIES = {
+    "AFP": r"\(\s*[اأ]\s*\.?\s*ف\s*\.?\s*ب\s*\.?\s*\)|فرانس برس|\(AFP\)|\bAFP\b",
+    "Reuters": r"\(\s*رويترز\s*\)|\(Reuters\)",
+    "AP": r"\(\s*[اأ]\s*\.?\s*ب\s*\.?\s*\)|أسوشيتد برس|\(AP\)",
+    "dpa": r"\(\s*د\s*\.?\s*ب\s*\.?\s*[اأ]\s*\.?\s*\)|\(dpa\)",
+}
+DATELINE_CHARS = 200  # where a dateline names its agency: the article's opening
+
+
+def wire_agency(texts: Iterable[str]) -> str | None:
+    """The wire agency the openings of `texts` name (a story's copies: any of them), or None."""
+    for text in texts:
+        opening = text[:DATELINE_CHARS]
+        for agency, pattern in AGENCIES.items():
+            if re.search(pattern, opening):
+                return agency
+    return None
+
+
+def restates(words: frozenset[str], others: Iterable[frozenset[str]], share: float) -> bool:
+    """Whether `words` (a sentence's content words) are, `share` of them at least, the words
+    of one of `others` (a headline that restates its story's lead)."""
+    return any(len(words & other) >= share * len(words) for other in others)
+
+
 def report_words(english: str) -> frozenset[str]:
     """Content words of an English sentence, lightly stemmed (plural -s, possessive 's)."""
     out = set()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..checks import EXPLANATIONS
 from ..report import MT_NOTE, cut, md
-from .coverage import MIN_CONTENT
+from .coverage import MIN_CONTENT, wire_agency
 
 OFF_TOPIC_NOTE = "shares no reported fact with the rest of the coverage (off topic?)"
 
@@ -86,13 +86,28 @@ def _key_points(digest) -> list[str]:
     return lines + [""]
 
 
+def story_source(digest, story: int, outlets_named: bool = True) -> str:
+    """Who reports a story, in a reader's words: "AFP wire via 4 outlets: A, B, C, D" for
+    copies of a wire story whose dateline names its agency (without the names where chips
+    name them), else its outlets."""
+    docs = [digest.documents[d] for d in digest.stories[story]]
+    outlets = list(dict.fromkeys(d.input.outlet or d.input.id for d in docs))
+    agency = wire_agency(d.input.text or "" for d in docs)
+    if agency and len(outlets) > 1:
+        named = f": {', '.join(outlets)}" if outlets_named else ""
+        return f"{agency} wire via {len(outlets)} outlets{named}"
+    if agency:
+        return f"{outlets[0]} ({agency})"
+    return ", ".join(outlets)
+
+
 def _stories(digest) -> list[str]:
-    lines = ["## Stories", "", "| story | outlets | documents | title |", "|---|---|---|---|"]
-    for k, members in enumerate(digest.stories, start=1):
+    lines = ["## Stories", "", "| story | reported by | documents | title |", "|---|---|---|---|"]
+    for k, members in enumerate(digest.stories):
         docs = [digest.documents[d] for d in members]
-        outlets = ", ".join(dict.fromkeys(md(d.input.outlet or d.input.id) for d in docs))
         ids = ", ".join(md(d.input.id) for d in docs)
-        lines.append(f"| {k} | {outlets} | {ids} | {md(docs[0].title or '')} |")
+        source = md(story_source(digest, k))
+        lines.append(f"| {k + 1} | {source} | {ids} | {md(docs[0].title or '')} |")
     return lines + [""]
 
 

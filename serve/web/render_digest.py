@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from ...models.digest.build import Digest, DigestDocument
-from ...models.digest.report import no_key_points
+from ...models.digest.report import no_key_points, story_source
 from ...models.report import MT_NOTE
 from .render import _flags
 
@@ -39,19 +39,25 @@ def _points(digest: Digest) -> str:
         return f'<p class="kh-waiting">{escape(no_key_points(digest))}</p>'
     items = []
     for p in digest.key_points:
-        stories = f"{p.corroboration} {'story' if p.corroboration == 1 else 'stories'}"
-        articles = f"{p.documents} {'article' if p.documents == 1 else 'articles'}"
         keys = " ".join(
             f"{next(i for i, d in enumerate(digest.documents) if d.input.id == doc)}:{int(s)}"
             for doc, s in p.sources
         )
-        chips = "".join(_chip(digest, doc, s) for doc, s in p.sources)
+        by_story: dict[int, list] = {}  # the copies of one story together, under its source
+        for doc, s in p.sources:
+            by_story.setdefault(digest.document(doc).story, []).append((doc, s))
+        sources = "".join(
+            f'<span class="kh-dsource">{escape(story_source(digest, story, False))} '
+            f'<span class="kh-cites">{"".join(_chip(digest, d, s) for d, s in cited)}</span></span>'
+            for story, cited in by_story.items()
+        )
+        n = p.corroboration
         items.append(
             f'<li class="kh-point kh-dpoint" tabindex="0" data-sources="{keys}">'
             f"{escape(p.text)}{_flags(p.flags)}"
-            f'<span class="kh-corr" title="Distinct stories that report this (copies of one '
-            f'story count once), and articles in all">{stories} · {articles}</span>'
-            f'<span class="kh-cites">{chips}</span></li>'
+            f'<span class="kh-corr" title="Copies of one story count once">Reported '
+            f"{'independently by ' + str(n) + ' sources' if n > 1 else 'by 1 source'}:</span>"
+            f"{sources}</li>"
         )
     return '<ol class="kh-points">' + "".join(items) + "</ol>"
 
@@ -65,13 +71,12 @@ def _how(digest: Digest) -> str:
 
 def _stories(digest: Digest) -> str:
     rows = []
-    for k, members in enumerate(digest.stories, start=1):
+    for k, members in enumerate(digest.stories):
         docs = [digest.documents[d] for d in members]
-        outlets = ", ".join(dict.fromkeys(d.input.outlet or d.input.id for d in docs))
         copies = f"{len(docs)} copies" if len(docs) > 1 else "1 article"
-        off = " · shares nothing with the rest" if "off_topic" in docs[0].flags else ""
+        off = " · on another subject" if "off_topic" in docs[0].flags else ""
         rows.append(
-            f"<li><strong>Story {k}</strong>: {escape(outlets)} "
+            f"<li><strong>Story {k + 1}</strong>: {escape(story_source(digest, k))} "
             f'<span class="kh-quiet">({copies}{off})</span></li>'
         )
     return (
@@ -93,14 +98,15 @@ def _only_in(digest: Digest) -> str:
             f'<span class="kh-cites">{_chip(digest, d.input.id, i)}</span></li>'
             for i in d.only_in
         )
-        note = (
-            ' <span class="kh-quiet">(shares no reported fact with the rest: off topic?)</span>'
-            if "off_topic" in d.flags
-            else ""
-        )
-        blocks.append(
-            f"<h3>Only in {escape(d.input.outlet or d.input.id)}{note}</h3><ul>{items}</ul>"
-        )
+        name = escape(d.input.outlet or d.input.id)
+        if "off_topic" in d.flags:  # one line: an article on something else is not news here
+            blocks.append(
+                f'<details class="kh-offtopic"><summary>{name}: on another subject '
+                f'<span class="kh-quiet">({len(d.only_in)} sentences; it shares no reported fact '
+                f"with the rest)</span></summary><ul>{items}</ul></details>"
+            )
+            continue
+        blocks.append(f"<h3>Only in {name}</h3><ul>{items}</ul>")
     if not blocks:
         return ""
     return (
