@@ -93,6 +93,22 @@ def test_the_wire_agency_is_read_from_the_dateline(digest):
     assert wire_agency(["قال الوزير إن الاجتماع ..."]) is None
 
 
+def test_the_page_shows_who_reports_which_key_point(digest):
+    from khulasa.serve.web.render_digest import render_digest
+
+    html = render_digest(digest)
+    grid = html[html.index('<table class="kh-grid">') : html.index("</table>")]
+    assert '<th scope="col">Outlet E</th>' in grid and "Outlet F" not in grid  # off topic out
+    columns = 5  # the six articles but the off-topic one
+    for n, point in enumerate(digest.key_points, start=1):
+        row = grid[grid.index(f'<th scope="row">{n}</th>') :].split("</tr>")[0]
+        cited = {doc: s for doc, s in point.sources}
+        assert row.count("<td>–</td>") == columns - len(cited)  # a dash where it is not
+        for doc, s in cited.items():
+            k = [d.input.id for d in digest.documents if "off_topic" not in d.flags].index(doc)
+            assert row.split("<td>")[k + 1].startswith(f"{s + 1}</td>")  # its sentence
+
+
 def test_every_provenance_pair_points_at_a_real_segment(digest):
     assert digest.key_points
     for point in digest.key_points:

@@ -62,6 +62,36 @@ def _points(digest: Digest) -> str:
     return '<ol class="kh-points">' + "".join(items) + "</ol>"
 
 
+def _grid(digest: Digest) -> str:
+    """Who reports which key point: a row per key point, a column per article read (off-topic
+    ones left out), the sentence numbers where it does, a dash where it does not."""
+    columns = [
+        (k, d)
+        for k, d in enumerate(digest.documents)
+        if d.document is not None and "off_topic" not in d.flags
+    ]
+    if not digest.key_points or len(columns) < 2:
+        return ""
+    head = "".join(f'<th scope="col">{escape(_name(d))}</th>' for _, d in columns)
+    rows = []
+    for n, p in enumerate(digest.key_points, start=1):
+        cells = []
+        for _, d in columns:
+            cited = [s for doc, s in p.sources if doc == d.input.id]
+            cells.append(
+                "<td>" + (", ".join(str(int(s) + 1) for s in cited) if cited else "–") + "</td>"
+            )
+        rows.append(f'<tr><th scope="row">{n}</th>{"".join(cells)}</tr>')
+    return (
+        '<section class="kh-dsection" aria-labelledby="kh-grid-title">'
+        '<h2 id="kh-grid-title">Who reports which key point</h2><p class="kh-quiet">The '
+        "sentence of each article that reports it; a dash where the article does not.</p>"
+        '<div class="kh-grid-wrap" tabindex="0" role="region" aria-labelledby="kh-grid-title">'
+        f'<table class="kh-grid"><thead><tr><th scope="col">Key point</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div></section>"
+    )
+
+
 def _how(digest: Digest) -> str:
     points = digest.meta["key_points"]
     if points["mode"] == "abstractive":
@@ -193,5 +223,6 @@ def render_digest(digest: Digest | None) -> str:
         f'<span class="kh-how">{escape(summary)} · {escape(_how(digest))}</span></div>'
         f"{_points(digest)}"
         f'<p class="kh-note"><strong>{escape(note_head)}:</strong>{escape(note_body)}</p></section>'
-        f"{_stories(digest)}{_only_in(digest)}{_left_out(digest)}{_articles(digest)}</div>"
+        f"{_grid(digest)}{_stories(digest)}{_only_in(digest)}{_left_out(digest)}"
+        f"{_articles(digest)}</div>"
     )
