@@ -89,7 +89,7 @@ def pair_faults(ar: str, en: str, rng: random.Random) -> dict[str, str | None]:
         checks.UNTRANSLATED: leave_arabic(ar, en, rng),
         checks.REPETITION: loop_phrase(en, rng),
         checks.LENGTH_RATIO: cut_second_half(en) if len(ar) >= checks.MIN_LENGTH_CHECKED else None,
-        checks.QUOTE_MISMATCH: remove_quotes(en) if checks._AR_QUOTE.search(ar) else None,
+        checks.QUOTE_MISMATCH: remove_quotes(en) if checks.AR_QUOTATION.search(ar) else None,
         checks.NUMBER_MISMATCH: change_number(en, rng) if checks.numbers(ar, True) else None,
     }
 
