@@ -53,11 +53,16 @@ def summary_made_by(meta: dict) -> str:
     return "No summary"
 
 
+def created_at(meta: dict) -> str:
+    """When a result was made, as a reader writes it ("2026-12-03 02:06:40 UTC")."""
+    return str(meta.get("created", "")).replace("T", " ").replace("Z", " UTC")
+
+
 def to_markdown(doc) -> str:
     """The whole report; every piece of untrusted text escaped (`md`)."""
     meta = doc.meta
     tr = meta.get("translator", {})
-    created = str(meta.get("created", "")).replace("T", " ").replace("Z", " UTC")
+    created = created_at(meta)
     language = doc.source_language
     lines = [
         f"# {md(title(doc))}",

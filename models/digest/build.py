@@ -105,6 +105,12 @@ class Digest:
     stories: list[list[int]]  # story -> document positions
     key_points: list[KeyPoint]
     meta: dict
+    agencies: list[str | None] = field(default_factory=list)  # story -> the wire its dateline names
+
+    def outlets(self, story: int) -> list[str]:
+        """The story's outlets (each document's, or its id when it names none), each once."""
+        inputs = (self.documents[d].input for d in self.stories[story])
+        return list(dict.fromkeys(i.outlet or i.id for i in inputs))
 
     def document(self, doc_id: str) -> DigestDocument:
         return next(d for d in self.documents if d.input.id == doc_id)
@@ -118,9 +124,9 @@ class Digest:
                 {
                     "id": k,
                     "documents": [self.documents[d].input.id for d in docs],
-                    "outlets": _outlets([self.documents[d] for d in docs]),
+                    "outlets": self.outlets(k),
                     "title": self.documents[docs[0]].title,
-                    "agency": wire_agency(self.documents[d].input.text or "" for d in docs),
+                    "agency": self.agencies[k],
                 }
                 for k, docs in enumerate(self.stories)
             ],
@@ -137,10 +143,6 @@ class Digest:
         from .report import to_markdown
 
         return to_markdown(self)
-
-
-def _outlets(docs: list[DigestDocument]) -> list[str]:
-    return list(dict.fromkeys(d.input.outlet or d.input.id for d in docs))
 
 
 def language_of(text: str) -> str | None:
@@ -266,7 +268,8 @@ def make_digest(
         "summarize": model_ms,
         "total": _ms(started),
     }
-    return Digest(docs, stories, key_points, meta)
+    agencies = [wire_agency(docs[d].input.text or "" for d in story) for story in stories]
+    return Digest(docs, stories, key_points, meta, agencies)
 
 
 def _attach(docs, ready, units: list[Unit], coverage: Coverage) -> list[list[int]]:

@@ -6,8 +6,8 @@ in English and in its source language, so each claim can be checked."""
 from __future__ import annotations
 
 from ..checks import EXPLANATIONS
-from ..report import MT_NOTE, cut, md
-from .coverage import MIN_CONTENT, wire_agency
+from ..report import MT_NOTE, created_at, cut, md
+from .coverage import MIN_CONTENT
 
 OFF_TOPIC_NOTE = "shares no reported fact with the rest of the coverage (off topic?)"
 
@@ -32,7 +32,7 @@ def to_markdown(digest) -> str:
     meta = digest.meta
     counts = meta["counts"]
     tr = meta.get("translator", {})
-    created = str(meta.get("created", "")).replace("T", " ").replace("Z", " UTC")
+    created = created_at(meta)
     points = meta["key_points"]
     how = (
         f"written by the model {points['model']} from each group's sentences"
@@ -90,9 +90,7 @@ def story_source(digest, story: int, outlets_named: bool = True) -> str:
     """Who reports a story, in a reader's words: "AFP wire via 4 outlets: A, B, C, D" for
     copies of a wire story whose dateline names its agency (without the names where chips
     name them), else its outlets."""
-    docs = [digest.documents[d] for d in digest.stories[story]]
-    outlets = list(dict.fromkeys(d.input.outlet or d.input.id for d in docs))
-    agency = wire_agency(d.input.text or "" for d in docs)
+    outlets, agency = digest.outlets(story), digest.agencies[story]
     if agency and len(outlets) > 1:
         named = f": {', '.join(outlets)}" if outlets_named else ""
         return f"{agency} wire via {len(outlets)} outlets{named}"

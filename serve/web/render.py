@@ -14,7 +14,7 @@ from pathlib import Path
 from ...models.checks import EXPLANATIONS, PLAIN, WARNINGS
 from ...models.document import Document, Segment, SummarySentence
 from ...models.evidence import evidence
-from ...models.report import MT_NOTE, check_note, summary_made_by, title
+from ...models.report import MT_NOTE, check_note, created_at, summary_made_by, title
 
 FLAG_LABELS = {
     "split_at_length_limit": "split at the length limit",
@@ -66,18 +66,19 @@ def _flags(flags: list[str], evidence: dict[str, str] | None = None) -> str:
         label = escape(FLAG_LABELS.get(f, f))
         why = EXPLANATIONS.get(f) or GOOD_FLAGS.get(f) or FLAG_LABELS.get(f, f)
         why = escape(f"{why} {evidence[f]}" if evidence and f in evidence else why)
-        cls = (
-            "kh-flag kh-ok"
-            if f in GOOD_FLAGS
-            else "kh-flag kh-neutral"
-            if f in NEUTRAL_FLAGS
-            else "kh-flag"
-        )
-        out.append(
-            f'<span class="{cls}" tabindex="0" title="{why}">{label}'
-            f'<span class="kh-sr"><span class="kh-sep">: </span>{why}</span></span>'
-        )
+        kind = "kh-ok" if f in GOOD_FLAGS else "kh-neutral" if f in NEUTRAL_FLAGS else ""
+        out.append(_marker(label, why, kind))
     return "".join(out)
+
+
+def _marker(label: str, why: str, kind: str = "") -> str:
+    """One marker (escaped `label` and `why`): its reason on hover (title), and on focus and
+    tap (it takes focus; the reason is also its accessible text)."""
+    cls = f"kh-flag {kind}".strip()
+    return (
+        f'<span class="{cls}" tabindex="0" title="{why}">{label}'
+        f'<span class="kh-sr"><span class="kh-sep">: </span>{why}</span></span>'
+    )
 
 
 def _pair(seg: Segment) -> str:
@@ -125,11 +126,7 @@ def _source_mark(note: str) -> str:
     (shown on hover, focus and tap like every marker)."""
     if not note:
         return ""
-    why = escape(note[0].upper() + note[1:] + ".")
-    return (
-        f'<span class="kh-flag kh-src" tabindex="0" title="{why}">check its sources'
-        f'<span class="kh-sr"><span class="kh-sep">: </span>{why}</span></span>'
-    )
+    return _marker("check its sources", escape(note[0].upper() + note[1:] + "."), "kh-src")
 
 
 def _marked(doc: Document) -> list[Segment]:
@@ -212,7 +209,7 @@ def _print_head(doc: Document) -> str:
     from, its date and link, and when it was translated."""
     source = doc.meta.get("source") or {}
     where = [str(source[k]) for k in ("outlet", "date", "url") if source.get(k)]
-    made = str(doc.meta.get("created", "")).replace("T", " ").replace("Z", " UTC")
+    made = created_at(doc.meta)
     where.append(f"translated by machine {made}".strip())
     return (
         f'<header class="kh-print-head"><h1>{escape(title(doc))}</h1>'
