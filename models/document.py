@@ -11,6 +11,7 @@ SPLIT_AT_LENGTH_LIMIT = "split_at_length_limit"  # translated in pieces, joined 
 FROM_MEMORY = "from_memory"  # answered by the sentence memory, no model call
 NOT_ARABIC = "not_arabic"  # the sentence has no Arabic letter
 VERIFIED = "verified"  # a reader's correction from the sentence memory (POST /suggest)
+OTHER_WORDING = "other_wording"  # another of the model's wordings, chosen by the reader
 # Summary sentence flags
 UNSUPPORTED = "unsupported"  # no source sentence supports it
 # Document warnings (meta["warnings"])
@@ -105,9 +106,3 @@ class Document:
     @classmethod
     def from_json(cls, text: str) -> Document:
         return cls.from_dict(json.loads(text))
-
-    def to_markdown(self) -> str:
-        """The reader's report (models/report.py)."""
-        from .report import to_markdown
-
-        return to_markdown(self)

@@ -77,3 +77,15 @@ def collect(translator: Translator, texts: list[str], n: int = 1) -> list[tuple[
         for result in batch:
             out[result.index] = result.hypotheses
     return out
+
+
+def joined(done: list[Translation], k: int) -> tuple[str, float | None]:
+    """The k-th English of a sentence translated in pieces (`done`: each piece's Translation,
+    in order; a piece with fewer hypotheses gives its last) and its score: the pieces' mean,
+    None when one is unknown."""
+    english = " ".join(
+        h for r in done if (h := r.hypotheses[min(k, len(r.hypotheses) - 1)].strip())
+    )
+    scores = [r.scores[min(k, len(r.scores) - 1)] if r.scores else None for r in done]
+    score = None if None in scores else round(sum(scores) / len(scores), 4)
+    return english, score

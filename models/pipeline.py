@@ -13,6 +13,8 @@ from .checks import (
     LOW_CONFIDENCE_BELOW,
     RETRIED,
     RETRY_FLAGS,
+    UNSUPPORTED_NAME,
+    UNSUPPORTED_NUMBER,
     check_pair,
     check_summary,
     source_warnings,
@@ -29,7 +31,7 @@ from .document import (
 )
 from .env import version, versions
 from .errors import InputError, KhulasaError
-from .interface import Translation, Translator
+from .interface import Translation, Translator, joined
 from .text import (
     arabic_ratio,
     check_unicode,
@@ -214,14 +216,8 @@ class Pipeline:
     def _fill(self, seg: Segment, done: list[Translation], n: int) -> None:
         """A segment's English, score and check flags from its pieces' translations."""
 
-        def joined(k: int) -> str:
-            hyps = (r.hypotheses[min(k, len(r.hypotheses) - 1)] for r in done)
-            return " ".join(e for e in hyps if e)
-
-        seg.english = joined(0)
-        seg.alternatives = [joined(k) for k in range(1, n)]
-        scores = [r.score for r in done]
-        seg.score = None if None in scores else round(sum(scores) / len(scores), 4)
+        seg.english, seg.score = joined(done, 0)
+        seg.alternatives = [joined(done, k)[0] for k in range(1, n)]
         if all(r.verified for r in done):  # a reader's correction: not the model's to check
             seg.flags = [f for f in seg.flags if f not in TRUST_FLAGS] + [VERIFIED]
         elif self.checks:
@@ -278,17 +274,25 @@ class Pipeline:
         t0 = time.perf_counter()
         segments = [(s.index, s.english or "") for s in doc.segments]
         doc.summary = self.summarizer.summarize(segments, sentences)
-        if self.checks and self.summarizer.settings.get("mode") == "abstractive":
-            english = dict(segments)
-            for s in doc.summary:
-                s.flags += check_summary(
-                    s.text, [english[i] for i in s.sources], list(english.values())
-                )
+        self.check_summary(doc)
+        doc.meta["timings_ms"]["summarize"] = _ms(t0)
+
+    def check_summary(self, doc: Document) -> None:
+        """Each key point's own checks (an abstractive one's numbers and names against the
+        English), the warnings of the sentences it rests on, and the document's counts; made
+        again whenever a sentence's English changes (another wording chosen)."""
+        english = {s.index: s.english or "" for s in doc.segments}
+        abstractive = self.summarizer is not None and (
+            self.summarizer.settings.get("mode") == "abstractive"
+        )
         flags = {seg.index: seg.flags for seg in doc.segments}
         for s in doc.summary:
+            if self.checks and abstractive:
+                s.flags = [f for f in s.flags if f not in SUMMARY_CHECKS] + check_summary(
+                    s.text, [english[i] for i in s.sources], list(english.values())
+                )
             s.source_flags = source_warnings(s.sources, flags)
         doc.meta["trust"] = trust_counts(doc)
-        doc.meta["timings_ms"]["summarize"] = _ms(t0)
 
     def _meta(self) -> dict:
         summarizer = (
@@ -310,6 +314,7 @@ class Pipeline:
 
 
 TRUST_FLAGS = frozenset(EXPLANATIONS) - {RETRIED}
+SUMMARY_CHECKS = (UNSUPPORTED_NUMBER, UNSUPPORTED_NAME)  # what check_summary finds
 
 
 def _trust(seg: Segment) -> list[str]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 from .checks import EXPLANATIONS, PLAIN, WARNINGS
+from .document import OTHER_WORDING
+from .wordings import CHOSEN_NOTE
 
 MT_NOTE = "Machine translation: check names, numbers and quotes against the Arabic before quoting."
 TITLE_CHARS = 100  # a longer first line is cut at a word for the title
@@ -89,7 +91,12 @@ def to_markdown(doc) -> str:
     lines += ["## Arabic and English, sentence by sentence", ""]
     for s in doc.segments:
         mark = " ⚑" if any(f in EXPLANATIONS for f in s.flags) else ""
-        lines += [f"**[{s.index + 1}]**{mark} {md(s.english or '')}  ", f"> {md(s.source)}", ""]
+        chosen = f" _({CHOSEN_NOTE})_" if OTHER_WORDING in s.flags else ""
+        lines += [
+            f"**[{s.index + 1}]**{mark} {md(s.english or '')}{chosen}  ",
+            f"> {md(s.source)}",
+            "",
+        ]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -3,6 +3,7 @@
 unless KHULASA_REQUIRE_BROWSER=1 (CI), where it fails instead. Screenshots of each state go to
 test-artifacts/ (KHULASA_ARTIFACTS)."""
 
+import json
 import os
 import shutil
 import threading
@@ -504,13 +505,65 @@ def test_on_a_phone_an_error_is_scrolled_into_view_and_focused(site):
 def test_no_serious_accessibility_violations(site, viewport, scheme):
     page = open_page(site, viewport, scheme)
     found = []
-    for state in ("first visit", "results"):
+    for state in ("first visit", "results", "other wordings"):
         if state == "results":
             page.click("#kh-example")
             wait_done(page)
+        if state == "other wordings":
+            open_wordings(page, 3)
         found += [f"{state}: {v}" for v in serious_violations(page)]
     shot(page, f"axe-{scheme}-{viewport['width']}")
     assert not found, found
+    page.context.close()
+
+
+def open_wordings(page, index: int):
+    """Select sentence `index`, ask for its other wordings, wait until they are shown."""
+    page.click(f'.kh-en[data-seg="{index}"]')
+    page.click(f'.kh-pair[data-seg="{index}"] .kh-more')
+    page.wait_for_selector('#kh-wordings[aria-busy="false"]', timeout=60_000)
+    page.wait_for_function("() => document.activeElement.id === 'kh-wordings'")
+
+
+def test_other_wordings_on_click_and_one_used_in_the_view_copy_and_download(site):
+    page = open_page(site)
+    page.click("#kh-example")
+    wait_done(page)
+    assert page.locator(".kh-more:visible").count() == 0  # offered by the selected sentence
+    page.click('.kh-en[data-seg="5"]')
+    assert page.locator(".kh-more:visible").count() == 1
+    before = page.eval_on_selector('.kh-en[data-seg="5"]', "e => e.firstChild.textContent")
+    open_wordings(page, 5)
+    panel = page.locator("#kh-wordings")
+    assert panel.locator("h3").inner_text() == "Other wordings of sentence 6"
+    options = panel.locator(".kh-wordings-list li")
+    assert 1 <= options.count() <= 3
+    for k in range(options.count()):  # each with its score and its checks, and a way to use it
+        about = options.nth(k).locator(".kh-wording-about").inner_text()
+        assert "score -" in about and "(0 is certain)" in about
+        assert options.nth(k).locator(".kh-flag").count() or "no warnings" in about
+    assert in_view(page, "#kh-wordings h3")
+    shot(page, "desktop-7-other-wordings")
+    chosen = options.first.locator(".kh-wording").inner_text()
+    options.first.locator("button").click()
+    page.wait_for_function(
+        "t => document.querySelector('.kh-en[data-seg=\"5\"]').innerText.startsWith(t)",
+        arg=chosen,
+    )
+    page.wait_for_timeout(400)
+    assert "wording you chose" in page.inner_text('.kh-en[data-seg="5"]')
+    assert before in panel.inner_text()  # the first one is offered back
+    page.click('[data-copy="english"]')
+    page.wait_for_function("() => document.querySelector('[data-copy=english]').textContent"
+                           " === 'Copied'")  # fmt: skip
+    assert chosen in page.evaluate("navigator.clipboard.readText()")
+    with page.expect_download() as download:
+        page.click("#kh-json")
+    data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    segments = [s for p in data["paragraphs"] for s in p["segments"]]
+    assert segments[5]["english"] == chosen and "other_wording" in segments[5]["flags"]
+    page.click("#kh-wordings .kh-wordings-close")
+    page.wait_for_function("() => !document.querySelector('#kh-wordings')")
     page.context.close()
 
 

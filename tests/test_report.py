@@ -5,7 +5,7 @@ import re
 from khulasa.models.checks import EXPLANATIONS
 from khulasa.models.document import Document
 from khulasa.models.factory import load_pipeline
-from khulasa.models.report import MT_NOTE, file_stem, title
+from khulasa.models.report import MT_NOTE, file_stem, title, to_markdown
 
 INTERNAL = ["from_memory", "split_at_length_limit", "low_confidence", "not_arabic", "retried"]
 
@@ -14,7 +14,7 @@ def test_markdown_is_a_report_a_reader_can_cite(replicas, sample_ar):
     pipeline = load_pipeline(str(replicas["opus-mt"]), "extractive", backend="torch")
     doc = pipeline.process(sample_ar)
     doc.segments[0].english = "Akhbar Al-Aan | Brussels – Belgium – (AFP)"  # as a real model
-    md = doc.to_markdown()
+    md = to_markdown(doc)
     lines = md.splitlines()
     assert lines[0] == "# Akhbar Al-Aan \\| Brussels – Belgium – (AFP)"
     assert MT_NOTE in md
@@ -59,7 +59,7 @@ def test_flagged_sentences_are_listed_in_words():
             "meta": {"created": "2026-11-29T21:00:00Z"},
         }
     )
-    md = doc.to_markdown()
+    md = to_markdown(doc)
     assert f"- [1] {EXPLANATIONS['low_confidence']}" in md and "**[1]** ⚑ Kerry said" in md
     assert "from_memory" not in md and "low_confidence" not in md
 

@@ -2,6 +2,7 @@ from khulasa.eval.replicas import english_text
 from khulasa.models import Document, load_pipeline
 from khulasa.models.document import UNSUPPORTED
 from khulasa.models.provenance import supporting_sources
+from khulasa.models.report import to_markdown
 from khulasa.models.summarize import ExtractiveSummarizer
 from khulasa.models.text import normalize, split_paragraphs, split_sentences
 
@@ -134,6 +135,6 @@ def test_markdown_escapes_untrusted_text():
             "summary": [{"text": "[link](http://x)", "sources": [0], "flags": []}],
         }
     )
-    md = doc.to_markdown()
+    md = to_markdown(doc)
     assert "<script>" not in md and "<img" not in md
     assert "\\*bold\\*" in md and "\\[link\\]" in md

@@ -9,6 +9,7 @@ from khulasa.models.checks import EXPLANATIONS, check_pair, check_summary, numbe
 from khulasa.models.document import Document
 from khulasa.models.factory import load_pipeline, load_translator
 from khulasa.models.pipeline import segment
+from khulasa.models.report import to_markdown
 
 # (Arabic, English, the flag it must raise): real-looking faults of neural MT.
 EXAMPLES = [
@@ -147,7 +148,7 @@ def test_signals_reach_json_markdown_and_batch(replicas, sample_ar, tmp_path):
     first = data["paragraphs"][0]["segments"][0]
     assert isinstance(first["score"], float) and checks.LOW_CONFIDENCE in first["flags"]
     assert Document.from_dict(data).to_dict() == data
-    md = doc.to_markdown()
+    md = to_markdown(doc)
     assert "## Check these sentences" in md
     assert f"- [1] {EXPLANATIONS[checks.LOW_CONFIDENCE]}" in md  # 1-based, reasons in words
     from test_batch import options, read_lines
@@ -215,7 +216,7 @@ def test_key_points_carry_the_warnings_of_the_sentences_they_rest_on(replicas, t
     assert Document.from_dict(data).to_dict() == data
     first = unsure.summary[0]
     n = first.sources[0] + 1
-    assert f"\\[check: sentence {n}: the model was unsure\\]" in unsure.to_markdown()
+    assert f"\\[check: sentence {n}: the model was unsure\\]" in to_markdown(unsure)
     html = render_results(unsure)
     assert html.count('class="kh-point kh-marked"') == len(unsure.summary)
     assert f'data-check="check: sentence {n}: the model was unsure' in html

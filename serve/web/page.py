@@ -18,7 +18,7 @@ from ...models.options import MAX_BEAMS
 from ...models.reading.article import Article, read_article
 from ...models.reading.extract import SUFFIXES, kinds_in_words
 from ...models.reading.fetch import is_link
-from ...models.report import file_stem
+from ...models.report import file_stem, to_markdown
 from ...models.text import check_arabic, normalize
 from ..limits import Gate, Guard
 from ..service import EXAMPLE, Downloads, ModelPool, ServeOptions, reader_message
@@ -32,6 +32,7 @@ from .render import (
     render_status,
 )
 from .suggest_box import suggestion_box
+from .wordings_box import WORDINGS_JS, Reading, wordings_events
 
 API_NAME = "translate_document"
 
@@ -72,11 +73,11 @@ def page_errors():
 
 
 def _view(
-    status, results, *, editing, folded=None, busy=False, files=(None, None), sources=None,
+    status, results, *, editing, folded=None, busy=False, files=(None, None), reading=None,
     article=None,
 ) -> tuple:  # fmt: skip
     """The page run's outputs: status, results, editor, folded row, folded text, Translate,
-    Example, Cancel, JSON and Markdown downloads, the sentences shown (for corrections), and
+    Example, Cancel, JSON and Markdown downloads, the result being read (a `Reading`), and
     the text box, file and link: an article read from a file or a link goes into the text box
     (Edit then edits it, and the next run translates it) and the file and link are cleared."""
     json_path, md_path = files
@@ -97,7 +98,7 @@ def _view(
         gr.Button(visible=busy),
         gr.DownloadButton(value=str(json_path) if json_path else None, interactive=bool(json_path)),
         gr.DownloadButton(value=str(md_path) if md_path else None, interactive=bool(md_path)),
-        sources if sources is not None else gr.skip(),
+        reading if reading is not None else gr.skip(),
         *inputs,
     )
 
@@ -218,15 +219,23 @@ class Page:
                     yield _view(status, render_results(doc, waiting), editing=False, busy=True)
             if about:
                 doc.meta["source"] = about
-            files = _write_downloads(doc, self.downloads.folder())
+            files = self.write_downloads(doc)
         except Exception as exc:
             yield _view(render_error(reader_message(exc)), "", editing=True)
             return
-        elapsed = time.perf_counter() - started
-        status = render_status(doc, "Done:", state="done", elapsed=elapsed)
-        sources = [seg.source for seg in doc.segments]
-        yield _view(status, render_results(doc, "No key points."), editing=False, files=files,
-                    sources=sources)  # fmt: skip
+        models = (translator, summarizer, int(beams or 0))
+        reading = Reading(doc, models, seconds=time.perf_counter() - started)
+        yield _view(reading.status(), reading.view(), editing=False, files=files, reading=reading)
+
+    def write_downloads(self, doc: Document) -> tuple[Path, Path]:
+        """The JSON and the Markdown, named after the article's first words and the date, in
+        a folder of their own (written again when the reader uses another wording)."""
+        folder = self.downloads.folder()
+        stem = file_stem(doc)
+        json_path, md_path = folder / f"{stem}.json", folder / f"{stem}.md"
+        json_path.write_text(doc.to_json(), encoding="utf-8")
+        md_path.write_text(to_markdown(doc), encoding="utf-8")
+        return json_path, md_path
 
     def stopped(self, request: gr.Request = None):
         """Cancel: the run is stopped (Gradio closes it, which frees its model slot), and a
@@ -327,16 +336,17 @@ def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> None:
         cancel = gr.Button("Cancel", variant="stop", visible=False, elem_id="kh-cancel")
     status = gr.HTML(render_status(None, "", state="idle"), elem_id="kh-status",
                      elem_classes=noprint)  # fmt: skip
-    results = gr.HTML("", elem_id="kh-results")
+    results = gr.HTML("", elem_id="kh-results", js_on_load=WORDINGS_JS)
     with gr.Row(elem_classes=noprint):
         json_file = gr.DownloadButton("Download JSON", interactive=False, elem_id="kh-json")
         md_file = gr.DownloadButton("Download Markdown", interactive=False, elem_id="kh-md")
 
-    shown = gr.State([])  # the Arabic sentences of the last result, for corrections
+    reading = gr.State(None)  # the result shown (a Reading): other wordings, corrections
     if options.suggestions:
-        suggestion_box(page, shown)
+        suggestion_box(page, reading)
+    wordings_events(page, results, status, (json_file, md_file), reading)
     outputs = [status, results, editor, folded, folded_text, run, example, cancel]
-    outputs += [json_file, md_file, shown, source, upload, link]
+    outputs += [json_file, md_file, reading, source, upload, link]
     job = dict(show_progress="hidden")  # each takes its turn in the gate (launch.py)
     inputs = [source, upload, link, *choices]
     runs = [
@@ -382,12 +392,3 @@ def build_app(
                 build_coverage_tab(page, pool)
         gr.api(page.translate_document, api_name=API_NAME)
     return app
-
-
-def _write_downloads(doc: Document, folder: Path) -> tuple[Path, Path]:
-    """The JSON and the Markdown, named after the article's first words and the date."""
-    stem = file_stem(doc)
-    json_path, md_path = folder / f"{stem}.json", folder / f"{stem}.md"
-    json_path.write_text(doc.to_json(), encoding="utf-8")
-    md_path.write_text(doc.to_markdown(), encoding="utf-8")
-    return json_path, md_path

@@ -12,9 +12,10 @@ from html import escape
 from pathlib import Path
 
 from ...models.checks import EXPLANATIONS, PLAIN, WARNINGS
-from ...models.document import Document, Segment, SummarySentence
+from ...models.document import NOT_ARABIC, Document, Segment, SummarySentence
 from ...models.evidence import evidence
 from ...models.report import MT_NOTE, check_note, created_at, summary_made_by, title
+from ...models.wordings import CHOSEN_NOTE
 
 FLAG_LABELS = {
     "split_at_length_limit": "split at the length limit",
@@ -31,6 +32,7 @@ FLAG_LABELS = {
     "unsupported_number": "number not in sources",
     "unsupported_name": "name not in text",
     "verified": "corrected by a reader",
+    "other_wording": "wording you chose",
 }
 # Markers that are good news, with their explanation.
 GOOD_FLAGS = {
@@ -39,7 +41,11 @@ GOOD_FLAGS = {
 }
 UNRELIABLE_SHARE = 0.5  # from this share of marked sentences (3+), the card warns of the article
 # Markers that are neither fault nor praise: how the sentence was made.
-NEUTRAL_FLAGS = {"retried", "split_at_length_limit"}
+NEUTRAL_FLAGS = {
+    "retried": "",  # its explanation is the checks' (EXPLANATIONS)
+    "split_at_length_limit": "",
+    "other_wording": CHOSEN_NOTE,
+}
 WARNING_LABELS = {
     "mostly_non_arabic": "Most of this text is not Arabic: the translation may be poor.",
 }
@@ -56,7 +62,7 @@ HEAD = (
 QUIET_FLAGS = {"from_memory"}  # bookkeeping, not a warning: counted in the status line
 
 
-def _flags(flags: list[str], evidence: dict[str, str] | None = None) -> str:
+def flag_markers(flags: list[str], evidence: dict[str, str] | None = None) -> str:
     """A quiet marker per flag; its explanation (and `evidence` for it, if any) on hover
     (title), on keyboard focus and on tap (the marker takes focus and is labelled with it)."""
     out = []
@@ -64,7 +70,8 @@ def _flags(flags: list[str], evidence: dict[str, str] | None = None) -> str:
         if f in QUIET_FLAGS:
             continue
         label = escape(FLAG_LABELS.get(f, f))
-        why = EXPLANATIONS.get(f) or GOOD_FLAGS.get(f) or FLAG_LABELS.get(f, f)
+        why = EXPLANATIONS.get(f) or GOOD_FLAGS.get(f) or NEUTRAL_FLAGS.get(f)
+        why = why or FLAG_LABELS.get(f, f)
         why = escape(f"{why} {evidence[f]}" if evidence and f in evidence else why)
         kind = "kh-ok" if f in GOOD_FLAGS else "kh-neutral" if f in NEUTRAL_FLAGS else ""
         out.append(_marker(label, why, kind))
@@ -81,26 +88,34 @@ def _marker(label: str, why: str, kind: str = "") -> str:
     )
 
 
-def _pair(seg: Segment) -> str:
-    """One sentence pair on one row: number (not selectable), English, Arabic."""
+def _pair(seg: Segment, offer: bool = False, panel: str = "") -> str:
+    """One sentence pair on one row: number (not selectable), English, Arabic. `offer`: an
+    "Other wordings" button (shown when the sentence is selected); `panel`: the other wordings
+    open under it (that pair is the selected one)."""
     i = int(seg.index)
     if seg.english is None:
         english = '<span class="kh-pending">Translating…</span>'
     else:
-        english = escape(seg.english) + _flags(
+        english = escape(seg.english) + flag_markers(
             seg.flags, evidence(seg.source, seg.english, seg.flags, seg.score)
         )
     toggle = (
         f'<button type="button" class="kh-ar-toggle" aria-expanded="false" '
         f'aria-controls="kh-ar-{i}">Arabic</button>'
     )
+    if offer and seg.english and NOT_ARABIC not in seg.flags:
+        toggle += (
+            f'<button type="button" class="kh-more kh-noprint" data-wording="ask:{i}" '
+            f'aria-label="Other wordings of sentence {i + 1}">Other wordings</button>'
+        )
     marked = " kh-marked" if any(f in WARNINGS for f in seg.flags) else ""
+    marked += " kh-hl" if panel else ""
     return (
         f'<div class="kh-pair{marked}" data-seg="{i}">'
         f'<span class="kh-num" data-n="{i + 1}" aria-hidden="true"></span>'
         f'<p class="kh-seg kh-en" lang="en" data-seg="{i}" tabindex="0">{english}{toggle}</p>'
         f'<p class="kh-seg kh-ar" id="kh-ar-{i}" lang="ar" dir="rtl" data-seg="{i}" '
-        f'tabindex="0">{escape(seg.source)}</p></div>'
+        f'tabindex="0">{escape(seg.source)}</p>{panel}</div>'
     )
 
 
@@ -117,7 +132,7 @@ def _point(sentence: SummarySentence, doc: Document) -> str:
     return (
         f'<li class="kh-point{" kh-marked" if note else ""}" tabindex="0" '
         f'data-sources="{sources}"{check}>{escape(sentence.text)}'
-        f"{cites}{_flags(sentence.flags)}{_source_mark(note)}</li>"
+        f"{cites}{flag_markers(sentence.flags)}{_source_mark(note)}</li>"
     )
 
 
@@ -217,13 +232,18 @@ def _print_head(doc: Document) -> str:
     )
 
 
-def render_results(doc: Document | None, waiting: str = "") -> str:
+def render_results(
+    doc: Document | None, waiting: str = "", offer: bool = False, panel: tuple[int, str] = (-1, "")
+) -> str:
     """The reading area: the key points card, then the sentence pairs, then the models.
-    `waiting`: what the card says while it has no key points yet."""
+    `waiting`: what the card says while it has no key points yet. `offer`: each sentence
+    offers other wordings; `panel`: (sentence index, the HTML of its other wordings)."""
     if doc is None:
         return ""
     paragraphs = "".join(
-        '<div class="kh-para">' + "".join(_pair(s) for s in p.segments) + "</div>"
+        '<div class="kh-para">'
+        + "".join(_pair(s, offer, panel[1] if s.index == panel[0] else "") for s in p.segments)
+        + "</div>"
         for p in doc.paragraphs
     )
     return (

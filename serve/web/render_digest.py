@@ -13,7 +13,7 @@ from html import escape
 from ...models.digest.build import Digest, DigestDocument
 from ...models.digest.report import no_key_points, story_source
 from ...models.report import MT_NOTE
-from .render import _flags
+from .render import flag_markers
 
 NAME_CHARS = 22  # a chip's outlet name is cut here
 
@@ -54,7 +54,7 @@ def _points(digest: Digest) -> str:
         n = p.corroboration
         items.append(
             f'<li class="kh-point kh-dpoint" tabindex="0" data-sources="{keys}">'
-            f"{escape(p.text)}{_flags(p.flags)}"
+            f"{escape(p.text)}{flag_markers(p.flags)}"
             f'<span class="kh-corr" title="Copies of one story count once">Reported '
             f"{'independently by ' + str(n) + ' sources' if n > 1 else 'by 1 source'}:</span>"
             f"{sources}</li>"
@@ -175,7 +175,7 @@ def _pair(k: int, seg) -> str:
         f'<div class="{cls}" data-doc="{k}" data-seg="{i}">'
         f'<span class="kh-num" data-n="{i + 1}" aria-hidden="true"></span>'
         f'<p class="kh-seg kh-en" lang="en" tabindex="0">{escape(seg.english or "")}'
-        f"{_flags(seg.flags)}{toggle}</p>"
+        f"{flag_markers(seg.flags)}{toggle}</p>"
         + (
             f'<p class="kh-seg kh-ar" id="kh-d{k}-ar-{i}" lang="ar" dir="rtl">{escape(arabic)}</p>'
             if arabic

@@ -11,14 +11,15 @@ from ..suggest import suggest
 from .render import render_error, render_status
 
 
-def suggestion_box(page, shown) -> None:
+def suggestion_box(page, reading) -> None:
     """The page's "Suggest a better English sentence": a sentence number of the result shown
-    (`shown`: its Arabic sentences) and the reader's English; keyed (login) and rate-limited
-    like every door."""
+    (`reading`: a Reading) and the reader's English; keyed (login) and rate-limited like every
+    door."""
 
-    def submit(number, english, sources, request: gr.Request):
+    def submit(number, english, shown, request: gr.Request):
         try:
             page.admit(request)
+            sources = [s.source for s in shown.doc.segments] if shown is not None else []
             n = int(number or 0)
             if not sources or not 1 <= n <= len(sources):
                 raise InputError(
@@ -47,4 +48,4 @@ def suggestion_box(page, shown) -> None:
             english = gr.Textbox(label="Your English for it", elem_id="kh-suggest-text")
         send = gr.Button("Suggest", elem_id="kh-suggest-send")
         answer = gr.HTML("", elem_id="kh-suggest-answer")
-    send.click(submit, [number, english, shown], answer, api_visibility="private")
+    send.click(submit, [number, english, reading], answer, api_visibility="private")

@@ -193,7 +193,7 @@
   // Copy: the key points with their 1-based citations, the English, or both.
   const text = el => Array.from(el.childNodes).filter(n => !(n.classList && (
     n.classList.contains('kh-flag') || n.classList.contains('kh-ar-toggle') ||
-    n.classList.contains('kh-cites')))).map(n => n.textContent).join('').replace(/\s+/g, ' ').trim();
+    n.classList.contains('kh-more') || n.classList.contains('kh-cites')))).map(n => n.textContent).join('').replace(/\s+/g, ' ').trim();
   const points = () => $$('#kh-results .kh-point').map(p => {
     const cites = $$('.kh-cite', p).map(c => c.textContent.trim());
     const check = p.dataset.check ? ' [' + p.dataset.check + ']' : '';
@@ -275,6 +275,17 @@
       err.focus({preventScroll: true});
     }
   };
-  setInterval(() => { tick(); reveal(); showError(); }, 200);
+  // Other wordings open (or change) under their sentence: into view and focused, so a
+  // keyboard or screen-reader user lands on them (the server renders them; see wordings_box).
+  let wordingsShown = null;
+  const showWordings = () => {
+    const panel = $('#kh-wordings');
+    if (panel && wordingsShown !== panel) {
+      wordingsShown = panel;
+      panel.scrollIntoView({block: 'nearest'});
+      panel.focus({preventScroll: true});
+    }
+  };
+  setInterval(() => { tick(); reveal(); showError(); showWordings(); }, 200);
   new MutationObserver(attributes).observe(document.documentElement, {childList: true, subtree: true});
 })();

@@ -1,0 +1,193 @@
+"""The page's other wordings: a reader who doubts a sentence's English asks for the model's
+other wordings of it (decoded on demand, in the server's one line of model jobs and through the
+sentence memory), sees each with its score and checks, and may use one in its place: in this
+reader's page and downloads only, never in the memory or anybody else's result.
+
+The result being read lives in the visitor's session (a `Reading` in a gr.State); the reading
+area's buttons reach the server through the results component's own click event (its
+`js_on_load` sends which button: "ask:5", "use:5:1", "close:5")."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html import escape
+
+import gradio as gr
+
+from ...models.document import NOT_ARABIC, Document, Segment
+from ...models.errors import InputError
+from ...models.evidence import evidence
+from ...models.wordings import (
+    OFFERED,
+    Wording,
+    first_wording,
+    other_wordings,
+    shown_wording,
+    use_wording,
+)
+from ..service import reader_message
+from .render import flag_markers, render_results, render_status
+
+# The reading area sends which wording button was pressed (nothing else: a click elsewhere in
+# it is the page script's own business).
+WORDINGS_JS = (
+    "element.addEventListener('click', ev => {"
+    " const b = ev.target.closest && ev.target.closest('[data-wording]');"
+    " if (b) trigger('click', {wording: b.dataset.wording}); });"
+)
+_ACTION = re.compile(r"(ask|use|close):(\d{1,6})(?::(\d))?")
+DONE = "No key points."  # what a finished card says when it has none (as the page run's)
+
+
+@dataclass
+class Reading:
+    """The result a visitor is reading, kept in their session: the Document, the models that
+    made it (translator, summariser, beams), the run's seconds, the other wordings found so far
+    (by sentence index), each changed sentence as the model first gave it, and the sentence
+    whose wordings are open."""
+
+    doc: Document
+    models: tuple[str, str, int]
+    seconds: float = 0.0
+    found: dict[int, list[Wording]] = field(default_factory=dict)
+    first: dict[int, Segment] = field(default_factory=dict)
+    open: int = -1
+
+    def offered(self, index: int) -> list[Wording]:
+        """The wordings offered for a sentence: the model's first one when another is shown
+        now, then those found, never the one shown; at most OFFERED."""
+        seg = self.doc.segments[index]
+        candidates = [shown_wording(self.first[index])] if index in self.first else []
+        out: list[Wording] = []
+        for w in candidates + self.found.get(index, []):
+            if w.english != seg.english and w.english not in (o.english for o in out):
+                out.append(w)
+        return out[:OFFERED]
+
+    def view(self, panel: str = "") -> str:
+        return render_results(self.doc, DONE, offer=True, panel=(self.open, panel))
+
+    def status(self) -> str:
+        return render_status(self.doc, "Done:", state="done", elapsed=self.seconds)
+
+
+def render_wordings(reading: Reading, index: int, message: str = "", busy: bool = False) -> str:
+    """The other wordings of sentence `index`, open under it: each with its score, its checks
+    and a button to use it; or `message` (busy: while they are found). Every text escaped."""
+    seg = reading.doc.segments[index]
+    i, n = int(index), int(index) + 1
+    head = (
+        f'<div class="kh-wordings-head"><h3 id="kh-wordings-title">Other wordings of sentence '
+        f'{n}</h3><button type="button" class="kh-wordings-close" data-wording="close:{i}">'
+        "Close</button></div>"
+    )
+    if message or busy:
+        body = f'<p class="kh-wordings-note">{escape(message)}</p>'
+    else:
+        offered = reading.offered(index)
+        first = reading.first.get(index)
+        items = "".join(
+            f'<li><p class="kh-wording" lang="en">{escape(w.english)}</p>'
+            f'<p class="kh-wording-about">{_about(w, seg)}'
+            f"{' · the first translation' if first and w.english == first.english else ''}</p>"
+            f'<button type="button" data-wording="use:{i}:{k}">Use this wording</button></li>'
+            for k, w in enumerate(offered)
+        )
+        now = shown_wording(seg)
+        body = (
+            f'<p class="kh-wordings-now">Shown now: {_about(now, seg)}</p>'
+            + (f'<ol class="kh-wordings-list">{items}</ol>' if items else "")
+            + '<p class="kh-wordings-note">'
+            + (
+                "The model's next best translations. Using one changes this page and its "
+                "downloads, for you only."
+                if items
+                else "The model has no other wording for this sentence."
+            )
+            + "</p>"
+        )
+    return (
+        f'<div class="kh-wordings kh-noprint" id="kh-wordings" role="region" tabindex="-1" '
+        f'aria-labelledby="kh-wordings-title" aria-busy="{str(busy).lower()}">{head}{body}</div>'
+    )
+
+
+def _about(w: Wording, seg: Segment) -> str:
+    """A wording's score and its warnings (each with its reason and evidence), as HTML."""
+    score = f"score {w.score:.2f} (0 is certain)" if w.score is not None else "score unknown"
+    flags = list(w.flags)
+    marks = flag_markers(flags, evidence(seg.source, w.english, flags, w.score))
+    return f"{escape(score)} · " + (marks or "no warnings")
+
+
+def wordings_events(page, results, status, downloads, reading) -> None:
+    """The reading area's wording buttons (ask, use, close), through `act`."""
+
+    def on_click(current: Reading | None, request: gr.Request, evt: gr.EventData):
+        data = getattr(evt, "_data", None) or {}
+        yield from act(page, current, str(data.get("wording", "")), request)
+
+    results.click(
+        on_click,
+        [reading],
+        [results, status, *downloads, reading],
+        show_progress="hidden",
+        api_visibility="private",
+    )
+
+
+def act(page, current: Reading | None, wording: str, request=None):
+    """One wording button: "ask:I" finds the other wordings of sentence I (once: then kept in
+    the Reading), in the server's line of model jobs; "use:I:K" shows the K-th offered one and
+    writes the downloads again; "close:I" closes them. Yields the outputs (results, status,
+    JSON, Markdown, Reading); a problem shows in the panel, in the reader's words."""
+    skip = (gr.skip(),) * 4
+    found = _ACTION.fullmatch(wording)
+    if current is None or found is None:  # nothing read here yet, or not our button
+        yield gr.skip(), *skip
+        return
+    what, index = found.group(1), int(found.group(2))
+    if not 0 <= index < len(current.doc.segments):
+        yield gr.skip(), *skip
+        return
+    current.open = -1 if what == "close" else index
+    if what == "close":
+        yield current.view(), gr.skip(), gr.skip(), gr.skip(), current
+        return
+    if what == "use":
+        offered = current.offered(index)
+        k = int(found.group(3) or 0)
+        if k >= len(offered):
+            yield gr.skip(), *skip
+            return
+        choose(page, current, index, offered[k])
+        json_path, md_path = page.write_downloads(current.doc)
+        yield (current.view(render_wordings(current, index)), current.status(),
+               gr.DownloadButton(value=str(json_path)), gr.DownloadButton(value=str(md_path)),
+               current)  # fmt: skip
+        return
+    if index not in current.found:
+        waiting = render_wordings(current, index, "Finding other wordings…", busy=True)
+        try:
+            page.admit(request)
+            seg = current.doc.segments[index]
+            if not seg.english or NOT_ARABIC in seg.flags:
+                raise InputError("This sentence has no translation to word otherwise.",
+                                 "invalid_request")  # fmt: skip
+            yield current.view(waiting), *skip
+            with page.gate.job():
+                pipeline = page.pool.get(*current.models)
+                current.found[index] = other_wordings(pipeline, current.first.get(index, seg))
+        except Exception as exc:
+            yield current.view(render_wordings(current, index, reader_message(exc))), *skip
+            return
+    yield current.view(render_wordings(current, index)), gr.skip(), gr.skip(), gr.skip(), current
+
+
+def choose(page, reading: Reading, index: int, wording: Wording) -> None:
+    """Show `wording` for sentence `index` (its key points and counts made again)."""
+    seg = reading.doc.segments[index]
+    reading.first.setdefault(index, first_wording(seg))
+    pipeline = page.pool.get(*reading.models)  # loaded already: it made this result
+    use_wording(pipeline, reading.doc, index, wording, reading.first[index])
