@@ -12,6 +12,13 @@ from pathlib import Path
 
 import pytest
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # The test workers (pyproject: -n 2) share the machine's cores: each, and what it starts
+    # (CLI subprocesses, ct2 workers), takes its share rather than all of them, so two workers
+    # do not oversubscribe the cores. Set before torch is first imported (below).
+    share = len(os.sched_getaffinity(0)) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", 1))
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, share)))
+
 from khulasa.eval.replicas import REPLICA_PRESETS, arabic_text, build_replica
 
 ROOT = Path(__file__).resolve().parent.parent
