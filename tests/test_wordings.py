@@ -144,3 +144,14 @@ def test_a_full_line_of_jobs_answers_busy_in_the_panel_and_bad_buttons_do_nothin
     for bad in ("ask:99", "use:3:0", "ask:3<img>", "", "drop:1"):
         updates = list(act(page, reading, bad))
         assert len(updates) == 1 and all(not isinstance(u, str) for u in updates[0]), bad
+
+
+def test_a_wording_shows_which_words_it_changes_and_nothing_runs_from_it():
+    from khulasa.serve.web.wordings_box import changed_words
+
+    shown = "Kerry said he has plans to coordinate with Iran."
+    assert changed_words(shown, "Kerry said he has no plans to coordinate with Iran.") == (
+        'Kerry said he has <mark class="kh-diff">no</mark> plans to coordinate with Iran.'
+    )
+    marked = changed_words(shown, 'Kerry said <img src=x onerror="alert(1)"> with Iran.')
+    assert "<img" not in marked and '<mark class="kh-diff">&lt;img src=x' in marked

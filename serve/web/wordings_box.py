@@ -9,6 +9,7 @@ area's buttons reach the server through the results component's own click event 
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from html import escape
@@ -88,7 +89,7 @@ def render_wordings(reading: Reading, index: int, message: str = "", busy: bool 
         offered = reading.offered(index)
         first = reading.first.get(index)
         items = "".join(
-            f'<li><p class="kh-wording" lang="en">{escape(w.english)}</p>'
+            f'<li><p class="kh-wording" lang="en">{changed_words(seg.english or "", w.english)}</p>'
             f'<p class="kh-wording-about">{_about(w, seg)}'
             f"{' · the first translation' if first and w.english == first.english else ''}</p>"
             f'<button type="button" data-wording="use:{i}:{k}">Use this wording</button></li>'
@@ -111,6 +112,18 @@ def render_wordings(reading: Reading, index: int, message: str = "", busy: bool 
         f'<div class="kh-wordings kh-noprint" id="kh-wordings" role="region" tabindex="-1" '
         f'aria-labelledby="kh-wordings-title" aria-busy="{str(busy).lower()}">{head}{body}</div>'
     )
+
+
+def changed_words(shown: str, other: str) -> str:
+    """`other` as HTML with the words it has in place of `shown`'s marked (<mark>), so that
+    a reader sees at once what a wording changes ("he has no plans"). Each word escaped."""
+    a, b = shown.split(), other.split()
+    out = []
+    for op, _, _, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        words = escape(" ".join(b[j1:j2]))
+        if words:
+            out.append(words if op == "equal" else f'<mark class="kh-diff">{words}</mark>')
+    return " ".join(out)
 
 
 def _about(w: Wording, seg: Segment) -> str:
