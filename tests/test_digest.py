@@ -238,4 +238,4 @@ def test_abstractive_key_points_keep_provenance_and_checks(models, replicas):
         assert point.text.strip()
         assert point.sources and point.corroboration >= 1
         assert set(point.flags) <= {"unsupported_number", "unsupported_name"}
-    assert "written by the model" in digest.to_markdown()
+    assert "Written by the model" in digest.to_markdown()

@@ -12,6 +12,17 @@ from .coverage import MIN_CONTENT
 OFF_TOPIC_NOTE = "shares no reported fact with the rest of the coverage (off topic?)"
 
 
+def points_made_by(meta: dict) -> str:
+    """How the digest's key points were made, in a reader's words."""
+    points = meta["key_points"]
+    if points["mode"] == "abstractive":
+        return f"Written by the model {points['model']} from the sentences that report each one"
+    return (
+        "Each is one article's own sentence: the one closest to what the others report (no new "
+        "wording)"
+    )
+
+
 def cite(doc_id: str, segment: int) -> str:
     return f"[{md(doc_id)} {segment + 1}]"
 
@@ -33,12 +44,7 @@ def to_markdown(digest) -> str:
     counts = meta["counts"]
     tr = meta.get("translator", {})
     created = created_at(meta)
-    points = meta["key_points"]
-    how = (
-        f"written by the model {points['model']} from each group's sentences"
-        if points["mode"] == "abstractive"
-        else "the most central sentence of each group (no new wording)"
-    )
+    how = points_made_by(meta)
     lines = [
         f"# {md(title(digest))}",
         "",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from ...models.digest.build import Digest, DigestDocument
-from ...models.digest.report import no_key_points, story_source
+from ...models.digest.report import no_key_points, points_made_by, story_source
 from ...models.report import MT_NOTE
 from .render import flag_markers
 
@@ -90,13 +90,6 @@ def _grid(digest: Digest) -> str:
         f'<table class="kh-grid"><thead><tr><th scope="col">Key point</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div></section>"
     )
-
-
-def _how(digest: Digest) -> str:
-    points = digest.meta["key_points"]
-    if points["mode"] == "abstractive":
-        return f"Written by the model {points['model']} from each group's sentences"
-    return "The most central sentence of each group of sentences that report the same thing"
 
 
 def _stories(digest: Digest) -> str:
@@ -213,14 +206,14 @@ def render_digest(digest: Digest | None) -> str:
     counts = digest.meta["counts"]
     summary = (
         f"{counts['read']} articles ({counts['arabic']} Arabic, {counts['english']} English) in "
-        f"{counts['stories']} stories"
+        f"{counts['stories']} stories · {points_made_by(digest.meta)}"
     )
     note_head, note_body = MT_NOTE.split(":", 1)
     return (
         '<div class="kh-results kh-digest">'
         '<section id="kh-digest-summary" class="kh-card" aria-labelledby="kh-dpoints-title">'
         '<div class="kh-card-head"><h2 id="kh-dpoints-title">Key points across the coverage</h2>'
-        f'<span class="kh-how">{escape(summary)} · {escape(_how(digest))}</span></div>'
+        f'<span class="kh-how">{escape(summary)}</span></div>'
         f"{_points(digest)}"
         f'<p class="kh-note"><strong>{escape(note_head)}:</strong>{escape(note_body)}</p></section>'
         f"{_grid(digest)}{_stories(digest)}{_only_in(digest)}{_left_out(digest)}"
