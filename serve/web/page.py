@@ -293,7 +293,12 @@ def _option_inputs(options: ServeOptions, pool: ModelPool) -> list:
                 pool.offered("summarizer"), value=pool.offered("summarizer")[0], label="Summariser"
             ),  # fmt: skip
             gr.Slider(
-                0, MAX_BEAMS, step=1, value=models.beams or 0, label="Beams (0 = the model's own)"
+                0,
+                MAX_BEAMS,
+                step=1,
+                value=models.beams or 0,
+                label="Wordings weighed per sentence",
+                info="More is slower and sometimes better; 0 keeps the model's own setting.",
             ),
             gr.Slider(1, 10, step=1, value=options.summary_sentences, label="Key points"),
         ]
