@@ -99,6 +99,8 @@ def test_the_page_shows_who_reports_which_key_point(digest):
     html = render_digest(digest)
     grid = html[html.index('<table class="kh-grid">') : html.index("</table>")]
     assert '<th scope="col">Outlet E</th>' in grid and "Outlet F" not in grid  # off topic out
+    assert "the one closest to what the others report" in html  # how, in a reader's words
+    assert "central" not in html and "extractive" not in html
     columns = 5  # the six articles but the off-topic one
     for n, point in enumerate(digest.key_points, start=1):
         row = grid[grid.index(f'<th scope="row">{n}</th>') :].split("</tr>")[0]

@@ -1,5 +1,6 @@
 """The page's handlers and its live server, with replica models (no browser here)."""
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -102,6 +103,10 @@ def test_page_streams_translation_then_key_points(options, sample_ar):
     assert "kh-card-waiting" in first  # one line until the key points exist
     assert 'class="kh-point"' in last and 'data-state="done"' in updates[-1][0]
     assert last.count('class="kh-seg kh-en" lang="en" data-seg=') == 16
+    # Plain words where a reader looks: model paths and settings only behind "Details".
+    shown = re.sub(r"<details>.*?</details>", "", last, flags=re.S)
+    for internal in (options.models.translator, "ct2", "torch", "beams", "extractive"):
+        assert internal not in shown, internal
     json_button, md_button = updates[-1][8], updates[-1][9]
     saved = Path(
         json_button.value["path"] if isinstance(json_button.value, dict) else json_button.value
