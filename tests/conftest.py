@@ -51,6 +51,22 @@ def isolated_state(tmp_path, monkeypatch):
     yield
 
 
+@pytest.fixture()
+def model_calls(monkeypatch) -> list[tuple[int, int]]:
+    """Every call of the torch model in this test, as (texts, hypotheses asked for)."""
+    from khulasa.models.translate import TorchTranslator
+
+    calls: list[tuple[int, int]] = []
+    real = TorchTranslator.translate_nbest
+
+    def counting(self, texts, n=1, retry=False):
+        calls.append((len(texts), n))
+        return real(self, texts, n, retry)
+
+    monkeypatch.setattr(TorchTranslator, "translate_nbest", counting)
+    return calls
+
+
 @pytest.fixture(scope="session")
 def replicas(tmp_path_factory) -> dict[str, Path]:
     """Tiny replica directories, one per preset, built once per session."""

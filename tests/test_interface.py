@@ -7,7 +7,6 @@ from khulasa.models.factory import load_pipeline, load_translator
 from khulasa.models.interface import Translation, Translator
 from khulasa.models.memory import MemoryTranslator, SentenceMemory
 from khulasa.models.pipeline import segment
-from khulasa.models.translate import TorchTranslator
 
 IMPLEMENTATIONS = ["torch", "ct2", "memory+torch", "memory+ct2"]
 
@@ -64,16 +63,9 @@ def test_memory_marks_what_it_answered_in_the_results(replicas, sample_ar, tmp_p
 
 
 def test_alternatives_decode_once_per_batch_through_the_memory(
-    replicas, sample_ar, tmp_path, monkeypatch
+    replicas, sample_ar, tmp_path, model_calls
 ):
-    calls: list[tuple[int, int]] = []
-    real = TorchTranslator.translate_nbest
-
-    def counting(self, texts, n=1, retry=False):
-        calls.append((len(texts), n))
-        return real(self, texts, n, retry)
-
-    monkeypatch.setattr(TorchTranslator, "translate_nbest", counting)
+    calls = model_calls
     pipeline = load_pipeline(
         str(replicas["opus-mt"]), "none", backend="torch", memory=tmp_path / "memory.sqlite"
     )

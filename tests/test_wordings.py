@@ -12,7 +12,6 @@ from khulasa.models.checks import WARNINGS, check_pair
 from khulasa.models.document import OTHER_WORDING, Document
 from khulasa.models.factory import load_pipeline
 from khulasa.models.report import to_markdown
-from khulasa.models.translate import TorchTranslator
 from khulasa.models.wordings import (
     CHOSEN_NOTE,
     OFFERED,
@@ -28,31 +27,17 @@ from khulasa.serve.web.page import Page
 from khulasa.serve.web.wordings_box import act
 
 
-@pytest.fixture()
-def counted(monkeypatch):
-    """Every model call's (texts, hypotheses)."""
-    calls: list[tuple[int, int]] = []
-    real = TorchTranslator.translate_nbest
-
-    def counting(self, texts, n=1, retry=False):
-        calls.append((len(texts), n))
-        return real(self, texts, n, retry)
-
-    monkeypatch.setattr(TorchTranslator, "translate_nbest", counting)
-    return calls
-
-
 def test_other_wordings_are_the_next_best_with_scores_and_checks_once_through_the_memory(
-    replicas, sample_ar, tmp_path, counted
+    replicas, sample_ar, tmp_path, model_calls
 ):
     pipeline = load_pipeline(
         str(replicas["opus-mt"]), "extractive", backend="torch", memory=tmp_path / "m.sqlite"
     )
     doc = pipeline.process(sample_ar)
     seg = doc.segments[2]
-    counted.clear()
+    model_calls.clear()
     found = other_wordings(pipeline, seg)
-    assert counted == [(1, OFFERED + 1)]  # one decode: the best and the next three
+    assert model_calls == [(1, OFFERED + 1)]  # one decode: the best and the next three
     assert 1 <= len(found) <= OFFERED
     english = [w.english for w in found]
     assert seg.english not in english and len(set(english)) == len(english)
@@ -61,8 +46,8 @@ def test_other_wordings_are_the_next_best_with_scores_and_checks_once_through_th
         k = nbest.hypotheses.index(w.english)
         assert w.score == nbest.scores[k]
         assert list(w.flags) == check_pair(seg.source, w.english, w.score, pipeline.threshold)
-    counted.clear()
-    assert other_wordings(pipeline, seg) == found and counted == []  # the memory answers
+    model_calls.clear()
+    assert other_wordings(pipeline, seg) == found and model_calls == []  # the memory answers
 
 
 def test_using_a_wording_changes_the_sentence_its_key_points_and_exports_and_undoes(
@@ -111,18 +96,18 @@ def saved(button) -> dict:
     return json.loads(Path(value).read_text(encoding="utf-8"))
 
 
-def test_the_page_offers_wordings_and_uses_one_in_its_view_and_downloads(reader, counted):
+def test_the_page_offers_wordings_and_uses_one_in_its_view_and_downloads(reader, model_calls):
     page, reading = reader
     assert reading.view().count('data-wording="ask:') == len(reading.doc.segments)
-    counted.clear()
+    model_calls.clear()
     waiting, (results, status, _, _, kept) = act(page, reading, "ask:2")
     assert "Finding other wordings" in waiting[0] and 'aria-busy="true"' in waiting[0]
-    assert counted == [(1, OFFERED + 1)] and kept is reading
+    assert model_calls == [(1, OFFERED + 1)] and kept is reading
     assert results.count('data-wording="use:2:') == len(reading.found[2]) >= 1
     assert 'id="kh-wordings"' in results and "score " in results and "Use this wording" in results
-    counted.clear()
+    model_calls.clear()
     [again] = act(page, reading, "ask:2")  # asked before: kept, no model call
-    assert counted == [] and 'data-wording="use:2:0"' in again[0]
+    assert model_calls == [] and 'data-wording="use:2:0"' in again[0]
 
     chosen = reading.offered(2)[0]
     [(results, status, json_file, md_file, _)] = act(page, reading, "use:2:0")
@@ -135,12 +120,14 @@ def test_the_page_offers_wordings_and_uses_one_in_its_view_and_downloads(reader,
     assert 'id="kh-wordings"' not in results
 
 
-def test_a_full_line_of_jobs_answers_busy_in_the_panel_and_bad_buttons_do_nothing(reader, counted):
+def test_a_full_line_of_jobs_answers_busy_in_the_panel_and_bad_buttons_do_nothing(
+    reader, model_calls
+):
     page, reading = reader
-    counted.clear()
+    model_calls.clear()
     with page.gate.job():  # the server's one slot taken, nobody may wait (queue_size 0)
         *_, (results, *rest) = act(page, reading, "ask:3")
-    assert "Server busy" in results and counted == [] and 3 not in reading.found
+    assert "Server busy" in results and model_calls == [] and 3 not in reading.found
     for bad in ("ask:99", "use:3:0", "ask:3<img>", "", "drop:1"):
         updates = list(act(page, reading, bad))
         assert len(updates) == 1 and all(not isinstance(u, str) for u in updates[0]), bad
