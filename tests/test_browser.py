@@ -506,6 +506,9 @@ def test_no_serious_accessibility_violations(site, viewport, scheme):
     page = open_page(site, viewport, scheme)
     found = []
     for state in ("first visit", "results", "other wordings"):
+        if state == "first visit":
+            page.click("#kh-editor button.label-wrap")  # Options open: hints and sliders
+            page.wait_for_selector("#kh-editor .info-text")
         if state == "results":
             page.click("#kh-example")
             wait_done(page)
