@@ -5,6 +5,7 @@ the sentence, its key points, its counts and the downloads, for this reader only
 import json
 from pathlib import Path
 
+import gradio as gr
 import pytest
 from conftest import serve_options
 
@@ -142,3 +143,16 @@ def test_a_wording_shows_which_words_it_changes_and_nothing_runs_from_it():
     )
     marked = changed_words(shown, 'Kerry said <img src=x onerror="alert(1)"> with Iran.')
     assert "<img" not in marked and '<mark class="kh-diff">&lt;img src=x' in marked
+
+
+def test_asking_and_using_take_the_rate_limit_of_every_door(replicas, sample_ar):
+    options = serve_options(replicas, summarizer="extractive", backend="torch", req_limit=3)
+    page = Page(options, ModelPool(options), Gate(1, 1), Guard(options), Downloads(60))
+    *_, last = page.run_page(sample_ar, None, "", "", "", 0, 3, None)  # request 1
+    reading = last[10]
+    *_, (results, *_) = act(page, reading, "ask:2")  # 2
+    assert 'data-wording="use:2:0"' in results
+    [(results, status, json_file, *_)] = act(page, reading, "use:2:0")  # 3
+    assert json_file.value
+    [(results, status, json_file, *_)] = act(page, reading, "use:2:0")  # 4: over the limit
+    assert "Too many requests" in results and not isinstance(json_file, gr.DownloadButton)

@@ -174,6 +174,11 @@ def act(page, current: Reading | None, wording: str, request=None):
         if k >= len(offered):
             yield gr.skip(), *skip
             return
+        try:
+            page.admit(request)  # it writes both downloads again: a door like the others
+        except Exception as exc:
+            yield current.view(render_wordings(current, index, reader_message(exc))), *skip
+            return
         choose(page, current, index, offered[k])
         json_path, md_path = page.write_downloads(current.doc)
         yield (current.view(render_wordings(current, index)), current.status(),
