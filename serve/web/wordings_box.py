@@ -138,8 +138,9 @@ def wordings_events(page, results, status, downloads, reading) -> None:
     """The reading area's wording buttons (ask, use, close), through `act`."""
 
     def on_click(current: Reading | None, request: gr.Request, evt: gr.EventData):
-        data = getattr(evt, "_data", None) or {}
-        yield from act(page, current, str(data.get("wording", "")), request)
+        data = getattr(evt, "_data", None)  # what the browser sent: anything at all
+        wording = data.get("wording", "") if isinstance(data, dict) else ""
+        yield from act(page, current, str(wording), request)
 
     results.click(
         on_click,
