@@ -34,18 +34,16 @@ FLAG_LABELS = {
     "verified": "corrected by a reader",
     "other_wording": "wording you chose",
 }
-# Markers that are good news, with their explanation.
-GOOD_FLAGS = {
+# What a marker that is no check's warning means (the checks' own say it in EXPLANATIONS).
+FLAG_NOTES = {
     "verified": "A reader's corrected English for this sentence, kept by this server (not the "
     "model's output).",
-}
-UNRELIABLE_SHARE = 0.5  # from this share of marked sentences (3+), the card warns of the article
-# Markers that are neither fault nor praise: how the sentence was made.
-NEUTRAL_FLAGS = {
-    "retried": "",  # its explanation is the checks' (EXPLANATIONS)
-    "split_at_length_limit": "",
     "other_wording": CHOSEN_NOTE,
 }
+GOOD_FLAGS = {"verified"}  # markers that are good news
+# Markers that are neither fault nor praise: how the sentence was made.
+NEUTRAL_FLAGS = {"retried", "split_at_length_limit", "other_wording"}
+UNRELIABLE_SHARE = 0.5  # from this share of marked sentences (3+), the card warns of the article
 WARNING_LABELS = {
     "mostly_non_arabic": "Most of this text is not Arabic: the translation may be poor.",
 }
@@ -70,8 +68,7 @@ def flag_markers(flags: list[str], evidence: dict[str, str] | None = None) -> st
         if f in QUIET_FLAGS:
             continue
         label = escape(FLAG_LABELS.get(f, f))
-        why = EXPLANATIONS.get(f) or GOOD_FLAGS.get(f) or NEUTRAL_FLAGS.get(f)
-        why = why or FLAG_LABELS.get(f, f)
+        why = EXPLANATIONS.get(f) or FLAG_NOTES.get(f) or FLAG_LABELS.get(f, f)
         why = escape(f"{why} {evidence[f]}" if evidence and f in evidence else why)
         kind = "kh-ok" if f in GOOD_FLAGS else "kh-neutral" if f in NEUTRAL_FLAGS else ""
         out.append(_marker(label, why, kind))
