@@ -6,6 +6,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -49,9 +50,12 @@ class Cluster:
             "--dashboard-agent-listen-port", str(free_port()),
             "--include-dashboard", "false", "--disable-usage-stats",
         ]  # fmt: skip
+        # Token authentication with a token of its own, given to the commands that join it
+        # (cli_env): nothing read from or written to ~/.ray, so a fresh machine runs it too.
+        self.auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True,
+            start_new_session=True, env={**os.environ, **self.auth},
         )  # fmt: skip
         lines: list[str] = []
         reader = threading.Thread(target=self._read, args=(lines,), daemon=True)
@@ -102,9 +106,8 @@ def cluster():
 
 @pytest.fixture()
 def cli_env(cli_env, cluster):
-    """The commands of these tests join the module's Ray instance (which, started by `ray
-    start`, wants the token Ray keeps in ~/.ray/auth_token)."""
-    return {**cli_env, "RAY_ADDRESS": cluster.address, "RAY_AUTH_MODE": "token"}
+    """The commands of these tests join the module's Ray instance, with its token."""
+    return {**cli_env, "RAY_ADDRESS": cluster.address, **cluster.auth}
 
 
 @pytest.fixture(autouse=True)
