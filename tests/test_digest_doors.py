@@ -12,6 +12,7 @@ from khulasa.eval.coverage_set import records
 from khulasa.models.digest.build import SCHEMA
 from khulasa.models.report import md
 from khulasa.serve.cli import main
+from khulasa.serve.admission import Allowance, Tally
 from khulasa.serve.web.coverage import split_pasted, uploaded
 
 SCHEMA_CHECK = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text("utf-8")))
@@ -93,12 +94,12 @@ def test_pasted_articles_split_at_dashes_and_uploads_hide_server_paths(tmp_path)
     bad = tmp_path / "upload-dir" / "legacy.txt"
     bad.parent.mkdir()
     bad.write_bytes("Déclaration du ministère".encode("latin-1"))
-    [item] = uploaded([str(bad)])
+    [item] = uploaded([str(bad)], Tally(Allowance(max_docs=5)))
     assert item.id == "legacy.txt" and item.error.code == "invalid_utf8"
     assert str(tmp_path) not in str(item.error) and "legacy.txt" in str(item.error)
     links = tmp_path / "links.jsonl"
     links.write_text('{"id": "l1", "url": "https://example.com/a"}\n', encoding="utf-8")
-    [item] = uploaded([str(links)])
+    [item] = uploaded([str(links)], Tally(Allowance(max_docs=5)))
     assert item.id == "l1" and item.error.code == "urls_off" and "does not fetch" in str(item.error)
 
 

@@ -48,18 +48,20 @@ def read_article(
     budget: ReadBudget | None = None,
     policy: FetchPolicy | None = None,
     cancel: threading.Event | None = None,
+    max_chars: int | None = None,
 ) -> Article:
     """The article at `source`: a link (a str: fetched under `policy`, which takes http and
     https only, so a visitor's `file:` link is refused, never read from disk), a file on this
     machine (a Path), or a file's bytes. `name` is what messages call the file (an upload's
     own name, never the server's path to it); its type has to agree with the content. Read
-    within `budget`; `cancel` stops the read."""
+    within `budget`; `cancel` stops the read; a text over `max_chars` is refused where it
+    is read (`too_long`), never carried back whole."""
     if isinstance(source, str):
-        return Article.of(read_link(source.strip(), policy, budget, cancel))
+        return Article.of(read_link(source.strip(), policy, budget, cancel, max_chars))
     if isinstance(source, Path):
         name = name or str(source)
         source = file_bytes(source, name)
-    return Article.of(read_bytes(source, name, None, budget, cancel))
+    return Article.of(read_bytes(source, name, None, budget, cancel, max_chars))
 
 
 def file_bytes(path: Path, name: str = "") -> bytes:

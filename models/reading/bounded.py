@@ -86,12 +86,30 @@ def read_bytes(
     url: str | None = None,
     budget: ReadBudget | None = None,
     cancel: threading.Event | None = None,
+    max_chars: int | None = None,
 ) -> Extracted:
-    """extract.extract(data, name, url) within `budget`; InputError otherwise."""
+    """extract.extract(data, name, url) within `budget`; InputError otherwise. With
+    `max_chars`, a text longer than that is refused (`too_long`) where it is read: in the
+    worker, so a small file that expands to millions of characters never travels back."""
     where = name or "the file"
     if _plain_text(data):
-        return extract(data, name=name, url=url)
-    return run_bounded(extract, (data, name, url), where, budget, cancel)
+        return within(extract(data, name=name, url=url), where, max_chars)
+    return run_bounded(_extract_within, (data, name, url, max_chars), where, budget, cancel)
+
+
+def within(found: Extracted, where: str, max_chars: int | None) -> Extracted:
+    """`found`, or InputError `too_long` when its text is over `max_chars` (None: no limit)."""
+    if max_chars is not None and len(found.text) > max_chars:
+        raise InputError(
+            f"{where} holds {len(found.text):,} characters; the limit here is {max_chars:,}. "
+            "Fix: send the first part, or split it.",
+            "too_long",
+        )
+    return found
+
+
+def _extract_within(data: bytes, name: str, url: str | None, max_chars: int | None) -> Extracted:
+    return within(extract(data, name=name, url=url), name or "the file", max_chars)
 
 
 def read_link(
@@ -99,6 +117,7 @@ def read_link(
     policy=None,
     budget: ReadBudget | None = None,
     cancel: threading.Event | None = None,
+    max_chars: int | None = None,
 ) -> Extracted:
     """fetch.fetch(url, policy) within `budget` (the fetch's own deadline inside it)."""
     from .fetch import FetchPolicy
@@ -107,10 +126,11 @@ def read_link(
     budget = budget or ReadBudget()
     # The fetch has its own deadline (connect to last byte); reading what came, the budget.
     total = ReadBudget(budget.seconds + policy.timeout, budget.memory_mb)
-    return run_bounded(_fetch_job, (url, policy, budget.seconds), url, total, cancel)
+    args = (url, policy, budget.seconds, max_chars)
+    return run_bounded(_fetch_job, args, url, total, cancel)
 
 
-def _fetch_job(url: str, policy, seconds: float) -> Extracted:
+def _fetch_job(url: str, policy, seconds: float, max_chars: int | None = None) -> Extracted:
     """In the worker: the download under an alarm at the policy's timeout (a trickling server
     is cut off then, whatever its pace), then the extraction under the reading budget."""
     from .fetch import download
@@ -124,7 +144,7 @@ def _fetch_job(url: str, policy, seconds: float) -> Extracted:
             "fetch_failed",
         ) from None
     signal.setitimer(signal.ITIMER_REAL, seconds)
-    return extract(data, name=name, url=final)
+    return within(extract(data, name=name, url=final), url, max_chars)
 
 
 def _plain_text(data: bytes) -> bool:

@@ -27,14 +27,8 @@ from ...models.reading.bounded import DEFAULT_MEMORY_MB, DEFAULT_SECONDS, ReadBu
 from ...models.reading.extract import SUFFIXES, kinds_in_words
 from ...models.reading.fetch import FetchPolicy
 from ...models.text import check_arabic, normalize
-from .records import (
-    Record,
-    csv_records,
-    jsonl_records,
-    parquet_records,
-)
+from .records import RECORD_FILES, Record, file_records, jsonl_records
 
-RECORD_FILES = (".jsonl", ".csv", ".parquet")  # files of records (id and text fields)
 MAX_CHARS = 200_000  # the longest document batch and digest take, by default
 
 
@@ -212,13 +206,9 @@ def source_records(
         yield valid_id(Record(name, name, error=data))
         return
     stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
-    suffix = Path(name).suffix.lower()
-    if suffix == ".jsonl":
-        yield from map(valid_id, jsonl_records(stream, name, text_field, id_field))
-    elif suffix == ".csv":
-        yield from map(valid_id, csv_records(stream, name, text_field, id_field))
-    elif suffix == ".parquet":
-        yield from map(valid_id, parquet_records(stream.read(), name, text_field, id_field))
+    records = file_records(name, stream, text_field, id_field)
+    if records is not None:
+        yield from map(valid_id, records)
     elif ids_only:
         yield valid_id(Record(name, name))
     else:

@@ -17,6 +17,7 @@ from ...models.reading.fetch import is_link
 from ...models.text import check_unicode, decode_utf8
 
 ABOUT_FIELDS = ("title", "outlet", "date", "url")
+PARQUET_ROWS = 64  # rows of a Parquet file decoded at once
 CSV_FIELD_LIMIT = 10_000_000  # csv's default 128 KiB field limit is too small for articles
 
 
@@ -85,6 +86,24 @@ def _plain_text(value) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+RECORD_FILES = (".jsonl", ".csv", ".parquet")  # files of records (id and text fields)
+
+
+def file_records(
+    name: str, stream: BinaryIO, text_field: str, id_field: str
+) -> Iterator[Record] | None:
+    """The records of a file of records (by its suffix, one of RECORD_FILES), streamed; None
+    for any other file."""
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix == "jsonl":
+        return jsonl_records(stream, name, text_field, id_field)
+    if suffix == "csv":
+        return csv_records(stream, name, text_field, id_field)
+    if suffix == "parquet":
+        return parquet_records(stream.read(), name, text_field, id_field)
+    return None
 
 
 def jsonl_records(stream: BinaryIO, where: str, text_field: str, id_field: str) -> Iterator[Record]:
@@ -162,7 +181,9 @@ def csv_records(stream: BinaryIO, where: str, text_field: str, id_field: str) ->
 
 
 def parquet_records(data: bytes, where: str, text_field: str, id_field: str) -> Iterator[Record]:
-    """Rows of a Parquet file, read a row group at a time (pyarrow: the `ray` extra)."""
+    """Rows of a Parquet file, read PARQUET_ROWS at a time (pyarrow: the `ray` extra), so a
+    caller that counts what it takes can stop before a small file's rows add up. A file that
+    is not Parquet, or breaks part-way, is an `unreadable` record where it breaks."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -177,13 +198,21 @@ def parquet_records(data: bytes, where: str, text_field: str, id_field: str) -> 
             ),
         )
         return
+    rowno = 0
     try:
-        file = pq.ParquetFile(pa.BufferReader(data))
-        rowno = 0
-        for batch in file.iter_batches(batch_size=1024):
+        # The text and id columns stay dictionary-encoded as they are read: a dictionary
+        # page of one long text repeated over many rows is decoded once, not once a row.
+        names = pq.ParquetFile(pa.BufferReader(data)).schema_arrow.names
+        kept = [f for f in (text_field, id_field) if f in names]
+        file = pq.ParquetFile(pa.BufferReader(data), read_dictionary=kept)
+        for batch in file.iter_batches(batch_size=PARQUET_ROWS):
             for row in batch.to_pylist():
                 rowno += 1
                 yield _from_fields(row, where, f"{where}:{rowno}", text_field, id_field)
-    except (pa.ArrowException, OSError) as exc:
-        why = InputError(f"Cannot read {where} as Parquet: {exc}.", "unreadable")
+    except (pa.ArrowException, OSError, ValueError, TypeError, KeyError) as exc:
+        why = InputError(
+            f"Cannot read {where} as Parquet: {str(exc)[:200]}. Fix: write it again with a "
+            f"Parquet writer (pyarrow, pandas), or send JSONL.",
+            "unreadable",
+        )
         yield Record(where if rowno == 0 else f"{where}:{rowno + 1}", where, error=why)

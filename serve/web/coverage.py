@@ -22,13 +22,16 @@ from ...models.digest.build import (
 )
 from ...models.errors import InputError
 from ...models.reading.extract import SUFFIXES, kinds_in_words
-from ..batch.inputs import RECORD_FILES, read_inputs
+from ...models.reading.article import file_bytes, read_article
+from ..admission import Tally, read_records
+from ..batch.records import RECORD_FILES, Record
 from ..service import EXAMPLE, ServeOptions, reader_message
 from .render import render_error, render_status
 from .render_digest import render_digest
 
 SEPARATOR = re.compile(r"^\s*-{3,}\s*(.*?)\s*$")
 COVERAGE_EXAMPLE = EXAMPLE.parent / "coverage_ar.txt"
+REQUEST_ERRORS = ("too_many_documents", "too_long", "cancelled")  # the request's, not a file's
 EXAMPLE_SET = "coverage of the Brussels meeting (6 articles)"
 
 
@@ -52,14 +55,37 @@ def split_pasted(text: str | None) -> list[DigestInput]:
     ]
 
 
-def uploaded(paths: list[str] | None, budget=None, cancel=None) -> list[DigestInput]:
-    """Uploaded files (.txt, .html, .docx, .pdf, or .jsonl/.csv records) as digest inputs,
-    named by their file names (a server path never reaches the page: messages that name one
-    are rewritten)."""
+def uploaded(paths: list[str] | None, tally: Tally, cancel=None) -> list[DigestInput]:
+    """Uploaded files (.txt, .html, .docx, .pdf, or .jsonl/.csv/.parquet records) as digest
+    inputs, named by their file names (a server path never reaches the page: messages that
+    name one are rewritten). Counted into `tally` as each is read: the files sent are counted
+    before any is read, and reading stops at the first that passes the allowance."""
+    paths = list(paths or [])
+    documents = [p for p in paths if Path(p).suffix.lower() not in RECORD_FILES]
+    tally.expect(len(documents))  # one document each: too many is known before reading
+    allowance = tally.allowance
     out = []
-    for path in paths or []:
+    for path in paths:
         name = Path(path).name
-        for r in read_inputs([path], "text", "id", budget=budget, cancel=cancel):
+        if path not in documents:
+            try:
+                records = read_records(file_bytes(Path(path), name), name, tally, cancel=cancel)
+            except InputError as exc:
+                if exc.code in REQUEST_ERRORS:
+                    raise
+                records = [Record(name, name, error=exc)]
+        else:
+            try:
+                article = read_article(Path(path), name, allowance.budget, None, cancel,
+                                       allowance.max_chars)  # fmt: skip
+                record = Record(name, name, text=article.text, about=article.source)
+            except InputError as exc:
+                if exc.code in ("cancelled",):
+                    raise
+                record = Record(name, name, error=exc)
+            tally.take(len(record.text or ""), 0)  # expected above
+            records = [record]
+        for r in records:
             error = r.error
             if error is None and r.text is None and r.url:
                 error = InputError(
@@ -69,11 +95,10 @@ def uploaded(paths: list[str] | None, budget=None, cancel=None) -> list[DigestIn
                 )
             if error is not None:
                 error = InputError(str(error).replace(str(path), name), getattr(error, "code", ""))
-            doc_id = name if r.id == str(path) else r.id.replace(str(path), name)
             about = r.about
             out.append(
                 DigestInput(
-                    doc_id,
+                    r.id.replace(str(path), name),
                     r.text,
                     title=about.get("title"),
                     outlet=about.get("outlet"),
@@ -101,12 +126,16 @@ class CoveragePage:
         try:
             self.page.admit(request)
             items = split_pasted(pasted)
+            limits = self.options.digest_limits(self.options.max_chars)
+            tally = Tally(self.page.allowance(limits.max_docs, limits.max_total))
+            for item in items:  # what was pasted is counted first, then each file as it comes
+                tally.take(len(item.text or ""))
             if files:  # reading is work: under a model slot and the reading budget
+                tally.expect(sum(Path(f).suffix.lower() not in RECORD_FILES for f in files))
                 yield _view(render_status(None, "Reading the files…", elapsed=0), gr.skip(),
                             busy=True)  # fmt: skip
                 with self.page.gate.job(), self.page.reading(request) as cancel:
-                    items = uploaded(files, self.options.read, cancel) + items
-            limits = self.options.digest_limits(self.options.max_chars)
+                    items = uploaded(files, tally, cancel) + items
             check_inputs([DigestInput(i.id, i.text) for i in items], limits)
         except Exception as exc:
             yield _view(render_error(reader_message(exc)), "", busy=False)

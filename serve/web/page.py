@@ -20,6 +20,7 @@ from ...models.reading.extract import SUFFIXES, kinds_in_words
 from ...models.reading.fetch import is_link
 from ...models.report import file_stem, to_markdown
 from ...models.text import check_arabic, normalize
+from ..admission import Allowance
 from ..limits import Gate, Guard
 from ..service import EXAMPLE, Downloads, ModelPool, ServeOptions, reader_message
 from .coverage import build_coverage_tab
@@ -118,6 +119,11 @@ class Page:
         client = request.client.host if request is not None and request.client else "unknown"
         if not self.guard.limiter.allow(client):
             raise InputError(self.guard.limiter.refusal(), "too_many_requests")
+
+    def allowance(self, max_docs: int = 1, max_total: int | None = None) -> Allowance:
+        """What one request to the page may bring, and how each file or link is read."""
+        return Allowance(max_docs, self.options.max_chars, max_total, self.options.read,
+                         self.options.fetch_policy)  # fmt: skip
 
     def source_of(self, text: str | None, upload: str | None, link: str | None) -> str:
         """What the article comes from: "file", "link" or "text" (a link on a server without
