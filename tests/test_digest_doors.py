@@ -11,8 +11,8 @@ from test_rest import call
 from khulasa.eval.coverage_set import records
 from khulasa.models.digest.build import SCHEMA
 from khulasa.models.report import md
-from khulasa.serve.cli import main
 from khulasa.serve.admission import Allowance, Tally
+from khulasa.serve.cli import main
 from khulasa.serve.web.coverage import split_pasted, uploaded
 
 SCHEMA_CHECK = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text("utf-8")))

@@ -21,8 +21,8 @@ from ...models.digest.build import (
     make_digest,
 )
 from ...models.errors import InputError
-from ...models.reading.extract import SUFFIXES, kinds_in_words
 from ...models.reading.article import file_bytes, read_article
+from ...models.reading.extract import SUFFIXES, kinds_in_words
 from ..admission import Tally, read_records
 from ..batch.records import RECORD_FILES, Record
 from ..service import EXAMPLE, ServeOptions, reader_message
