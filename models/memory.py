@@ -169,14 +169,6 @@ class SentenceMemory:
         names = ("id", "created", "client", "key_id", "source", "english", "previous", "undone")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-    def corrections_since(self, client: str, since: float) -> int:
-        """How many corrections `client` made since `since` (time.time())."""
-        with self._conn() as conn:
-            return conn.execute(
-                "SELECT COUNT(*) FROM corrections WHERE client=? AND created>=?",
-                (client, since),
-            ).fetchone()[0]
-
     def undo(self, correction: int) -> dict:
         """Put back the English a correction replaced (or forget the sentence, when it had
         none) and mark the correction undone; KeyError when there is no such correction,

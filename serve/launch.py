@@ -3,17 +3,20 @@ with the page (`web/`) and the REST routes (`rest/`) on one port, and its stop."
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 
 import gradio as gr
+import uvicorn
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware import Middleware
 
-from .doors import UPLOADS_PER_MINUTE, DoorGuard, LoginLockout
-from .limits import Gate, Guard, RateLimiter
+from ..models.errors import InputError
+from .connections import IDLE_SECONDS, guarded_protocol, raise_descriptor_limit
+from .doors import DoorGuard
+from .limits import Gate, Guard
 from .rest.routes import build_router
 from .service import Downloads, ModelPool, ServeOptions
 from .web.page import build_app
@@ -28,16 +31,56 @@ SYSTEM_MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace
 class Server:
     """A running server: `url`, and `close()` to stop it and delete its files."""
 
-    app: object
+    app: object  # the page (gr.Blocks)
     url: str
     pool: ModelPool
     gate: Gate
     guard: Guard
     downloads: Downloads
+    http: HttpServer | None = None
 
     def close(self) -> None:
-        self.app.close()
+        self.app.close()  # the page's queue, then the HTTP server (HttpServer.close)
+        if self.http is not None:
+            self.http.close()
         self.downloads.close()
+
+
+class HttpServer:
+    """uvicorn serving the app in a thread, with the bounds of connections.py."""
+
+    def __init__(self, app, options: ServeOptions):
+        raise_descriptor_limit()
+        config = uvicorn.Config(
+            app,
+            host=options.host,
+            port=options.port,
+            log_level="warning",
+            http=guarded_protocol(options.trusted_proxies),
+            timeout_keep_alive=IDLE_SECONDS,
+            # Client addresses come from X-Forwarded-For only when the operator names the
+            # proxies; by default nobody is trusted.
+            proxy_headers=bool(options.trusted_proxies),
+            forwarded_allow_ips=list(options.trusted_proxies),
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True, name="khulasa-http")
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise InputError(
+                    f"Cannot serve on {options.host}:{options.port}: the server did not start. "
+                    "Fix: pick another port with --port, or stop what is using it.",
+                    "port_unavailable",
+                )
+            time.sleep(0.01)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
 
 
 def _stop_on_sigterm() -> None:
@@ -53,29 +96,36 @@ def _stop_on_sigterm() -> None:
 
 
 def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = True) -> Server:
-    """Load the models, then serve the page and the REST routes on one port."""
+    """Load the models, then serve the page and the REST routes on one port: one app, the
+    door guard (doors.py) in front of every route, served by uvicorn with the bounds of
+    connections.py."""
     pool = pool or ModelPool(options)
     gate = Gate(options.concurrency, options.queue_size)
     guard = Guard(options)
     downloads = Downloads(options.keep_downloads)
-    app = build_app(options, pool, gate, guard, downloads)
-    doors = Middleware(
-        DoorGuard,
-        limiter=guard.limiter,
-        upload_limiter=RateLimiter(UPLOADS_PER_MINUTE),
-        max_upload=options.max_file_body,
-        lockout=LoginLockout(),
-    )
+    page = build_app(options, pool, gate, guard, downloads)
     # Gradio queues page events; each takes its turn in its handler (Gate.job, as REST jobs
     # do), so Gradio itself must not limit them (None) nor cap its line (the gate does).
-    app.queue(default_concurrency_limit=None, max_size=None)
-    # Client addresses come from X-Forwarded-For only when the operator names the proxies
-    # (uvicorn reads this when the server starts); by default nobody is trusted.
-    os.environ["FORWARDED_ALLOW_IPS"] = ",".join(options.trusted_proxies)
-    server, local_url, _ = app.launch(
+    page.queue(default_concurrency_limit=None, max_size=None)
+    page.max_threads = max(40, options.concurrency + options.queue_size + 8)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(
+        DoorGuard,
+        guard=guard,
+        max_upload=options.max_file_body,
+        max_body=options.max_request_body,
+        max_files=options.digest_docs,
+        allow_urls=options.allow_urls,
+    )
+    app.include_router(build_router(options, pool, gate, guard, downloads.root))
+    # The page's Arabic face, shipped with the package (no font from the network).
+    app.mount("/khulasa-static/fonts", StaticFiles(directory=STATIC / "fonts"), "khulasa-fonts")
+    gr.mount_gradio_app(
+        app,
+        page,
+        path="/",
         server_name=options.host,
-        server_port=options.port or None,
-        prevent_thread_lock=True,
+        server_port=options.port,
         css=CSS,
         head=HEAD,
         # Blue, not the default orange: white on it reaches 4.5:1 contrast. The system's own
@@ -84,23 +134,25 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
         theme=gr.themes.Default(primary_hue="blue", font=SYSTEM_FONTS, font_mono=SYSTEM_MONO),
         allowed_paths=[str(downloads.root)],
         show_error=True,
-        quiet=True,
         auth=guard.login if options.api_keys is not None else None,
         auth_message="This server needs an API key: enter any name and your key.",
         max_file_size=options.file_limit,
-        app_kwargs={"middleware": [doors]},
-        max_threads=max(40, options.concurrency + options.queue_size + 8),
-        share=False,
+        ssr_mode=False,
     )
-    server.include_router(build_router(options, pool, gate, guard, downloads.root))
-    # The page's Arabic face, shipped with the package (no font from the network).
-    server.mount("/khulasa-static/fonts", StaticFiles(directory=STATIC / "fonts"), "khulasa-fonts")
-    url = local_url or f"http://{options.host}:{options.port}/"
+    http = HttpServer(app, options)
+    host = "localhost" if options.host in ("0.0.0.0", "::") else options.host
+    url = f"http://{f'[{host}]' if ':' in host else host}:{http.port}/"
+    page.server, page.is_running = http, True  # page.close() stops its queue, then this
+    page.server_port, page.local_url = http.port, url
+    running = Server(page, url, pool, gate, guard, downloads, http)
     if block:
         _stop_on_sigterm()
         print(f"khulasa: serving on {url} (Ctrl-C stops)", flush=True)
         try:
-            app.block_thread()
+            while http.thread.is_alive():
+                http.thread.join(0.5)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM: a clean stop
+            print("khulasa: stopping", flush=True)
         finally:
-            downloads.close()
-    return Server(app, url, pool, gate, guard, downloads)
+            running.close()
+    return running

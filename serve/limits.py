@@ -1,20 +1,33 @@
 """What every door of the server shares, whatever it serves: the one limit on model jobs (the
-gate), API keys and the request rate per client. The page, the page API and REST take their
+gate), API keys, and every per-client limit on one limiter (`limits`). The page, the page API and REST take their
 turn here through the same `Gate.job()`, so one line of jobs holds for all of them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
+
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from ..models.errors import KhulasaError
 
 if TYPE_CHECKING:
     from .service import ServeOptions
+
+
+WRONG_KEYS = 5  # wrong keys from one address ...
+WRONG_KEY_MINUTES = 10  # ... in this many minutes lock it out (429) until the oldest expires
+UPLOADS_PER_MINUTE = 30  # Gradio's upload route, per address, whatever --req-limit says
+SUGGESTIONS_PER_HOUR = 20  # readers' corrections one address may make in an hour
+PROVEN_KEPT = 10_000  # (address, key) pairs remembered as proven, the oldest forgotten first
 
 
 class Busy(KhulasaError):
@@ -67,62 +80,138 @@ class Gate:
                 self._jobs -= 1
 
 
+class Refused(KhulasaError):
+    """A door refuses the request: `status` (403 a wrong key, 429 too many) and, for 429,
+    `retry_after` seconds."""
+
+    def __init__(self, message: str, status: int, code: str, retry_after: int = 0):
+        super().__init__(message)
+        self.status, self.code, self.retry_after = status, code, retry_after
+
+
+class Limits:
+    """Every count the server keeps per client, on one limiter: the `limits` package (which
+    Flask-Limiter and slowapi use), moving windows in its memory storage, whose entries
+    expire by themselves."""
+
+    def __init__(self, storage: str = "memory://"):
+        self.storage = storage_from_string(storage)
+        self.window = MovingWindowRateLimiter(self.storage)
+
+    def hit(self, item: RateLimitItem, *key: str) -> bool:
+        return self.window.hit(item, *key)
+
+    def test(self, item: RateLimitItem, *key: str) -> bool:
+        return self.window.test(item, *key)
+
+    def retry_after(self, item: RateLimitItem, *key: str) -> int:
+        """Whole seconds until `key` may be counted again under `item` (at least 1)."""
+        reset = self.window.get_window_stats(item, *key).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+
 class RateLimiter:
-    """Requests per minute per client address over a sliding minute, for every door. Entries
-    expire: memory holds only the clients seen in the last minute."""
+    """At most `count` per `minutes` minutes per client, on `limits` (0: no limit)."""
 
-    def __init__(self, per_minute: int, window: float = 60.0, clock=time.monotonic):
-        self.per_minute = per_minute
-        self.window = window
-        self.clock = clock
-        self._seen: dict[str, deque] = {}
-        self._lock = threading.Lock()
-        self._next_sweep = 0.0
-
-    def __len__(self) -> int:
-        return len(self._seen)
+    def __init__(self, count: int, name: str, limits: Limits, minutes: int = 1):
+        self.count, self.name, self.limits = count, name, limits
+        self.item = RateLimitItemPerMinute(count, minutes) if count > 0 else None
+        self.per = "minute" if minutes == 1 else f"{minutes} minutes"
 
     def allow(self, client: str) -> bool:
-        if self.per_minute <= 0:
-            return True
-        now = self.clock()
-        with self._lock:
-            if now >= self._next_sweep:  # drop clients idle for a whole window
-                self._seen = {c: q for c, q in self._seen.items() if now - q[-1] <= self.window}
-                self._next_sweep = now + self.window / 4
-            seen = self._seen.setdefault(client, deque())
-            while seen and now - seen[0] > self.window:
-                seen.popleft()
-            if len(seen) >= self.per_minute:
-                return False
-            seen.append(now)
-            return True
+        return self.item is None or self.limits.hit(self.item, self.name, client)
+
+    def retry_after(self, client: str) -> int:
+        return self.limits.retry_after(self.item, self.name, client) if self.item else 0
 
     def refusal(self) -> str:
-        return f"Too many requests: the limit is {self.per_minute} per minute. Retry later."
+        return f"Too many requests: the limit is {self.count} per {self.per}. Retry later."
+
+
+def key_id(key: str | None) -> str | None:
+    """What is kept of an API key: enough to tell keys apart, not the key."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12] if isinstance(key, str) else None
 
 
 class Guard:
-    """API keys and request rate, the same for every door."""
+    """API keys and every per-client limit, the same for every door: the request rate
+    (`--req-limit`), uploads, readers' corrections, and wrong keys. After WRONG_KEYS wrong
+    keys in WRONG_KEY_MINUTES from one address, key attempts from it get 429 on every door,
+    except with a key already proven from that address (OWASP's device-cookie idea: a
+    colleague behind the same NAT who was already working keeps working)."""
 
-    def __init__(self, options: ServeOptions):
+    def __init__(self, options: ServeOptions, limits: Limits | None = None):
         self.keys = options.api_keys
-        self.limiter = RateLimiter(options.req_limit)
-        self._logins: dict[str, str] = {}  # page login name -> the key it last gave
+        self.limits = limits or Limits()
+        self.limiter = RateLimiter(options.req_limit, "request", self.limits)
+        self.uploads = RateLimiter(UPLOADS_PER_MINUTE, "upload", self.limits)
+        self.suggestions = RateLimiter(SUGGESTIONS_PER_HOUR, "suggestion", self.limits, 60)
+        self.wrong = RateLimitItemPerMinute(WRONG_KEYS, WRONG_KEY_MINUTES)
+        self._proven: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._logins: dict[str, str] = {}  # page login name -> its one key
         self._lock = threading.Lock()
 
     def key_ok(self, key) -> bool:
         return self.keys is None or (isinstance(key, str) and key in self.keys)
 
-    def login(self, username: str, password: str) -> bool:
-        """The page's login (Gradio auth): any name, an API key as the password. The key a
-        name last logged in with is remembered, for the record of that visitor's
-        corrections."""
-        ok = self.key_ok(password)
+    def locked(self, client: str) -> int:
+        """Seconds until `client` may try a key again (0: now)."""
+        if self.keys is None or self.limits.test(self.wrong, "wrong_key", client):
+            return 0
+        return self.limits.retry_after(self.wrong, "wrong_key", client)
+
+    def vouched(self, client: str) -> bool:
+        """Whether some key was proven from `client` (then its requests are let through to
+        the door, which checks that key)."""
+        with self._lock:
+            return any(c == client for c, _ in self._proven)
+
+    def check_key(self, client: str, key) -> None:
+        """Nothing for a good key; Refused otherwise: 429 while `client` is locked out (unless
+        this key was proven from it before), 403 for a wrong key, which counts."""
+        if self.keys is None:
+            return
+        ok = self.key_ok(key)
+        proof = (client, key_id(key) or "")
+        with self._lock:
+            if ok and proof in self._proven:
+                self._proven.move_to_end(proof)
+                return
+        wait = self.locked(client)
+        if wait:
+            raise Refused(
+                f"Too many wrong keys from this address: try again in {wait} s.",
+                429, "too_many_wrong_keys", wait,
+            )  # fmt: skip
         if ok:
             with self._lock:
-                self._logins[username] = password
-        return ok
+                self._proven[proof] = time.time()
+                while len(self._proven) > PROVEN_KEPT:
+                    self._proven.popitem(last=False)
+            return
+        self.limits.hit(self.wrong, "wrong_key", client)
+        raise Refused(
+            "Invalid API key"
+            if key
+            else "Visit the server's administrator to obtain an API key (the api_key "
+            "parameter is required)",
+            403, "invalid_key",
+        )  # fmt: skip
+
+    def wrong_key(self, client: str) -> None:
+        """A wrong key (or none) seen at a door this guard does not answer itself."""
+        if self.keys is not None:
+            self.limits.hit(self.wrong, "wrong_key", client)
+
+    def login(self, username: str, password: str) -> bool:
+        """The page's login (Gradio auth): any name, an API key as the password (the door
+        guard has counted it and checked the lockout). A name is kept for the one key it
+        first logged in with, so a reader's corrections carry that reader's own key id."""
+        if not self.key_ok(password):
+            return False
+        with self._lock:
+            bound = self._logins.setdefault(username, password)
+        return bound == password
 
     def key_of(self, username: str | None) -> str | None:
         with self._lock:

@@ -125,6 +125,13 @@ class ServeOptions:
         room for each document's other fields."""
         return self.digest_chars * 6 + self.digest_docs * 1024 + 64 * 1024
 
+    @property
+    def max_request_body(self) -> int:
+        """Largest body any route reads, the page's included (every input at its limit,
+        escaped, plus room): the door guard refuses a longer one before it is read."""
+        page = max(self.max_chars, self.digest_chars) * 6 + 64 * 1024
+        return max(self.max_body, self.max_digest_body, page)
+
     def digest_limits(self, per_document: int) -> DigestLimits:
         return DigestLimits(self.digest_docs, per_document, self.digest_chars)
 

@@ -7,31 +7,23 @@ the operator says `--suggestions open`.
 
 Accountability: every correction is recorded in the memory with its time, client address,
 key id (a hash of the API key, never the key) and the English it replaced, so an operator can
-list and undo it (`khulasa corrections`); a client may make at most PER_CLIENT_HOUR an hour."""
+list and undo it (`khulasa corrections`); a client may make at most SUGGESTIONS_PER_HOUR an hour (limits.Guard)."""
 
 from __future__ import annotations
-
-import hashlib
-import time
 
 from ..models.errors import InputError
 from ..models.pipeline import segment
 from ..models.text import check_unicode, normalize
+from .limits import SUGGESTIONS_PER_HOUR, Guard, key_id
 
 MAX_SUGGESTION = 2_000  # characters of one suggested English sentence
-PER_CLIENT_HOUR = 20  # corrections one client may make in an hour
 DISABLED = "Suggestions are disabled on this server."
 
 
-def key_id(key: str | None) -> str | None:
-    """What the record keeps of an API key: enough to tell keys apart, not the key."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12] if isinstance(key, str) else None
-
-
-def suggest(pool, q, s, client: str = "unknown", key: str | None = None) -> int:
+def suggest(pool, q, s, client: str, key: str | None, guard: Guard) -> int:
     """Keep `s` as the English of the one Arabic sentence `q`, recorded with `client` and the
     key's id; the correction's id. InputError `too_many_suggestions` past the client's limit
-    (checked before anything is kept)."""
+    (the guard's, checked before anything is kept)."""
     if not isinstance(q, str) or not isinstance(s, str):
         raise InputError("Invalid request: q and s must be strings", "invalid_request")
     check_unicode(q, "q")
@@ -58,9 +50,9 @@ def suggest(pool, q, s, client: str = "unknown", key: str | None = None) -> int:
             "cannot take a suggestion",
             "too_long",
         )
-    if translator.memory.corrections_since(client, time.time() - 3600) >= PER_CLIENT_HOUR:
+    if not guard.suggestions.allow(client):
         raise InputError(
-            f"Too many suggestions: at most {PER_CLIENT_HOUR} an hour from one address. "
+            f"Too many suggestions: at most {SUGGESTIONS_PER_HOUR} an hour from one address. "
             f"Retry later.",
             "too_many_suggestions",
         )

@@ -12,7 +12,6 @@ from conftest import serve_options, start_server
 from test_rest import AR, call
 
 from khulasa.models.memory import SentenceMemory
-from khulasa.serve.limits import RateLimiter
 from khulasa.serve.service import Downloads
 from khulasa.serve.web.page import API_NAME
 
@@ -31,6 +30,9 @@ def test_with_keys_no_door_answers_or_takes_a_file_without_one(keyed):
     from gradio_client import Client
     from gradio_client.exceptions import AuthenticationError
 
+    # This address proves its key first: the six refusals below lock the address out for
+    # keys it has not proven (test_one_way_in), not for this one.
+    assert call(keyed.url, "/translate", {"q": AR, "api_key": "k1"})[0] == 200
     with pytest.raises(AuthenticationError):
         Client(keyed.url, verbose=False).predict(AR, api_name=f"/{API_NAME}")
     upload = http.client.HTTPConnection("127.0.0.1", int(keyed.url.rsplit(":", 1)[1][:-1]))
@@ -88,17 +90,6 @@ def test_forwarded_headers_name_the_client_only_behind_a_named_proxy(replicas, t
         assert codes == [200] * 6
     else:  # forged headers from one address change nothing
         assert codes[:3] == [200] * 3 and codes[3:] == [429] * 3
-
-
-def test_limiter_forgets_clients_idle_for_a_whole_window():
-    now = [0.0]
-    limiter = RateLimiter(per_minute=5, clock=lambda: now[0])
-    for i in range(40_000):  # fresh client names, as forged headers would bring
-        assert limiter.allow(f"client-{i}")
-    assert len(limiter) == 40_000
-    now[0] = 61.0
-    assert limiter.allow("one-more") and len(limiter) == 1
-    assert all(limiter.allow("one-more") for _ in range(4)) and not limiter.allow("one-more")
 
 
 def test_bodies_over_the_bound_get_413_before_they_are_read_whole(replicas):

@@ -48,21 +48,25 @@ def read_upload(data: bytes, kind: str, name: str, char_limit: int, budget, canc
     """The upload's text (a web page: all its text, as it is translated whole with its
     markup), read in a bounded worker; InputError (400) when it cannot be read or is over
     the limit."""
-    if kind == "html":  # the whole page is translated, markup kept: count all its text
-        html = data.decode("utf-8", errors="replace")
-        text = run_bounded(_markup_text, (html,), name, budget, cancel)
-    else:
-        text = read_article(data, name, budget, None, cancel).text
-    if len(text) > char_limit:
+    try:
+        if kind == "html":  # the whole page is translated, markup kept: count all its text
+            html = data.decode("utf-8", errors="replace")
+            return run_bounded(_markup_text, (html, char_limit), name, budget, cancel)
+        return read_article(data, name, budget, None, cancel, char_limit).text
+    except InputError as exc:  # refused in the worker: LibreTranslate's words for it
+        if exc.code != "too_long":
+            raise
         raise InputError(
-            f"Invalid request: request ({len(text)}) exceeds text limit ({char_limit})",
-            "too_long",
-        )
+            f"Invalid request: {name} exceeds text limit ({char_limit})", "too_long"
+        ) from None
+
+
+def _markup_text(html: str, char_limit: int) -> str:
+    """In the reading worker: the page's text, refused past `char_limit` characters there."""
+    text = "".join(content for part, content in split_html(html) if part == "text")
+    if len(text) > char_limit:
+        raise InputError(f"{len(text)} characters", "too_long")
     return text
-
-
-def _markup_text(html: str) -> str:
-    return "".join(content for part, content in split_html(html) if part == "text")
 
 
 def translate_file(data: bytes, kind: str, text: str, translate: Translate):

@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect
 from ...models.errors import InputError, KhulasaError, ModelLoadError, ModelNotFound
 from ...models.reading.bounded import Cancelled
 from ...models.text import check_unicode, detect_language
-from ..limits import Busy, Gate, Guard
+from ..limits import Busy, Gate, Guard, Refused
 from ..service import SOURCES, ModelPool, ServeOptions, public_name, translate_texts
 from ..suggest import DISABLED, suggest
 from . import spec
@@ -185,20 +185,19 @@ class Rest:
         try:
             client = request.client.host if request.client else "unknown"
             if not self.guard.limiter.allow(client):
-                raise ApiError(429, self.guard.limiter.refusal())
+                raise Refused(self.guard.limiter.refusal(), 429, "too_many_requests",
+                              self.guard.limiter.retry_after(client))  # fmt: skip
             params = await read_params(request, limit or self.options.max_body, array_key)
             key = params.get("api_key", request.query_params.get("api_key"))
-            if not self.guard.key_ok(key):
-                raise ApiError(
-                    403,
-                    "Invalid API key"
-                    if key
-                    else "Visit the server's administrator to obtain an API key "
-                    "(the api_key parameter is required)",
-                )
+            self.guard.check_key(client, key)  # 403, or 429 while this address is locked out
             return reply(await work(params))
         except ApiError as exc:
             return reply({"error": str(exc)}, exc.status)
+        except Refused as exc:
+            response = reply({"error": str(exc)}, exc.status)
+            if exc.retry_after:
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         except Busy as exc:
             return reply({"error": str(exc)}, 503)
         except (ModelNotFound, ModelLoadError) as exc:  # its message names server paths
@@ -386,7 +385,7 @@ def build_router(
             key = params.get("api_key", request.query_params.get("api_key"))
             try:
                 number = await run_in_threadpool(
-                    suggest, pool, params.get("q"), params.get("s"), client, key
+                    suggest, pool, params.get("q"), params.get("s"), client, key, guard
                 )
             except InputError as exc:
                 if exc.code == "too_many_suggestions":

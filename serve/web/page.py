@@ -150,9 +150,10 @@ class Page:
             return Article(text)
         budget, policy = self.options.read, self.options.fetch_policy
         with self.reading(request) as cancel:
+            most = self.options.max_chars  # a longer text is refused where it is read
             if kind == "file":  # messages name the upload, never the server's path to it
-                return read_article(Path(upload), Path(upload).name, budget, None, cancel)
-            return read_article(link or lone_link(text), "", budget, policy, cancel)
+                return read_article(Path(upload), Path(upload).name, budget, None, cancel, most)
+            return read_article(link or lone_link(text), "", budget, policy, cancel, most)
 
     @contextmanager
     def reading(self, request: gr.Request | None):

@@ -30,7 +30,8 @@ def suggestion_box(page, reading) -> None:
                 )
             client = request.client.host if request is not None and request.client else "unknown"
             login = getattr(request, "username", None)
-            suggest(page.pool, sources[n - 1], english, client, page.guard.key_of(login))
+            suggest(page.pool, sources[n - 1], english, client, page.guard.key_of(login),
+                    page.guard)  # fmt: skip
         except Exception as exc:
             return render_error(reader_message(exc)).replace("Not translated.", "Not kept.")
         return render_status(
