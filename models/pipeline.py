@@ -169,6 +169,13 @@ class Pipeline:
         doc.meta["timings_ms"]["total"] = _ms(started)
         return doc
 
+    def summarize_english(self, text: str, summary_sentences: int | None = None) -> Document:
+        """An English text summarised as it is: its own sentences, no translation (REST
+        `/summarize` with English text)."""
+        doc = self.english_document(text)
+        self._summarize(doc, summary_sentences)
+        return doc
+
     def _translate(
         self, docs: list[Document], first_batch: int | None = None, n: int = 1
     ) -> Iterator[int]:

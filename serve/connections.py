@@ -18,6 +18,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 HEAD_SECONDS = 10.0  # from opening a connection to the end of its request's head
 PER_ADDRESS = 64  # connections one client address may hold at once
 PER_PROXY = 4096  # ... a trusted proxy's address (it carries many clients)
+BACKLOG = 128  # connections waiting to be accepted (asyncio accepts up to this many at once)
 IDLE_SECONDS = 5  # a kept-alive connection with no request (uvicorn's own timer)
 
 

@@ -33,7 +33,10 @@ def _client(scope) -> str:
 
 
 async def _answer(send, status: int, message: str, headers=()) -> None:
+    """A JSON answer; a 413 also closes the connection, so the rest of the body is not read."""
     body = json.dumps({"error": message, "detail": message}).encode()
+    if status == 413:
+        headers = [*headers, (b"connection", b"close")]
     await send(
         {
             "type": "http.response.start",
@@ -66,10 +69,9 @@ def _links_in(value) -> bool:
     if isinstance(value, dict):
         meta = value.get("meta")
         if isinstance(meta, dict) and meta.get("_type") == "gradio.FileData":
-            for where in ("path", "url"):
-                link = value.get(where)
-                if isinstance(link, str) and link.lower().startswith(("http://", "https://")):
-                    return True
+            path = value.get("path")  # what Gradio fetches (its `url` is where it serves it)
+            if isinstance(path, str) and path.lower().startswith(("http://", "https://")):
+                return True
         return any(_links_in(v) for v in value.values())
     if isinstance(value, list):
         return any(_links_in(v) for v in value)
@@ -145,8 +147,12 @@ class DoorGuard:
             if not started:
                 await _answer(send, 413, f"Too many files: at most {self.max_files} at once.")
 
-    async def _read(self, receive, cap: int) -> bytes | None:
-        """The whole body, or None past `cap` bytes."""
+    async def _read(self, scope, receive, cap: int) -> bytes | None:
+        """The whole body, or None past `cap` bytes (by its declared length: before a byte
+        of it is read)."""
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > cap:
+            return None
         body = bytearray()
         while True:
             message = await receive()
@@ -172,7 +178,7 @@ class DoorGuard:
         return again
 
     async def _login(self, scope, receive, send, client):
-        body = await self._read(receive, LOGIN_BODY)
+        body = await self._read(scope, receive, LOGIN_BODY)
         if body is None:
             return await _answer(send, 413, self._too_large(LOGIN_BODY))
         try:
@@ -194,7 +200,7 @@ class DoorGuard:
                                   marker)  # fmt: skip
 
     async def _gradio(self, scope, receive, send, client):
-        body = await self._read(receive, self.max_body)
+        body = await self._read(scope, receive, self.max_body)
         if body is None:
             return await _answer(send, 413, self._too_large(self.max_body))
         if not self.allow_urls and b"http" in body:

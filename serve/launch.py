@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ..models.errors import InputError
-from .connections import IDLE_SECONDS, guarded_protocol, raise_descriptor_limit
+from .connections import BACKLOG, IDLE_SECONDS, guarded_protocol, raise_descriptor_limit
 from .doors import DoorGuard
 from .limits import Gate, Guard
 from .rest.routes import build_router
@@ -58,6 +58,7 @@ class HttpServer:
             log_level="warning",
             http=guarded_protocol(options.trusted_proxies),
             timeout_keep_alive=IDLE_SECONDS,
+            backlog=BACKLOG,  # connections taken at one accept: each holds a descriptor
             # Client addresses come from X-Forwarded-For only when the operator names the
             # proxies; by default nobody is trusted.
             proxy_headers=bool(options.trusted_proxies),
@@ -139,6 +140,8 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
         max_file_size=options.file_limit,
         ssr_mode=False,
     )
+    if block:
+        _stop_on_sigterm()  # before the port opens: a SIGTERM then is a clean stop too
     http = HttpServer(app, options)
     host = "localhost" if options.host in ("0.0.0.0", "::") else options.host
     url = f"http://{f'[{host}]' if ':' in host else host}:{http.port}/"
@@ -146,7 +149,6 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
     page.server_port, page.local_url = http.port, url
     running = Server(page, url, pool, gate, guard, downloads, http)
     if block:
-        _stop_on_sigterm()
         print(f"khulasa: serving on {url} (Ctrl-C stops)", flush=True)
         try:
             while http.thread.is_alive():

@@ -1,6 +1,7 @@
 """What every door of the server shares, whatever it serves: the one limit on model jobs (the
-gate), API keys, and every per-client limit on one limiter (`limits`). The page, the page API and REST take their
-turn here through the same `Gate.job()`, so one line of jobs holds for all of them.
+gate), API keys, and every per-client limit on one limiter (`limits`). The page, the page API
+and REST take their turn here through the same `Gate.job()`, so one line of jobs holds for
+all of them.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ the operator says `--suggestions open`.
 
 Accountability: every correction is recorded in the memory with its time, client address,
 key id (a hash of the API key, never the key) and the English it replaced, so an operator can
-list and undo it (`khulasa corrections`); a client may make at most SUGGESTIONS_PER_HOUR an hour (limits.Guard)."""
+list and undo it (`khulasa corrections`); a client may make at most SUGGESTIONS_PER_HOUR an
+hour (limits.Guard)."""
 
 from __future__ import annotations
 

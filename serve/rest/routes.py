@@ -24,6 +24,7 @@ from starlette.requests import ClientDisconnect
 from ...models.errors import InputError, KhulasaError, ModelLoadError, ModelNotFound
 from ...models.reading.bounded import Cancelled
 from ...models.text import check_unicode, detect_language
+from ..admission import check_text
 from ..limits import Busy, Gate, Guard, Refused
 from ..service import SOURCES, ModelPool, ServeOptions, public_name, translate_texts
 from ..suggest import DISABLED, suggest
@@ -37,6 +38,9 @@ LANGUAGES = [  # what really works: Arabic to English, and English passed throug
     {"code": "ar", "name": "Arabic", "targets": ["en"]},
     {"code": "en", "name": "English", "targets": ["en"]},
 ]
+
+
+ENGLISH_NOTE = "The text is English: summarised as it is, not translated."
 
 
 class ApiError(Exception):
@@ -280,17 +284,33 @@ class Rest:
         return [detect_language(" ".join(texts))]
 
     async def summarize(self, params: dict) -> dict:
+        """An Arabic text translated and summarised; an English one (`source: "en"`, or
+        found English with `auto`, the default) summarised as it is, never sent to the
+        translator, and the answer says so (`source`, `translated`)."""
         texts, is_list = texts_of(params, self.options)
         if is_list:
             raise ApiError(400, "Invalid request: /summarize takes one text in q")
         summarizer = params.get("summarizer") or None
         if summarizer is not None and not isinstance(summarizer, str):
             raise ApiError(400, "Invalid request: summarizer must be a string")
+        source = params.get("source", "auto")
+        if source not in SOURCES:
+            raise ApiError(400, f"{source} is not supported: sources are ar, en or auto")
+        text = texts[0]
+        if source == "auto":
+            source = detect_language(text)["language"]
+        english = source == "en"
+        check_text(text, self.options.char_limit, "Send source en to summarise English text.",
+                   force=english, where="q")  # fmt: skip
 
         def run() -> dict:
-            doc = self.pool.get(None, summarizer, None).process(texts[0])
+            pipeline = self.pool.get(None, summarizer, None)
+            doc = pipeline.summarize_english(text) if english else pipeline.process(text)
             return {
                 "translatedText": doc.translation,
+                "source": source,
+                "translated": not english,
+                **({"note": ENGLISH_NOTE} if english else {}),
                 "summary": [
                     {
                         "text": s.text,

@@ -47,7 +47,13 @@ TRANSLATE = body(
 DETECT = body({"q": _Q, "api_key": _KEY}, ["q"])
 SUMMARIZE = body(
     {
-        "q": {"type": "string", "description": "Arabic article"},
+        "q": {"type": "string", "description": "the article, Arabic (or English)"},
+        "source": {
+            "type": "string",
+            "enum": ["ar", "en", "auto"],
+            "description": "auto (default) detects; English is summarised as it is, not "
+            "translated (the answer's `translated` is false)",
+        },
         "summarizer": {
             "type": "string",
             "description": "one of the server's summarisers (default: the server's own)",
