@@ -316,12 +316,12 @@ def run(
     quality = _in_fresh_process("quality", runs, root, size)
     say("3 of 3: end to end, the fast pairing, in a fresh process")
     fast = _in_fresh_process("fast", runs, root, size)
-    s = {k: round(v, 2) for k, v in paths["seconds"].items()}
+    s = {k: round(v, 3) for k, v in paths["seconds"].items()}
     s.update(
         {
-            "end-to-end-quality": round(quality["seconds"], 2),
-            "end-to-end-fast": round(fast["seconds"], 2),
-            "first-sentence": round(quality["first_sentence"], 2),
+            "end-to-end-quality": round(quality["seconds"], 3),
+            "end-to-end-fast": round(fast["seconds"], 3),
+            "first-sentence": round(quality["first_sentence"], 3),
         }
     )
     return {

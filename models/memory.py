@@ -164,7 +164,7 @@ class SentenceMemory:
             rows = conn.execute(
                 "SELECT id, created, client, key_id, source, english, previous, undone "
                 "FROM corrections ORDER BY id DESC LIMIT ?",
-                (limit,),
+                (min(limit, 2**62),),  # SQLite's integers are 64-bit
             ).fetchall()
         names = ("id", "created", "client", "key_id", "source", "english", "previous", "undone")
         return [dict(zip(names, row, strict=True)) for row in rows]

@@ -347,7 +347,10 @@ def build_router(
                 raise ApiError(400, "Invalid request: missing file parameter")
             data = await upload.read()
             await upload.close()
-            run = file_job(params, upload, data, options, pool, files, str(request.base_url))
+            # Off the event loop: checking the file's kind opens a zip's list of files.
+            run = await run_in_threadpool(
+                file_job, params, upload, data, options, pool, files, str(request.base_url)
+            )
             return await rest.model_job(run, request)
 
         return await rest.handle(request, work, limit=options.max_file_body)

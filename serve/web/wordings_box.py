@@ -176,12 +176,13 @@ def act(page, current: Reading | None, wording: str, request=None):
             yield gr.skip(), *skip
             return
         try:
-            page.admit(request)  # it writes both downloads again: a door like the others
+            page.admit(request)  # it writes both downloads again: a door like the others,
+            with page.gate.job():  # and its turn in the one line of jobs
+                choose(page, current, index, offered[k])
+                json_path, md_path = page.write_downloads(current.doc)
         except Exception as exc:
             yield current.view(render_wordings(current, index, reader_message(exc))), *skip
             return
-        choose(page, current, index, offered[k])
-        json_path, md_path = page.write_downloads(current.doc)
         yield (current.view(render_wordings(current, index)), current.status(),
                gr.DownloadButton(value=str(json_path)), gr.DownloadButton(value=str(md_path)),
                current)  # fmt: skip
