@@ -314,3 +314,20 @@ def test_summarize_summarises_english_as_it_is(keyed, model_calls):
     assert not model_calls  # the translator never ran
     status, body = call(keyed.url, "/summarize", {"q": english, "source": "ar", "api_key": "k1"})
     assert status == 400 and "not Arabic" in body["error"]
+
+
+def test_documents_and_records_count_together_against_the_allowance(tmp_path):
+    from khulasa.models.errors import InputError
+
+    paths = []
+    for k in range(3):
+        path = tmp_path / f"a{k}.txt"
+        path.write_text("قال كيري في بروكسل", encoding="utf-8")
+        paths.append(str(path))
+    records = tmp_path / "more.jsonl"
+    records.write_text("".join(f'{{"id": "r{k}", "text": "خبر"}}\n' for k in range(3)), "utf-8")
+    tally = Tally(Allowance(max_docs=5, max_chars=1_000))
+    with pytest.raises(InputError) as refused:
+        uploaded([str(records), *paths], tally)  # the documents are counted before the records
+    assert refused.value.code == "too_many_documents"
+    assert len(uploaded(paths, Tally(Allowance(max_docs=5, max_chars=1_000)))) == 3

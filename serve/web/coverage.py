@@ -62,7 +62,7 @@ def uploaded(paths: list[str] | None, tally: Tally, cancel=None) -> list[DigestI
     before any is read, and reading stops at the first that passes the allowance."""
     paths = list(paths or [])
     documents = [p for p in paths if Path(p).suffix.lower() not in RECORD_FILES]
-    tally.expect(len(documents))  # one document each: too many is known before reading
+    tally.take(0, len(documents))  # one document each, counted before any is read
     allowance = tally.allowance
     out = []
     for path in paths:
@@ -83,7 +83,7 @@ def uploaded(paths: list[str] | None, tally: Tally, cancel=None) -> list[DigestI
                 if exc.code in ("cancelled",):
                     raise
                 record = Record(name, name, error=exc)
-            tally.take(len(record.text or ""), 0)  # expected above
+            tally.take(len(record.text or ""), 0)  # the document was counted above
             records = [record]
         for r in records:
             error = r.error
