@@ -140,21 +140,28 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
         max_file_size=options.file_limit,
         ssr_mode=False,
     )
-    if block:
-        _stop_on_sigterm()  # before the port opens: a SIGTERM then is a clean stop too
-    http = HttpServer(app, options)
-    host = "localhost" if options.host in ("0.0.0.0", "::") else options.host
-    url = f"http://{f'[{host}]' if ':' in host else host}:{http.port}/"
-    page.server, page.is_running = http, True  # page.close() stops its queue, then this
-    page.server_port, page.local_url = http.port, url
-    running = Server(page, url, pool, gate, guard, downloads, http)
-    if block:
-        print(f"khulasa: serving on {url} (Ctrl-C stops)", flush=True)
-        try:
-            while http.thread.is_alive():
-                http.thread.join(0.5)
-        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM: a clean stop
-            print("khulasa: stopping", flush=True)
-        finally:
+
+    def start() -> Server:
+        http = HttpServer(app, options)
+        host = "localhost" if options.host in ("0.0.0.0", "::") else options.host
+        url = f"http://{f'[{host}]' if ':' in host else host}:{http.port}/"
+        page.server, page.is_running = http, True  # page.close() stops its queue, then this
+        page.server_port, page.local_url = http.port, url
+        return Server(page, url, pool, gate, guard, downloads, http)
+
+    if not block:
+        return start()
+    _stop_on_sigterm()  # before the port opens: a SIGTERM at any point is a clean stop
+    running = None
+    try:
+        running = start()
+        print(f"khulasa: serving on {running.url} (Ctrl-C stops)", flush=True)
+        while running.http.thread.is_alive():
+            running.http.thread.join(0.5)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM
+        print("khulasa: stopping", flush=True)
+    finally:
+        if running is not None:
             running.close()
+        downloads.close()
     return running
