@@ -132,6 +132,35 @@ def check_arabic(text: str, fix: str) -> None:
         )
 
 
+def check_text(
+    text: str | None,
+    max_chars: int | None,
+    *,
+    force: bool = False,
+    where: str = "The input",
+    fix_long: str = "Send the first part, or split it.",
+    fix_empty: str = "Paste or pass some Arabic text.",
+    fix_arabic: str = "Fix: give an Arabic article.",
+) -> str:
+    """`text` when a model may take it; InputError otherwise, in this order on every door:
+    not valid Unicode (`invalid_unicode`), too long (`too_long`; `max_chars` None: no limit),
+    empty (`empty_input`), not Arabic (`not_arabic`, unless `force`). `where` names the text
+    ("The input", "This article", "Record 7"); the fixes are each door's own words."""
+    text = text or ""
+    check_unicode(text, where)
+    if max_chars is not None and len(text) > max_chars:
+        raise InputError(
+            f"{where} is {len(text):,} characters; the limit here is {max_chars:,}. "
+            f"Fix: {fix_long}",
+            "too_long",
+        )
+    if not normalize(text):
+        raise InputError(f"{where} is empty: {fix_empty}", "empty_input")
+    if not force:
+        check_arabic(text, fix_arabic)
+    return text
+
+
 def fold_spelling(text: str) -> str:
     """`text` with its Arabic spelling variants folded (SPELLING_FOLD)."""
     return text.translate(SPELLING_FOLD)

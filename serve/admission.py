@@ -1,7 +1,9 @@
 """The one way in: what every door takes an input through before any model sees it.
 
-- `check_text`: the checks on a text, in one order (valid Unicode, empty, too long, not
-  Arabic), with one code each; the page, its API, REST, the command line and batch call it.
+- `check_text` (models/text.py, so the digest's library calls it too): the checks on a text,
+  in one order (valid Unicode, too long, empty, not Arabic), with one code each; the page, its
+  API, REST, the command line, batch and the digest call it, each with its own words for
+  the fix.
 - `Tally`: documents and characters counted **as they arrive**, against an `Allowance` (how
   many documents, how many characters each and in all): a request that brings too many is
   refused before the next one is read, never after all were read.
@@ -22,8 +24,10 @@ from dataclasses import dataclass, field
 from ..models.errors import InputError
 from ..models.reading.bounded import ReadBudget, run_bounded
 from ..models.reading.fetch import FetchPolicy
-from ..models.text import check_arabic, check_unicode, normalize
+from ..models.text import check_text
 from .batch.records import Record, file_records
+
+__all__ = ["Allowance", "Tally", "check_text", "read_records"]
 
 
 @dataclass(frozen=True)
@@ -36,33 +40,6 @@ class Allowance:
     max_total: int | None = None
     budget: ReadBudget = field(default_factory=ReadBudget)
     policy: FetchPolicy = field(default_factory=FetchPolicy)
-
-
-def check_text(
-    text: str | None, max_chars: int, fix: str = "Paste an Arabic article.", force: bool = False,
-    where: str = "This article",
-) -> str:  # fmt: skip
-    """`text` when a model may take it; InputError otherwise, in this order: not valid Unicode
-    (`invalid_unicode`), too long (`too_long`), empty (`empty_input`), not Arabic
-    (`not_arabic`, unless `force`). `fix` ends the not-Arabic message; `where` starts the
-    others."""
-    text = text or ""
-    check_unicode(text, where)
-    if len(text) > max_chars:
-        raise InputError(
-            f"{where} is {len(text):,} characters; the limit here is {max_chars:,}. "
-            "Fix: send the first part, or split it.",
-            "too_long",
-        )
-    if not normalize(text):
-        raise InputError(
-            f"{where} is empty: there is no text to translate. Fix: paste an Arabic article, "
-            "or click the example.",
-            "empty_input",
-        )
-    if not force:
-        check_arabic(text, fix)
-    return text
 
 
 class Tally:

@@ -20,8 +20,9 @@ from ..models.options import ModelOptions, add_arguments, check_positive
 from ..models.reading.article import Article, read_article
 from ..models.reading.extract import kinds_in_words
 from ..models.reading.fetch import is_link
-from ..models.text import check_arabic, decode_utf8
+from ..models.text import decode_utf8
 from . import admin_cli, digest_cli
+from .admission import check_text
 from .batch import cli as batch_cli
 from .batch.inputs import add_reading_arguments, reading_from_args
 from .service import ServeOptions, check_port_free
@@ -130,7 +131,6 @@ def register_translate(sub) -> None:
 
 def cmd_translate(args: argparse.Namespace) -> int:
     from ..models.factory import build_pipeline
-    from ..models.pipeline import segment
 
     options = ModelOptions.from_args(args)
     sentences = check_positive("--sentences", args.sentences)
@@ -142,9 +142,14 @@ def cmd_translate(args: argparse.Namespace) -> int:
         )
     article = read_document(args.file[0], *reading_from_args(args))
     text, about = article.text, article.source
-    segment(text)  # bad input fails before any model loads (a missing one too: located first)
-    if not args.force:
-        check_arabic(text, "Fix: give an Arabic article, or pass --force to translate it anyway.")
+    # Bad input fails before any model loads (a missing one too: located first).
+    check_text(
+        text,
+        None,
+        force=args.force,
+        fix_empty="paste or pass some Arabic text.",
+        fix_arabic="Fix: give an Arabic article, or pass --force to translate it anyway.",
+    )
     pipeline = build_pipeline(options, summary=not args.no_summary)
     doc = pipeline.process(text, summary=not args.no_summary, summary_sentences=sentences)
     if about:

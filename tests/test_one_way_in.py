@@ -331,3 +331,80 @@ def test_documents_and_records_count_together_against_the_allowance(tmp_path):
         uploaded([str(records), *paths], tally)  # the documents are counted before the records
     assert refused.value.code == "too_many_documents"
     assert len(uploaded(paths, Tally(Allowance(max_docs=5, max_chars=1_000)))) == 3
+
+
+# One table of inputs through every door: the same error code on each -----------------------
+
+CODES = {  # how a door that prints words (the command line, the page) names each code
+    "empty_input": "is empty",
+    "too_long": "the limit here is",
+    "not_arabic": "is not Arabic",
+    "damaged_file": "cannot be opened as one",
+    "type_mismatch": "is named as pdf but",
+}
+DOORS = ("translate", "page", "translate_file", "batch", "digest", "coverage")
+ACCEPT_ENGLISH = {"translate_file", "digest", "coverage"}  # English passes through by design
+
+
+def door_inputs(tmp_path) -> dict[str, tuple]:
+    """name -> (path, the code every door that refuses it gives)."""
+    made = {
+        "empty.txt": ("  \n\u200b\n".encode(), "empty_input"),
+        "english.txt": (b"The coalition met in Brussels on Wednesday.", "not_arabic"),
+        "long.txt": (("قال كيري " * 2_500).encode(), "too_long"),
+        "bad.docx": (b"PK\x03\x04" + b"garbage" * 20, "damaged_file"),
+        "fake.pdf": ("قال كيري في بروكسل".encode(), "type_mismatch"),
+    }
+    out = {}
+    for name, (data, code) in made.items():
+        (tmp_path / name).write_bytes(data)
+        out[name] = (tmp_path / name, code)
+    return out
+
+
+def code_in(words: str) -> str | None:
+    return next((code for code, phrase in CODES.items() if phrase in words), None)
+
+
+def test_every_door_refuses_each_input_with_the_same_code(keyed, replicas, tmp_path, capsys):
+    import json
+
+    import httpx
+    from test_web import page_handler
+
+    from khulasa.models.digest.build import DigestLimits, check_inputs
+    from khulasa.serve.cli import main
+
+    models = ["--translator", str(replicas["opus-mt"]), "--summarizer", "extractive",
+              "--backend", "torch"]  # fmt: skip
+    limit = 20_000  # every door's limit on one document here (the server's defaults)
+    run_page = page_handler(serve_options(replicas, summarizer="extractive", backend="torch"))
+    seen: dict[tuple[str, str], str | None] = {}
+    for name, (path, code) in door_inputs(tmp_path).items():
+        main(["translate", str(path), *models])
+        seen[name, "translate"] = code_in(capsys.readouterr().err)
+        *_, final = run_page("", str(path), "", "", "", 0, 3, Visitor())
+        seen[name, "page"] = code_in(final[0])
+        answer = httpx.post(keyed.url + "translate_file", files={"file": (name, path.read_bytes())},
+                            data={"source": "auto", "api_key": "k1"}, timeout=60)  # fmt: skip
+        seen[name, "translate_file"] = answer.json().get("code")
+        out = tmp_path / f"{name}.jsonl"
+        main(["batch", str(path), "-o", str(out), "--max-chars", str(limit), *models])
+        seen[name, "batch"] = json.loads(out.read_text("utf-8"))["error"]["code"]
+        out = tmp_path / f"{name}.json"
+        main(["digest", str(path), "-o", str(out), "--max-chars", str(limit), *models])
+        [document] = json.loads(out.read_text("utf-8"))["documents"]
+        seen[name, "digest"] = (document["error"] or {}).get("code")
+        [item] = uploaded([str(path)], Tally(Allowance(max_docs=20, max_chars=limit)))
+        [checked] = check_inputs([item], DigestLimits(20, limit, 100_000))
+        seen[name, "coverage"] = getattr(checked.input.error, "code", None)
+        capsys.readouterr()
+    expected = {
+        (name, door): None
+        if (code == "not_arabic" and door in ACCEPT_ENGLISH)
+        or (code == "too_long" and door == "translate")  # one file on the command line: no limit
+        else code
+        for name, (_, code) in door_inputs(tmp_path).items()
+        for door in DOORS
+    }
+    assert seen == expected

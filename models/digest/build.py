@@ -21,7 +21,7 @@ from ..env import version, versions
 from ..errors import InputError, KhulasaError
 from ..pipeline import Pipeline
 from ..report import title as document_title
-from ..text import check_unicode, is_arabic, normalize
+from ..text import check_text, is_arabic
 from .coverage import (
     MIN_CONTENT,
     Coverage,
@@ -201,18 +201,19 @@ def _problem(item: DigestInput, seen: set[str], limits: DigestLimits) -> InputEr
             "document its own id.",
             "duplicate_id",
         )
-    if not isinstance(item.text, str) or not normalize(item.text):
+    if not isinstance(item.text, str):
         return InputError(f"Document {item.id} has no text.", "empty_input")
-    try:
-        check_unicode(item.text, f"Document {item.id}")
+    try:  # the one way in's checks; English is read beside Arabic, so no language check
+        check_text(
+            item.text,
+            limits.max_chars,
+            force=True,
+            where=f"Document {item.id}",
+            fix_long="split it, or leave it out.",
+            fix_empty="give it the article's text.",
+        )
     except InputError as exc:
         return exc
-    if limits.max_chars is not None and len(item.text) > limits.max_chars:
-        return InputError(
-            f"Document {item.id} has {len(item.text):,} characters; the limit is "
-            f"{limits.max_chars:,} per document. Split it, or leave it out.",
-            "too_long",
-        )
     return None
 
 

@@ -26,7 +26,7 @@ from ...models.reading.article import file_bytes, read_article
 from ...models.reading.bounded import DEFAULT_MEMORY_MB, DEFAULT_SECONDS, ReadBudget
 from ...models.reading.extract import SUFFIXES, kinds_in_words
 from ...models.reading.fetch import FetchPolicy
-from ...models.text import check_arabic, normalize
+from ..admission import check_text
 from .records import RECORD_FILES, Record, file_records, jsonl_records
 
 MAX_CHARS = 200_000  # the longest document batch and digest take, by default
@@ -303,23 +303,17 @@ def refuse_duplicate_ids(ids: list[str]) -> None:
         )
 
 
-def check_text(record: Record, max_chars: int, force: bool = False) -> Record:
+def check_record(record: Record, max_chars: int, force: bool = False) -> Record:
     """Turn empty, over-long or (without `force`) non-Arabic text into an error record before
-    any model sees it."""
+    any model sees it (the one way in's checks, in batch's words)."""
     if record.error is None and record.text is not None:
-        if not normalize(record.text):
-            record.error = InputError(f"Record {record.id} has no text.", "empty_input")
-        elif len(record.text) > max_chars:
-            record.error = InputError(
-                f"Record {record.id} has {len(record.text):,} characters, over --max-chars "
-                f"{max_chars:,}. Fix: raise --max-chars or split the document.",
-                "too_long",
-            )
-        elif not force:
-            try:
-                check_arabic(record.text, "Fix: pass --force to translate it anyway.")
-            except InputError as exc:
-                record.error = InputError(f"Record {record.id}: {exc}", exc.code)
+        try:
+            check_text(record.text, max_chars, force=force, where=f"Record {record.id}",
+                       fix_long="raise --max-chars or split the document.",
+                       fix_empty="give it the article's text.",
+                       fix_arabic="Fix: pass --force to translate it anyway.")  # fmt: skip
+        except InputError as exc:
+            record.error = exc
     return record
 
 

@@ -30,7 +30,7 @@ from .inputs import (
     MAX_CHARS,
     Record,
     UsageError,
-    check_text,
+    check_record,
     fetch_links,
     find_duplicates,
     read_inputs,
@@ -314,7 +314,7 @@ def _run(
     try:
         for step in _steps(records, opts.docs_per_step):
             fetch_links(step, opts.fetch, opts.read)
-            step = [check_text(r, opts.max_chars, opts.force) for r in step]
+            step = [check_record(r, opts.max_chars, opts.force) for r in step]
             for line in process_step(pipeline, step, opts.summary):
                 out.append(line)
                 stats.wrote()

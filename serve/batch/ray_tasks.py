@@ -12,7 +12,7 @@ from ...models.options import ModelOptions
 from ...models.reading.extract import SUFFIXES
 from .inputs import (
     Record,
-    check_text,
+    check_record,
     fetch_links,
     is_uri,
     read_file_bytes,
@@ -138,7 +138,7 @@ class Translate:
         """One step (one row): translated, written as one part, counted in one row."""
         records = [_record(text) for text in batch.column("records")[0].as_py()]
         fetch_links(records, self.fetch, self.read)
-        records = [check_text(r, self.max_chars, self.force) for r in records]
+        records = [check_record(r, self.max_chars, self.force) for r in records]
         lines = process_step(self.pipeline, records, self.summary)
         keys = [id_key(line["id"]) for line in lines]
         name = part_name(keys, self.fmt)

@@ -20,7 +20,7 @@ from ...models.errors import InputError
 from ...models.reading.article import read_article
 from ...models.reading.bounded import run_bounded
 from ...models.reading.extract import KINDS, SUFFIXES, checked_kind
-from ...models.text import detect_language, split_paragraphs
+from ...models.text import check_text, detect_language, split_paragraphs
 from ..service import SOURCES, translate_texts
 from .markup import split_html, translate_html
 
@@ -51,8 +51,12 @@ def read_upload(data: bytes, kind: str, name: str, char_limit: int, budget, canc
     try:
         if kind == "html":  # the whole page is translated, markup kept: count all its text
             html = data.decode("utf-8", errors="replace")
-            return run_bounded(_markup_text, (html, char_limit), name, budget, cancel)
-        return read_article(data, name, budget, None, cancel, char_limit).text
+            text = run_bounded(_markup_text, (html, char_limit), name, budget, cancel)
+        else:
+            text = read_article(data, name, budget, None, cancel, char_limit).text
+        # The one way in's checks; English passes through, as /translate does.
+        return check_text(text, char_limit, force=True, where=name,
+                          fix_empty="send a file with the article's text.")  # fmt: skip
     except InputError as exc:  # refused in the worker: LibreTranslate's words for it
         if exc.code != "too_long":
             raise

@@ -207,8 +207,8 @@ class Rest:
         except (ModelNotFound, ModelLoadError) as exc:  # its message names server paths
             log.warning("model unavailable: %s", exc)
             return reply({"error": "That model is not available on this server"}, 400)
-        except KhulasaError as exc:
-            return reply({"error": str(exc)}, 400)
+        except KhulasaError as exc:  # LibreTranslate's shape, and the one way in's code
+            return reply({"error": str(exc), "code": exc.code}, 400)
         except ClientDisconnect:
             log.info("client %s went away before its request was read", request.client)
             return Response(status_code=400)
@@ -300,8 +300,8 @@ class Rest:
         if source == "auto":
             source = detect_language(text)["language"]
         english = source == "en"
-        check_text(text, self.options.char_limit, "Send source en to summarise English text.",
-                   force=english, where="q")  # fmt: skip
+        check_text(text, self.options.char_limit, force=english, where="q",
+                   fix_arabic="Send source en to summarise English text.")  # fmt: skip
 
         def run() -> dict:
             pipeline = self.pool.get(None, summarizer, None)

@@ -19,8 +19,7 @@ from ...models.reading.article import Article, read_article
 from ...models.reading.extract import SUFFIXES, kinds_in_words
 from ...models.reading.fetch import is_link
 from ...models.report import file_stem, to_markdown
-from ...models.text import check_arabic, normalize
-from ..admission import Allowance
+from ..admission import Allowance, check_text
 from ..limits import Gate, Guard
 from ..service import EXAMPLE, Downloads, ModelPool, ServeOptions, reader_message
 from .coverage import build_coverage_tab
@@ -39,21 +38,12 @@ API_NAME = "translate_document"
 
 
 def check_input(text: str | None, max_chars: int) -> str:
-    """The text to process, or InputError for empty, over-long or non-Arabic input (before any
-    model: text that is not Arabic is not sent to the translator)."""
-    text = text or ""
-    if len(text) > max_chars:
-        raise InputError(
-            f"This article is {len(text):,} characters; the limit here is {max_chars:,}. "
-            "Paste the first part, or split it.",
-            "too_long",
-        )
-    if not normalize(text):
-        raise InputError(
-            "The input is empty: paste an Arabic article, or click the example.", "empty_input"
-        )
-    check_arabic(text, "Paste an Arabic article.")
-    return text
+    """The text to process, or InputError for empty, over-long or non-Arabic input (the one
+    way in's checks, in the page's words): text that is not Arabic is not sent to the
+    translator."""
+    return check_text(text, max_chars, where="This article",
+                      fix_empty="paste an Arabic article, or click the example.",
+                      fix_arabic="Paste an Arabic article.")  # fmt: skip
 
 
 def lone_link(text: str | None) -> str:
