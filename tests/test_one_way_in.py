@@ -380,7 +380,7 @@ def test_every_door_refuses_each_input_with_the_same_code(keyed, replicas, tmp_p
     limit = 20_000  # every door's limit on one document here (the server's defaults)
     run_page = page_handler(serve_options(replicas, summarizer="extractive", backend="torch"))
     seen: dict[tuple[str, str], str | None] = {}
-    for name, (path, code) in door_inputs(tmp_path).items():
+    for name, (path, _) in door_inputs(tmp_path).items():
         main(["translate", str(path), *models])
         seen[name, "translate"] = code_in(capsys.readouterr().err)
         *_, final = run_page("", str(path), "", "", "", 0, 3, Visitor())
