@@ -336,3 +336,8 @@ def split_english(text: str) -> list[str]:
         if block[start:].strip():
             sentences.append(block[start:].strip())
     return sentences
+
+
+def is_link(text: str) -> bool:
+    """Whether `text` is a link (what `khulasa translate` tells from a file name)."""
+    return text.strip().lower().startswith(("http://", "https://"))

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 
 from ..models.errors import InputError
 from ..models.reading.bounded import ReadBudget, run_bounded
+from ..models.reading.extract import file_records
 from ..models.reading.fetch import FetchPolicy
+from ..models.reading.records import Record
 from ..models.text import check_text
-from .batch.records import Record, file_records
 
 __all__ = ["Allowance", "Tally", "check_text", "read_records"]
 

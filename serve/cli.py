@@ -19,8 +19,7 @@ from ..models.errors import InputError, KhulasaError, OptionError
 from ..models.options import ModelOptions, add_arguments, check_positive
 from ..models.reading.article import Article, read_article
 from ..models.reading.extract import kinds_in_words
-from ..models.reading.fetch import is_link
-from ..models.text import decode_utf8
+from ..models.text import decode_utf8, is_link
 from . import admin_cli, digest_cli
 from .admission import check_text
 from .batch import cli as batch_cli

@@ -408,3 +408,29 @@ def test_every_door_refuses_each_input_with_the_same_code(keyed, replicas, tmp_p
         for door in DOORS
     }
     assert seen == expected
+
+
+def test_input_kinds_are_one_registry_that_help_widgets_and_rest_read(keyed):
+    from test_rest import call
+
+    from khulasa.models.reading.extract import KINDS, file_records, kind_of
+    from khulasa.serve.batch.inputs import inputs_in_words
+
+    documents = [s for k in KINDS if not k.records for s in k.suffixes]
+    records = [s for k in KINDS if k.records for s in k.suffixes]
+    _, settings = call(keyed.url, "/frontend/settings", method="GET")
+    assert set(settings["supportedFilesFormat"]) == {f".{k.name}" for k in KINDS if not k.records}
+    words = inputs_in_words()
+    assert all(s in words for s in records) and all(k.suffixes[0] in words for k in KINDS)
+    app = keyed.app  # the page as served: its upload widgets
+    types = [c["props"].get("file_types") for c in app.get_config_file()["components"]
+             if c["props"].get("elem_id") == "kh-dfiles"]  # fmt: skip
+    assert types and set(types[0]) == set(documents + records)
+    # Each kind's sniffer takes its own bytes; a record kind reads by its reader.
+    assert [kind_of(b) for b in (b"%PDF-1.4", b"<html><p>x</p></html>", b"plain")] == [
+        "pdf", "html", "txt"
+    ]  # fmt: skip
+    [record] = list(
+        file_records("a.jsonl", io.BytesIO(b'{"id": "1", "text": "x"}\n'), "text", "id")
+    )
+    assert (record.id, record.text) == ("1", "x")

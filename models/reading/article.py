@@ -5,7 +5,8 @@ what its file or page says of it (one set of names: title, outlet, date, author,
 encoding, notes) and its kind. Every read runs under the reading budget (bounded.py); every
 refusal is an InputError naming the fix.
 
-`KINDS` is the one table of input kinds: help texts, upload widgets and errors read it.
+`KINDS` (extract.py) is the one table of input kinds, documents and files of records: help
+texts, upload widgets, REST's supportedFilesFormat and errors read it.
 """
 
 from __future__ import annotations

@@ -13,38 +13,21 @@ import io
 import re
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from ..errors import InputError
 from ..text import ARABIC_LETTERS, PRESENTATION_FORMS, is_arabic
+from .records import csv_records, jsonl_records, parquet_records
 
 MAX_BYTES = 20 * 2**20
 MAX_UNCOMPRESSED = 50 * 2**20
 MAX_PAGES = 200
 
 
-@dataclass(frozen=True)
-class Kind:
-    """A kind of document file: its name, the suffixes it goes by, and how help texts and the
-    page describe it."""
-
-    name: str
-    suffixes: tuple[str, ...]
-    words: str
-
-
-KINDS = (  # the one table of input kinds (help texts, upload widgets and errors read it)
-    Kind("txt", (".txt",), ".txt (UTF-8, UTF-16 or cp1256)"),
-    Kind("html", (".html", ".htm"), ".html (a saved web page)"),
-    Kind("docx", (".docx",), ".docx (Word)"),
-    Kind("pdf", (".pdf",), ".pdf (with a text layer)"),
-)
-SUFFIXES = {suffix: kind.name for kind in KINDS for suffix in kind.suffixes}
-
-
 def kinds_in_words(described: bool = False) -> str:
     """ ".txt, .html, .docx or .pdf", or with each kind's description."""
-    names = [k.words if described else k.suffixes[0] for k in KINDS]
+    names = [k.words if described else k.suffixes[0] for k in KINDS if not k.records]
     return ", ".join(names[:-1]) + " or " + names[-1]
 
 
@@ -75,21 +58,32 @@ class Extracted:
 
 
 def kind_of(data: bytes) -> str:
-    """txt, html, docx or pdf, from the bytes."""
-    if data.startswith(b"%PDF-"):
-        return "pdf"
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-        except zipfile.BadZipFile:
-            return "zip"
-        return "docx" if "word/document.xml" in names else "zip"
+    """The document kind the bytes are (each kind's `sniff`, in KINDS' order); "zip" for a
+    zip archive no kind takes; "txt" when nothing else fits."""
+    for kind in KINDS:
+        if kind.sniff is not None and kind.sniff(data):
+            return kind.name
+    return "zip" if data.startswith(b"PK\x03\x04") else "txt"
+
+
+def _is_pdf(data: bytes) -> bool:
+    return data.startswith(b"%PDF-")
+
+
+def _is_docx(data: bytes) -> bool:
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        return "word/document.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _is_html(data: bytes) -> bool:
     head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<article", b"<meta")):
-        return "html"
-    if re.match(rb"<[a-z][a-z0-9]*[\s>/]", head) and b"</" in data[:65536]:
-        return "html"  # a fragment: starts with a tag and closes one
-    return "txt"
+        return True
+    return bool(re.match(rb"<[a-z][a-z0-9]*[\s>/]", head)) and b"</" in data[:65536]
 
 
 def checked_kind(data: bytes, name: str = "") -> str:
@@ -124,8 +118,8 @@ def extract(data: bytes, name: str = "", url: str | None = None) -> Extracted:
     """The article in `data`. `name` (a file name) only has to agree with the content."""
     where = name or "the file"
     kind = checked_kind(data, name)
-    reader = {"txt": extract_txt, "html": extract_html, "docx": extract_docx, "pdf": extract_pdf}
-    return reader[kind](data, where) if kind != "html" else extract_html(data, where, url)
+    read = BY_NAME[kind].read
+    return read(data, where, url) if kind == "html" else read(data, where)
 
 
 def _suffix(name: str) -> str:
@@ -279,3 +273,46 @@ def _to_logical(line: str) -> str:
         return line
     flipped = line[::-1].translate(str.maketrans("()[]{}<>«»", ")(][}{><»«"))
     return _LTR_RUN.sub(lambda m: m.group(0)[::-1], flipped)
+
+
+# The registry ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of input file: its name, the suffixes it goes by, how help texts and the page
+    describe it, how its bytes are told (`sniff`; None: by its suffix only, or the fallback),
+    its reader, and whether it holds many records (id and text fields) or one document.
+    Adding a kind is one entry of KINDS: help texts, upload widgets, REST's
+    supportedFilesFormat, the batch and digest inputs and the errors read it."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    words: str
+    read: Callable
+    sniff: Callable[[bytes], bool] | None = None
+    records: bool = False
+
+
+KINDS = (  # the one table of input kinds (each sniffer takes bytes no other one does)
+    Kind("txt", (".txt",), ".txt (UTF-8, UTF-16 or cp1256)", extract_txt),  # what else fits
+    Kind("html", (".html", ".htm"), ".html (a saved web page)", extract_html, _is_html),
+    Kind("docx", (".docx",), ".docx (Word)", extract_docx, _is_docx),
+    Kind("pdf", (".pdf",), ".pdf (with a text layer)", extract_pdf, _is_pdf),
+    Kind("jsonl", (".jsonl",), ".jsonl (one record a line)", jsonl_records, records=True),
+    Kind("csv", (".csv",), ".csv (a header row)", csv_records, records=True),
+    Kind("parquet", (".parquet",), ".parquet (pyarrow)", parquet_records, records=True),
+)
+BY_NAME = {kind.name: kind for kind in KINDS}
+DOCUMENTS = tuple(kind for kind in KINDS if not kind.records)
+SUFFIXES = {suffix: kind.name for kind in DOCUMENTS for suffix in kind.suffixes}  # documents
+RECORD_FILES = tuple(suffix for kind in KINDS if kind.records for suffix in kind.suffixes)
+
+
+def file_records(name: str, stream, text_field: str, id_field: str):
+    """The records of a file of records (by its suffix, one of RECORD_FILES), streamed; None
+    for any other file."""
+    for kind in KINDS:
+        if kind.records and _suffix(name) in kind.suffixes:
+            return kind.read(stream, name, text_field, id_field)
+    return None

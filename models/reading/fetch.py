@@ -173,8 +173,3 @@ def _too_large(url: str, policy: FetchPolicy) -> InputError:
     return InputError(
         f"{url} is over {policy.max_bytes // 2**20} MiB; it was not read.", "too_large"
     )
-
-
-def is_link(text: str) -> bool:
-    """Whether `text` is a link (what `khulasa translate` tells from a file name)."""
-    return text.strip().lower().startswith(("http://", "https://"))

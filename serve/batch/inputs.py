@@ -24,10 +24,10 @@ from typing import BinaryIO
 from ...models.errors import InputError, KhulasaError, OptionError
 from ...models.reading.article import file_bytes, read_article
 from ...models.reading.bounded import DEFAULT_MEMORY_MB, DEFAULT_SECONDS, ReadBudget
-from ...models.reading.extract import SUFFIXES, kinds_in_words
+from ...models.reading.extract import RECORD_FILES, SUFFIXES, file_records, kinds_in_words
 from ...models.reading.fetch import FetchPolicy
+from ...models.reading.records import Record, jsonl_records
 from ..admission import check_text
-from .records import RECORD_FILES, Record, file_records, jsonl_records
 
 MAX_CHARS = 200_000  # the longest document batch and digest take, by default
 

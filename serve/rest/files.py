@@ -19,12 +19,12 @@ from pathlib import Path
 from ...models.errors import InputError
 from ...models.reading.article import read_article
 from ...models.reading.bounded import run_bounded
-from ...models.reading.extract import KINDS, SUFFIXES, checked_kind
+from ...models.reading.extract import DOCUMENTS, SUFFIXES, checked_kind
 from ...models.text import check_text, detect_language, split_paragraphs
 from ..service import SOURCES, translate_texts
 from .markup import split_html, translate_html
 
-FORMATS = [kind.name for kind in KINDS]
+FORMATS = [kind.name for kind in DOCUMENTS]  # what /translate_file rewrites
 NAME = re.compile(r"^[0-9a-f]{32}\.[A-Za-z0-9._-]{1,120}$")
 Translate = Callable[[list[str]], list[str]]
 

@@ -22,9 +22,9 @@ from ...models.digest.build import (
 )
 from ...models.errors import InputError
 from ...models.reading.article import file_bytes, read_article
-from ...models.reading.extract import SUFFIXES, kinds_in_words
+from ...models.reading.extract import RECORD_FILES, SUFFIXES, kinds_in_words
+from ...models.reading.records import Record
 from ..admission import Tally, read_records
-from ..batch.records import RECORD_FILES, Record
 from ..service import EXAMPLE, ServeOptions, reader_message
 from .render import render_error, render_status
 from .render_digest import render_digest

@@ -17,8 +17,8 @@ from ...models.errors import InputError
 from ...models.options import MAX_BEAMS
 from ...models.reading.article import Article, read_article
 from ...models.reading.extract import SUFFIXES, kinds_in_words
-from ...models.reading.fetch import is_link
 from ...models.report import file_stem, to_markdown
+from ...models.text import is_link
 from ..admission import Allowance, check_text
 from ..limits import Gate, Guard
 from ..service import EXAMPLE, Downloads, ModelPool, ServeOptions, reader_message

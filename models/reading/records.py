@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from ...models.errors import InputError, KhulasaError
-from ...models.reading.fetch import is_link
-from ...models.text import check_unicode, decode_utf8
+from ..errors import InputError, KhulasaError
+from ..text import check_unicode, decode_utf8, is_link
 
 ABOUT_FIELDS = ("title", "outlet", "date", "url")
 PARQUET_ROWS = 64  # rows of a Parquet file decoded at once
@@ -86,24 +85,6 @@ def _plain_text(value) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-RECORD_FILES = (".jsonl", ".csv", ".parquet")  # files of records (id and text fields)
-
-
-def file_records(
-    name: str, stream: BinaryIO, text_field: str, id_field: str
-) -> Iterator[Record] | None:
-    """The records of a file of records (by its suffix, one of RECORD_FILES), streamed; None
-    for any other file."""
-    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if suffix == "jsonl":
-        return jsonl_records(stream, name, text_field, id_field)
-    if suffix == "csv":
-        return csv_records(stream, name, text_field, id_field)
-    if suffix == "parquet":
-        return parquet_records(stream.read(), name, text_field, id_field)
-    return None
 
 
 def jsonl_records(stream: BinaryIO, where: str, text_field: str, id_field: str) -> Iterator[Record]:
@@ -180,7 +161,9 @@ def csv_records(stream: BinaryIO, where: str, text_field: str, id_field: str) ->
         yield _from_fields(row, where, f"{where}:{rowno}", text_field, id_field)
 
 
-def parquet_records(data: bytes, where: str, text_field: str, id_field: str) -> Iterator[Record]:
+def parquet_records(
+    data: bytes | BinaryIO, where: str, text_field: str, id_field: str
+) -> Iterator[Record]:
     """Rows of a Parquet file, read PARQUET_ROWS at a time (pyarrow: the `ray` extra), so a
     caller that counts what it takes can stop before a small file's rows add up. A file that
     is not Parquet, or breaks part-way, is an `unreadable` record where it breaks."""
@@ -199,6 +182,7 @@ def parquet_records(data: bytes, where: str, text_field: str, id_field: str) -> 
         )
         return
     rowno = 0
+    data = data if isinstance(data, (bytes, bytearray)) else data.read()
     try:
         # The text and id columns stay dictionary-encoded as they are read: a dictionary
         # page of one long text repeated over many rows is decoded once, not once a row.
