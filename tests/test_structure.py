@@ -3,6 +3,7 @@ imports itself back through others, counting imports inside functions too (an im
 into a function to dodge a loop is still a loop)."""
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,3 +89,25 @@ def test_the_graph_sees_the_imports_it_judges():
     assert "khulasa.serve.service" in graph["khulasa.serve.web.page"]  # relative, one level up
     assert "khulasa.models.reading.article" in graph["khulasa.serve.cli"]  # across packages
     assert "khulasa.serve.batch.local" in graph["khulasa.eval.bench_engines"]  # in a function
+
+
+def test_the_doors_html_comes_from_templates_not_strings():
+    # What the page and the Coverage tab show is HTML from templates/ (Jinja2, autoescaped:
+    # views.py); no string in the code builds markup, so no text can reach it unescaped.
+    tag = re.compile(r"<(div|span|p|li|ul|ol|section|button|h[1-6]|a|table|tr|td|mark|strong)[\s>]")
+    found = []
+    for path in (ROOT / "serve").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
+            and node.body and isinstance(node.body[0], ast.Expr)
+        }  # fmt: skip
+        found += [
+            f"{path.relative_to(ROOT)}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docs and tag.search(node.value)
+        ]  # fmt: skip
+    assert not found, found

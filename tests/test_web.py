@@ -66,7 +66,7 @@ def test_untrusted_text_is_escaped_everywhere_on_the_page():
     assert "<img" not in html and "<script>" not in html
     # Arabic, English, key point, the printed title (the first English line) and the folded
     # input line.
-    assert html.count("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;") == 5
+    assert html.count("&lt;img src=x onerror=&#34;window.__pwned=1&#34;&gt;") == 5
 
 
 def test_every_warning_names_what_it_rests_on():
@@ -84,7 +84,7 @@ def test_every_warning_names_what_it_rests_on():
     for shown in (
         "Arabic 8, English none.",  # which number
         "The Arabic quotes «إن التحالف متحد ويواجه تهديدا مشتركا»; the English has no quotation",
-        "The English has 46 characters for the Arabic&#x27;s 58; a full translation has about 52",
+        "The English has 46 characters for the Arabic&#39;s 58; a full translation has about 52",
         "Left in Arabic: داعش.",
         "Repeated: “the”.",
         "Its score is -2.00",

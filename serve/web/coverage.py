@@ -28,6 +28,7 @@ from ..admission import Tally, read_records
 from ..service import EXAMPLE, ServeOptions, reader_message
 from .render import render_error, render_status
 from .render_digest import render_digest
+from .views import view
 
 SEPARATOR = re.compile(r"^\s*-{3,}\s*(.*?)\s*$")
 COVERAGE_EXAMPLE = EXAMPLE.parent / "coverage_ar.txt"
@@ -227,13 +228,10 @@ def build_coverage_tab(page, pool) -> None:
     options = page.options
     noprint = ["kh-noprint"]
     gr.HTML(
-        '<div class="kh-intro"><p>Several articles on one event: one digest. Key points '
-        "across the coverage, each with how many separate stories report it (copies of a wire "
-        "report count once) and links to every source sentence; what each article alone "
-        f"reports. Up to {options.digest_docs} articles, {options.max_chars:,} characters "
-        f"each, {options.digest_chars:,} in all; Arabic, and English beside it.</p></div>",
+        view("page.html", "coverage_intro", options.digest_docs, options.max_chars,
+             options.digest_chars),
         elem_classes=noprint,
-    )
+    )  # fmt: skip
     with gr.Row(elem_classes=noprint):
         files = gr.File(
             label=f"Articles as files ({kinds_in_words()}: one article each; or "

@@ -32,6 +32,7 @@ from .render import (
     render_status,
 )
 from .suggest_box import suggestion_box
+from .views import view
 from .wordings_box import WORDINGS_JS, Reading, wordings_events
 
 API_NAME = "translate_document"
@@ -272,10 +273,7 @@ class Page:
             return doc.to_dict()
 
 
-INTRO = (
-    '<div class="kh-intro"><h1>khulasa · خلاصة</h1><p>Arabic news in English: key points '
-    "first, each linked to its sources, then every sentence beside its Arabic.</p></div>"
-)
+INTRO = view("page.html", "intro")
 PLACEHOLDER = "Paste an Arabic news article here\nالصق هنا نص مقال إخباري بالعربية"
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from html import escape
 
 import gradio as gr
 
@@ -28,7 +27,8 @@ from ...models.wordings import (
     use_wording,
 )
 from ..service import reader_message
-from .render import flag_markers, render_results, render_status
+from .render import marks, render_results, render_status
+from .views import view
 
 # The reading area sends which wording button was pressed (nothing else: a click elsewhere in
 # it is the page script's own business).
@@ -75,63 +75,52 @@ class Reading:
 
 def render_wordings(reading: Reading, index: int, message: str = "", busy: bool = False) -> str:
     """The other wordings of sentence `index`, open under it: each with its score, its checks
-    and a button to use it; or `message` (busy: while they are found). Every text escaped."""
+    and a button to use it; or `message` (busy: while they are found). Every text escaped
+    (templates/wordings.html)."""
     seg = reading.doc.segments[index]
-    i, n = int(index), int(index) + 1
-    head = (
-        f'<div class="kh-wordings-head"><h3 id="kh-wordings-title">Other wordings of sentence '
-        f'{n}</h3><button type="button" class="kh-wordings-close" data-wording="close:{i}">'
-        "Close</button></div>"
-    )
-    if message or busy:
-        body = f'<p class="kh-wordings-note">{escape(message)}</p>'
-    else:
-        offered = reading.offered(index)
-        first = reading.first.get(index)
-        items = "".join(
-            f'<li><p class="kh-wording" lang="en">{changed_words(seg.english or "", w.english)}</p>'
-            f'<p class="kh-wording-about">{_about(w, seg)}'
-            f"{' · the first translation' if first and w.english == first.english else ''}</p>"
-            f'<button type="button" data-wording="use:{i}:{k}">Use this wording</button></li>'
-            for k, w in enumerate(offered)
-        )
-        now = shown_wording(seg)
-        body = (
-            f'<p class="kh-wordings-now">Shown now: {_about(now, seg)}</p>'
-            + (f'<ol class="kh-wordings-list">{items}</ol>' if items else "")
-            + '<p class="kh-wordings-note">'
-            + (
-                "The model's next best translations. Using one changes this page and its "
-                "downloads, for you only."
-                if items
-                else "The model has no other wording for this sentence."
-            )
-            + "</p>"
-        )
-    return (
-        f'<div class="kh-wordings kh-noprint" id="kh-wordings" role="region" tabindex="-1" '
-        f'aria-labelledby="kh-wordings-title" aria-busy="{str(busy).lower()}">{head}{body}</div>'
-    )
+    first = reading.first.get(index)
+    offered = [] if message or busy else reading.offered(index)
+    return view("wordings.html", "wordings", {
+        "i": int(index),
+        "busy": busy,
+        "message": message if message or busy else None,
+        "now": _about(shown_wording(seg), seg),
+        "offered": [
+            {
+                "parts": changed_parts(seg.english or "", w.english),
+                "about": _about(w, seg),
+                "first": bool(first and w.english == first.english),
+            }
+            for w in offered
+        ],
+    })  # fmt: skip
+
+
+def changed_parts(shown: str, other: str) -> list[tuple[bool, str]]:
+    """`other` in runs of words, each with whether `shown` has it too (False: the words
+    `other` has in place of `shown`'s, which the page marks)."""
+    a, b = shown.split(), other.split()
+    out = []
+    for op, _, _, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        words = " ".join(b[j1:j2])
+        if words:
+            out.append((op == "equal", words))
+    return out
 
 
 def changed_words(shown: str, other: str) -> str:
     """`other` as HTML with the words it has in place of `shown`'s marked (<mark>), so that
     a reader sees at once what a wording changes ("he has no plans"). Each word escaped."""
-    a, b = shown.split(), other.split()
-    out = []
-    for op, _, _, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        words = escape(" ".join(b[j1:j2]))
-        if words:
-            out.append(words if op == "equal" else f'<mark class="kh-diff">{words}</mark>')
-    return " ".join(out)
+    return view("wordings.html", "changed", changed_parts(shown, other))
 
 
-def _about(w: Wording, seg: Segment) -> str:
-    """A wording's score and its warnings (each with its reason and evidence), as HTML."""
-    score = f"score {w.score:.2f} (0 is certain)" if w.score is not None else "score unknown"
+def _about(w: Wording, seg: Segment) -> dict:
+    """A wording's score and its warnings (each with its reason and evidence)."""
     flags = list(w.flags)
-    marks = flag_markers(flags, evidence(seg.source, w.english, flags, w.score))
-    return f"{escape(score)} · " + (marks or "no warnings")
+    return {
+        "score": f"score {w.score:.2f} (0 is certain)" if w.score is not None else "score unknown",
+        "marks": marks(flags, evidence(seg.source, w.english, flags, w.score)),
+    }
 
 
 def wordings_events(page, results, status, downloads, reading) -> None:
