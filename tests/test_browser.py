@@ -108,6 +108,19 @@ def open_page(site, viewport=DESKTOP, scheme="light"):
     return page
 
 
+# Until what the new outputs' scripts do on load has been painted and any scroll they start
+# has come to rest (the scroll position the same over several frames, at most 3 s).
+SETTLED = """() => new Promise(done => {
+  let last = -1, same = 0, frames = 0;
+  const look = () => {
+    same = window.scrollY === last ? same + 1 : 0;
+    last = window.scrollY;
+    if (same >= 5 || ++frames > 180) done(); else requestAnimationFrame(look);
+  };
+  requestAnimationFrame(look);
+})"""
+
+
 def wait_done(page):
     """Until the status says done and Gradio's fade-in of the new outputs has finished."""
     page.wait_for_selector('#kh-status [data-state="done"]', timeout=120_000)
@@ -115,7 +128,7 @@ def wait_done(page):
         "() => [...document.querySelectorAll('#kh-results, #kh-status')]"
         ".every(e => getComputedStyle(e).opacity === '1')"
     )
-    page.wait_for_timeout(400)
+    page.evaluate(SETTLED)
 
 
 def serious_violations(page) -> list[str]:
@@ -553,8 +566,10 @@ def test_other_wordings_on_click_and_one_used_in_the_view_copy_and_download(site
         "t => document.querySelector('.kh-en[data-seg=\"5\"]').innerText.startsWith(t)",
         arg=chosen,
     )
-    page.wait_for_timeout(400)
-    assert "wording you chose" in page.inner_text('.kh-en[data-seg="5"]')
+    page.wait_for_function(
+        "() => document.querySelector('.kh-en[data-seg=\"5\"]').innerText"
+        ".includes('wording you chose')"
+    )
     assert before in panel.inner_text()  # the first one is offered back
     page.click('[data-copy="english"]')
     page.wait_for_function("() => document.querySelector('[data-copy=english]').textContent"

@@ -7,6 +7,7 @@ import pytest
 from test_browser import (  # noqa: F401
     DESKTOP,
     PHONE,
+    SETTLED,
     XSS,
     in_view,
     open_page,
@@ -31,7 +32,7 @@ def wait_digest(page, state="done"):
         "() => [...document.querySelectorAll('#kh-digest, #kh-dstatus')]"
         ".every(e => getComputedStyle(e).opacity === '1')"
     )
-    page.wait_for_timeout(400)
+    page.evaluate(SETTLED)
 
 
 def test_the_example_coverage_becomes_one_digest(site):  # noqa: F811
@@ -66,8 +67,9 @@ def test_the_example_coverage_becomes_one_digest(site):  # noqa: F811
     chip = page.locator("#kh-digest-summary .kh-dcite").first
     doc, seg = chip.get_attribute("data-doc"), chip.get_attribute("data-seg")
     chip.click()
-    page.wait_for_timeout(700)
     pair = f'#kh-digest .kh-pair[data-doc="{doc}"][data-seg="{seg}"]'
+    page.wait_for_function("p => document.querySelector(p).classList.contains('kh-hl')", arg=pair)
+    page.evaluate(SETTLED)  # scrolled to it
     assert page.eval_on_selector(f'details[data-doc="{doc}"]', "e => e.open")
     assert "kh-hl" in page.get_attribute(pair, "class")
     assert in_view(page, pair)
@@ -99,7 +101,10 @@ def test_uploads_and_pasted_names_show_as_text_and_no_server_path(site, tmp_path
     legacy.write_bytes("Déclaration du ministère".encode("latin-1"))
     page = coverage_tab(site)
     page.set_input_files("#kh-dfiles input[type=file]", [str(mine), str(legacy)])
-    page.wait_for_timeout(1500)
+    page.wait_for_function(  # both uploaded: the widget lists them
+        "() => ['copy', 'legacy-latin1']"
+        ".every(n => document.querySelector('#kh-dfiles').textContent.includes(n))"
+    )
     page.fill("#kh-dinput textarea", f"--- {XSS}\n" + article.read_text(encoding="utf-8"))
     page.click("#kh-drun")
     wait_digest(page)

@@ -54,7 +54,9 @@ def test_a_word_file_uploaded_on_the_page(browser_page, tmp_path):
     path = tmp_path / "kerry.docx"
     path.write_bytes(docx_bytes([LEAD, SECOND], "كيري في بروكسل"))
     page.set_input_files("#kh-file input[type=file]", str(path))
-    page.wait_for_timeout(1500)
+    page.wait_for_function(  # uploaded: the widget lists it
+        "() => document.querySelector('#kh-file').innerText.includes('kerry.docx')"
+    )
     page.click("#kh-run")
     wait_done(page)
     assert arabic_shown(page) == [LEAD, SECOND]

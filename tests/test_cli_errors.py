@@ -157,9 +157,15 @@ def test_reading_a_terminal_says_so(replicas, cli_env):
         stderr=subprocess.PIPE,
         env=cli_env,
     )
-    time.sleep(2)
+    said = b""
+    while b"standard input" not in said:  # the prompt, once it reads the terminal
+        line = proc.stderr.readline()
+        if not line:
+            break  # it ended without one: the assertions below say so
+        said += line
     os.write(leader, b"\x04")  # Ctrl-D: the end of an empty article
     _, err = proc.communicate(timeout=60)
+    err = said + err
     os.close(leader)
     os.close(follower)
     assert b"reading the article from standard input; end it with Ctrl-D" in err

@@ -5,10 +5,10 @@ a 500) for every malformed request tried."""
 import http.client
 import logging
 import socket
-import time
 
 import pytest
 from conftest import serve_options, start_server
+from hostile import wait_for
 from test_rest import AR, call
 
 from khulasa.models.memory import SentenceMemory
@@ -116,7 +116,7 @@ def test_downloads_expire_and_go_with_the_server(tmp_path):
     downloads = Downloads(keep=1)
     first = downloads.folder()
     (first / "khulasa.json").write_text("{}")
-    time.sleep(1.2)
+    assert wait_for(lambda: not first.exists(), timeout=10)  # swept on its timer
     second = downloads.folder()
     assert not first.exists() and second.exists()
     downloads.close()
@@ -212,6 +212,7 @@ def test_a_client_that_goes_away_leaves_no_traceback(keyed, caplog):
                 b"POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
                 b'\r\nContent-Length: 1000\r\n\r\n{"q": '
             )
-    time.sleep(1.0)
+    went = lambda: sum("went away" in r.getMessage() for r in caplog.records)  # noqa: E731
+    assert wait_for(lambda: went() >= 3, timeout=10)  # each seen and logged, quietly
     assert call(keyed.url, "/translate", {"q": AR, "api_key": "k1"})[0] == 200
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]

@@ -3,12 +3,12 @@ translated file comes back in the same format (.pdf as .docx), its structure kep
 get LibreTranslate's error shape; translated files expire and go with the server."""
 
 import io
-import time
 import zipfile
 
 import httpx
 import pytest
 from conftest import serve_options, start_server
+from hostile import wait_for
 from test_extract import LEAD, PAGE, SECOND, docx_bytes, naskh, pdf_bytes  # noqa: F401
 
 
@@ -104,8 +104,8 @@ def test_bad_files_get_an_error_and_downloads_expire(server):
     missing = httpx.get(server.url.rstrip("/") + "/download_file/" + "0" * 32 + ".x.txt")
     assert missing.status_code == 404 and "error" in missing.json()
     url, _ = round_trip(server, "soon.txt", LEAD.encode("utf-8"))
-    time.sleep(3.5)  # --keep-downloads 3
-    assert httpx.get(url).status_code == 404
+    # --keep-downloads 3: gone within a sweep after that
+    assert wait_for(lambda: httpx.get(url).status_code == 404, timeout=15)
 
 
 def test_keys_guard_file_translation_too(replicas):
