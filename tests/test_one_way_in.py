@@ -433,3 +433,29 @@ def test_input_kinds_are_one_registry_that_help_widgets_and_rest_read(keyed):
         file_records("a.jsonl", io.BytesIO(b'{"id": "1", "text": "x"}\n'), "text", "id")
     )
     assert (record.id, record.text) == ("1", "x")
+
+
+def test_a_reader_who_leaves_while_files_are_read_stops_the_read(replicas, tmp_path):
+    from hostile import wait_for
+    from test_bounded_inputs import _workers
+
+    from khulasa.models.reading.bounded import ReadBudget
+
+    options = serve_options(replicas, summarizer="extractive", backend="torch",
+                            read=ReadBudget(seconds=60))  # fmt: skip
+    gate = Gate(1, 1)
+    app = build_app(options, ModelPool(options), gate, Guard(options), Downloads(60))
+    run = next(f.fn for f in app.fns.values()
+               if getattr(f.fn, "__qualname__", "") == "CoveragePage.run")  # fmt: skip
+    paths = []
+    for k in range(3):
+        (tmp_path / f"heavy-{k}.pdf").write_bytes(token_heavy_pdf())
+        paths.append(str(tmp_path / f"heavy-{k}.pdf"))
+    updates = run(paths, "", "", 3, Visitor())
+    status = ""
+    while "0 of 3 read" not in status:  # progress while the first is read
+        status = next(updates)[0]
+    assert _workers() and gate.load() == 1
+    updates.close()  # what Gradio does with the event of a reader who went away, or Cancel
+    assert wait_for(lambda: not _workers(), timeout=3)  # the read's worker killed at once
+    assert gate.load() == 0

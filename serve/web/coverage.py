@@ -56,17 +56,20 @@ def split_pasted(text: str | None) -> list[DigestInput]:
     ]
 
 
-def uploaded(paths: list[str] | None, tally: Tally, cancel=None) -> list[DigestInput]:
+def uploaded(
+    paths: list[str] | None, tally: Tally, cancel=None, progress=None
+) -> list[DigestInput]:
     """Uploaded files (.txt, .html, .docx, .pdf, or .jsonl/.csv/.parquet records) as digest
     inputs, named by their file names (a server path never reaches the page: messages that
     name one are rewritten). Counted into `tally` as each is read: the files sent are counted
-    before any is read, and reading stops at the first that passes the allowance."""
+    before any is read, and reading stops at the first that passes the allowance.
+    `progress(n)` is told after each file how many are read."""
     paths = list(paths or [])
     documents = [p for p in paths if Path(p).suffix.lower() not in RECORD_FILES]
     tally.take(0, len(documents))  # one document each, counted before any is read
     allowance = tally.allowance
     out = []
-    for path in paths:
+    for n, path in enumerate(paths, 1):
         name = Path(path).name
         if path not in documents:
             try:
@@ -107,6 +110,8 @@ def uploaded(paths: list[str] | None, tally: Tally, cancel=None) -> list[DigestI
                     error=error,
                 )
             )
+        if progress is not None:
+            progress(n)
     return out
 
 
@@ -136,7 +141,7 @@ class CoveragePage:
                 yield _view(render_status(None, "Reading the files…", elapsed=0), gr.skip(),
                             busy=True)  # fmt: skip
                 with self.page.gate.job(), self.page.reading(request) as cancel:
-                    items = uploaded(files, tally, cancel) + items
+                    items = (yield from _reading(files, tally, cancel, started)) + items
             check_inputs([DigestInput(i.id, i.text) for i in items], limits)
         except Exception as exc:
             yield _view(render_error(reader_message(exc)), "", busy=False)
@@ -199,6 +204,35 @@ class CoveragePage:
         self.page.cancel_reads(request)
         status = render_status(None, "Stopped.", state="stopped")
         return _view(status, gr.skip(), busy=False)
+
+
+def _reading(files: list[str], tally: Tally, cancel: threading.Event, started: float):
+    """Read the uploaded files (`uploaded`) in a thread, showing how many are read every half
+    second; their digest inputs. When this generator is closed (Cancel, or a reader who went
+    away and whose event Gradio drops) the read is stopped: its worker is killed."""
+    done: dict = {}
+
+    def work() -> None:
+        try:
+            done["items"] = uploaded(files, tally, cancel, lambda n: done.update(read=n))
+        except BaseException as exc:  # raised again in the run, which shows it
+            done["error"] = exc
+
+    reader = threading.Thread(target=work, daemon=True, name="khulasa-coverage-read")
+    reader.start()
+    try:
+        while reader.is_alive():
+            reader.join(0.5)
+            if reader.is_alive():
+                stage = f"Reading the files… ({done.get('read', 0)} of {len(files)} read)"
+                status = render_status(None, stage, elapsed=time.perf_counter() - started)
+                yield _view(status, gr.skip(), busy=True)
+    finally:
+        if reader.is_alive():
+            cancel.set()
+    if "error" in done:
+        raise done["error"]
+    return done["items"]
 
 
 def _view(status, results, busy: bool, files=(None, None)) -> tuple:
