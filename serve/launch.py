@@ -22,6 +22,8 @@ from .service import Downloads, ModelPool, ServeOptions
 from .web.page import build_app
 from .web.render import CSS, HEAD, STATIC
 
+GRACE_SECONDS = 2  # how long a stop waits for open connections to finish
+
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
                 "sans-serif"]  # fmt: skip
 SYSTEM_MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
@@ -41,8 +43,8 @@ class Server:
 
     def close(self) -> None:
         self.app.close()  # the page's queue, then the HTTP server (HttpServer.close)
-        if self.http is not None:
-            self.http.close()
+        if self.http is not None and self.http.thread.is_alive():
+            self.http.close()  # in case the page's close stopped short of it
         self.downloads.close()
 
 
@@ -64,6 +66,8 @@ class HttpServer:
             proxy_headers=bool(options.trusted_proxies),
             forwarded_allow_ips=list(options.trusted_proxies),
             lifespan="on",
+            # A stop waits this long for open streams (a page's event stream stays open).
+            timeout_graceful_shutdown=GRACE_SECONDS,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="khulasa-http")
@@ -81,7 +85,7 @@ class HttpServer:
 
     def close(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=GRACE_SECONDS + 5)
 
 
 def _stop_on_sigterm() -> None:
