@@ -269,7 +269,7 @@ def _report(args: argparse.Namespace, task) -> int:
     elif "checks" in result:
         for flag, r in result["checks"].items():
             print(
-                f"{flag:20s} recall {r['recall']:.3f} on {r['fault_cases']:3d} faults, "
+                f"{flag:28s} recall {r['recall']:.3f} on {r['fault_cases']:3d} faults, "
                 f"false flags {r['false_flag_rate']:.3f}"
             )
         print(

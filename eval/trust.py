@@ -1,7 +1,8 @@
 """`khulasa eval trust`: how well the weight-free checks catch the faults neural MT makes.
 
 Fault-injected copies of the team's sentence-aligned references (eval/data/*.sent.*): a
-number changed or dropped, an Arabic word left in, a phrase looped, the second half cut, a
+negation taken out of the English or put into it (the meaning reversed), a number changed or
+dropped, an Arabic word left in, a phrase looped, the second half cut, a
 quotation's marks removed; and, for summary sentences, a number changed and a name swapped.
 Per check: recall on its own fault (over the sentences the fault applies to), and the share
 of clean references it flags. Targets: recall >= 0.95, false flags <= 5 %.
@@ -16,7 +17,7 @@ import re
 from ..models import checks
 from .replicas import DATA_DIR
 
-SETS = ("brussels", "trust")
+SETS = ("brussels", "trust", "negation", "coverage/added", "coverage/unrelated")
 OTHER_NAMES = ["Lavrov", "Johnson", "Erdogan", "Netanyahu", "Merkel", "Zelensky"]
 _WORD = (
     r"(?:\d+(?:[.,]\d+)*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -83,9 +84,55 @@ def swap_name(english: str, context: str) -> str | None:
     return english[: m.start()] + other + english[m.end() :]
 
 
+# A negation taken out of the English, as a model drops one: the first of these, in text order.
+_UNNEGATE = [
+    (r"\bnot\s+", ""),
+    (r"n[’']t\b", ""),
+    (r"\bno\s+(?!-)", ""),
+    (r"\bnever\s+", ""),
+    (r"\bwithout\b", "with"),
+    (r"\brefused\s+to\b", "agreed to"),
+    (r"\bden(?:ied|ies|y)\b", "confirmed"),
+    (r"\breject(?:ed|s)?\b", "accepted"),
+    (r"\bruled\s+out\b", "considered"),
+]
+_AUXILIARY = re.compile(
+    r"\b(?:is|are|was|were|will|would|has|have|had|can|could|should|must|may|might)\b"
+)
+
+
+def remove_negation(english: str) -> str | None:
+    """The English with its first negation taken out ("he has no plans" -> "he has plans"),
+    or None when it has none."""
+    found = [
+        (m.start(), m.end(), new)
+        for pattern, new in _UNNEGATE
+        for m in [re.search(pattern, english, re.IGNORECASE)]
+        if m
+    ]
+    if not found:
+        return None
+    start, end, new = min(found)
+    return re.sub(r"\s{2,}", " ", english[:start] + new + english[end:]).strip()
+
+
+def add_negation(english: str) -> str:
+    """The English with a negation put in ("was" -> "was not"; else "X said" -> "X did not
+    say"; else "It is not true that ...")."""
+    if m := _AUXILIARY.search(english):
+        return english[: m.end()] + " not" + english[m.end() :]
+    if m := re.search(r"\bsaid\b", english):
+        return english[: m.start()] + "did not say" + english[m.end() :]
+    return "It is not true that " + english[:1].lower() + english[1:]
+
+
 def pair_faults(ar: str, en: str, rng: random.Random) -> dict[str, str | None]:
-    """Each sentence-pair check's fault injected into `en` (None where it cannot apply)."""
+    """Each sentence-pair fault injected into `en` (None where it cannot apply), by name: a
+    check's flag, or `flag (how)` where one check has several faults."""
+    negated = bool(checks.arabic_negations(ar))
     return {
+        f"{checks.NEGATION_MISMATCH} (removed)": remove_negation(en) if negated else None,
+        f"{checks.NEGATION_MISMATCH} (added)": add_negation(en) if not negated else None,
         checks.UNTRANSLATED: leave_arabic(ar, en, rng),
         checks.REPETITION: loop_phrase(en, rng),
         checks.LENGTH_RATIO: cut_second_half(en) if len(ar) >= checks.MIN_LENGTH_CHECKED else None,
@@ -101,6 +148,8 @@ def run(seed: int = 0) -> dict:
     found: dict[str, list[bool]] = {
         f: []
         for f in (
+            f"{checks.NEGATION_MISMATCH} (removed)",
+            f"{checks.NEGATION_MISMATCH} (added)",
             checks.NUMBER_MISMATCH,
             checks.UNTRANSLATED,
             checks.REPETITION,
@@ -111,6 +160,8 @@ def run(seed: int = 0) -> dict:
         )
     }
     clean_flags: dict[str, int] = {f: 0 for f in found}
+    clean_flags[checks.NEGATION_MISMATCH] = 0
+    missed: list[dict] = []
     clean_any = 0
     ratios = []
     for name, ar, en in pairs:
@@ -121,9 +172,12 @@ def run(seed: int = 0) -> dict:
             clean_flags[f] += 1
         if len(ar) >= checks.MIN_LENGTH_CHECKED:
             ratios.append(len(en) / len(ar))
-        for flag, faulty in pair_faults(ar, en, rng).items():
+        for fault, faulty in pair_faults(ar, en, rng).items():
             if faulty is not None:
-                found[flag].append(flag in checks.check_pair(ar, faulty))
+                caught = fault.split(" ")[0] in checks.check_pair(ar, faulty)
+                found[fault].append(caught)
+                if not caught and fault.startswith(checks.NEGATION_MISMATCH):
+                    missed.append({"fault": fault, "english": faulty})
         summary_number = change_number(en, rng, drop=False) if checks.numbers(en, False) else None
         if summary_number is not None and checks.numbers(summary_number, False) != set():
             found[checks.UNSUPPORTED_NUMBER].append(
@@ -143,13 +197,14 @@ def run(seed: int = 0) -> dict:
             "seed": seed,
         },
         "checks": {
-            flag: {
+            fault: {
                 "fault_cases": len(hits),
                 "recall": round(sum(hits) / len(hits), 3) if hits else None,
-                "false_flag_rate": round(clean_flags[flag] / total, 3),
+                "false_flag_rate": round(clean_flags[fault.split(" ")[0]] / total, 3),
             }
-            for flag, hits in found.items()
+            for fault, hits in found.items()
         },
+        "negation_missed": missed,
         "clean_with_any_flag": round(clean_any / total, 3),
         "length_ratio_on_clean": {
             "min": round(min(ratios), 2),

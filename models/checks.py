@@ -21,13 +21,17 @@ UNTRANSLATED = "untranslated"
 REPETITION = "repetition"
 LENGTH_RATIO = "length_ratio"
 QUOTE_MISMATCH = "quote_mismatch"
+NEGATION_MISMATCH = "negation_mismatch"
 RETRIED = "retried"
 # Summary sentence flags
 UNSUPPORTED_NUMBER = "unsupported_number"
 UNSUPPORTED_NAME = "unsupported_name"
 
 EXPLANATIONS = {
-    LOW_CONFIDENCE: "The model was unsure of this translation: check it against the Arabic.",
+    NEGATION_MISMATCH: "One side says no or not and the other does not: the meaning may be "
+    "reversed. Read this sentence against the Arabic before using it.",
+    LOW_CONFIDENCE: "The model was unsure of this translation: check its names, numbers and "
+    "negations against the Arabic.",
     NUMBER_MISMATCH: "A number in the Arabic is missing or different in the English.",
     UNTRANSLATED: "Arabic words were left untranslated in the English.",
     REPETITION: "The English repeats itself, a sign that the model looped.",
@@ -37,8 +41,10 @@ EXPLANATIONS = {
     UNSUPPORTED_NUMBER: "A number in this summary sentence is in none of its source sentences.",
     UNSUPPORTED_NAME: "A name in this summary sentence appears nowhere in the translation.",
 }
-# A sentence's warnings, in reading order and plain words (RETRIED is none: the better try shows)
+# A sentence's warnings, in order of harm and in plain words (RETRIED is none: the better try
+# shows). Every list of warnings follows this order: the check list, "Next to check", markers.
 PLAIN = {
+    NEGATION_MISMATCH: "the meaning may be reversed",
     NUMBER_MISMATCH: "a number differs",
     QUOTE_MISMATCH: "a quotation was lost",
     LENGTH_RATIO: "part may be missing",
@@ -49,6 +55,12 @@ PLAIN = {
 WARNINGS = tuple(PLAIN)
 
 
+def harm(flags: list[str]) -> int:
+    """How harmful the worst of `flags` is: its place in WARNINGS (0: the meaning may be
+    reversed), len(WARNINGS) when none is a warning. Lists of sentences to check sort by it."""
+    return min((WARNINGS.index(f) for f in flags if f in WARNINGS), default=len(WARNINGS))
+
+
 def source_warnings(sources: list[int], flags_by_index: dict[int, list[str]]) -> list[str]:
     """The warnings of the sentences `sources` names, each once, in WARNINGS order."""
     found = {f for i in sources for f in flags_by_index.get(i, ())}
@@ -56,7 +68,7 @@ def source_warnings(sources: list[int], flags_by_index: dict[int, list[str]]) ->
 
 
 # Flags worth a second translation (the others are not fixed by decoding differently).
-RETRY_FLAGS = (REPETITION, UNTRANSLATED, NUMBER_MISMATCH)
+RETRY_FLAGS = (NEGATION_MISMATCH, REPETITION, UNTRANSLATED, NUMBER_MISMATCH)
 
 # English characters per Arabic character. Derived from the team's 56 sentence-aligned
 # references (eval/data/*.sent.*; `khulasa eval trust` prints their range): 0.95 to 1.93 over
@@ -350,6 +362,91 @@ def quote_mismatch(source: str, english: str) -> bool:
     return bool(AR_QUOTATION.search(source)) and not _EN_QUOTE.search(english)
 
 
+# Negation (WMT 2021's critical errors: polarity). An Arabic word of negation, denial or
+# refusal, with a gloss for the reader; clitics و and ف may be attached.
+AR_NEGATIONS = {
+    **dict.fromkeys(("لا",), "no, not"),
+    **dict.fromkeys(("لم",), "did not"),
+    **dict.fromkeys(("لن",), "will not"),
+    **dict.fromkeys(("ليس", "ليست", "لست", "ليسوا", "لسنا", "ليسا", "لستم"), "is not"),
+    **dict.fromkeys(("عدم",), "non-, lack of"),
+    **dict.fromkeys(("دون", "بدون", "بلا"), "without"),
+    **dict.fromkeys(("غير",), "not, non-"),
+    **dict.fromkeys(("نفى", "نفت", "ينفي", "تنفي", "نفوا", "ينفون", "نفي"), "denied"),
+    **dict.fromkeys(
+        ("رفض", "رفضت", "يرفض", "ترفض", "رفضوا", "يرفضون", "نرفض", "أرفض"), "refused, rejected"
+    ),
+    **dict.fromkeys(("استبعد", "استبعدت", "يستبعد", "تستبعد", "استبعاد"), "ruled out"),
+    **dict.fromkeys(("حال", "حالت", "يحول", "تحول"), "prevented"),  # only before دون: see below
+}
+AR_NEGATIONS = {fold_spelling(w): g for w, g in AR_NEGATIONS.items()}
+# Phrases with a negation word that say no negation: "especially", "still", "must", "however".
+_AR_NOT_NEGATION = [
+    re.compile(p)
+    for p in (
+        r"(?<!\w)[وف]?لا\s+سيما(?!\w)",
+        r"(?<!\w)[وف]?(?:لا|ما)\s+(?:يزال|تزال|زال|زالت|يزالون|زالوا|نزال)(?!\w)",
+        r"(?<!\w)[وف]?لازال\w*",
+        r"(?<!\w)[وف]?لا\s+بد(?!\w)",
+        r"(?<!\w)[وف]?غير\s+[اأ]ن(?!\w)",
+    )
+]
+_PREVENT = re.compile(r"(?<!\w)[وف]?(?:حال|حالت|يحول|تحول)\s+دون(?!\w)")
+_AR_WORD = re.compile(f"{ARABIC_LETTER.pattern}+")
+_EN_NEGATION = re.compile(
+    r"\b(?:no(?!-)|not|never|none|nobody|nothing|nowhere|neither|nor|without|cannot|unable|"
+    r"den(?:y|ies|ied|ial)|refus\w*|reject\w*|rul(?:e|es|ed|ing)\s+out|prevent\w*|"
+    r"fail\w*|lack\w*|absence)\b|n[’']t\b|\bnon-",
+    re.IGNORECASE,
+)
+
+
+# غير before a word is English's un-, in-, il-, non- ("غير مسبوق" unprecedented, "غير قانوني"
+# illegal): such a word counts as a negation of the English where the Arabic has غير.
+_EN_PREFIXED = re.compile(
+    r"\b(?!(?:under|until|united|union|unit|unique|univers|unless|install|import|improv|"
+    r"increas|includ|inform|interest|intern|insist|issue|imag|illustr)\w*)"
+    r"(?:un\w{4,}|non-?\w{3,}|il-?l\w{3,}|ir-?r\w{3,}|im-?p\w{3,}|in\w{5,})\b",
+    re.IGNORECASE,
+)
+
+
+def arabic_negations(source: str) -> list[tuple[str, str]]:
+    """The Arabic's words of negation, denial or refusal, each with its gloss (phrases that
+    only look negative, such as لا سيما "especially" or لا يزال "still", left out)."""
+    text = fold_spelling(source)
+    for phrase in _AR_NOT_NEGATION:
+        text = phrase.sub(" ", text)
+    found = [(m.group(0), "prevented") for m in _PREVENT.finditer(text)]
+    text = _PREVENT.sub(" ", text)
+    for word in _AR_WORD.findall(text):
+        stem = word[1:] if word[:1] in ("و", "ف") and word[1:] in AR_NEGATIONS else word
+        if stem in AR_NEGATIONS and AR_NEGATIONS[stem] != "prevented":
+            found.append((word, AR_NEGATIONS[stem]))
+    return found
+
+
+def english_negations(english: str) -> list[str]:
+    """The English's words of negation, denial or refusal ("no", "not", "n't", "refused")."""
+    return [m.group(0) for m in _EN_NEGATION.finditer(english)]
+
+
+def negation_mismatch(source: str, english: str) -> bool:
+    """The meaning may be reversed: the English has fewer negations than the Arabic (one was
+    lost), or has one where the Arabic has none. ("لا ... إلا" is "only": a negation the
+    English may say as "only".)"""
+    found = arabic_negations(source)
+    arabic, translated = len(found), len(english_negations(english))
+    if translated < arabic:  # غير as a prefix of an English word
+        ghair = sum(gloss == AR_NEGATIONS["غير"] for _, gloss in found)
+        translated += min(ghair, len(_EN_PREFIXED.findall(english)))
+    if "الا" in fold_spelling(source).split() and re.search(
+        r"\b(?:only|just|merely|solely)\b", english, re.IGNORECASE
+    ):
+        translated += 1
+    return translated < arabic or (arabic == 0 and translated > 0)
+
+
 def check_pair(
     source: str, english: str, score: float | None = None, threshold: float = DEFAULT_LOW_CONFIDENCE
 ) -> list[str]:
@@ -357,6 +454,8 @@ def check_pair(
     flags = []
     if score is not None and score < threshold:
         flags.append(LOW_CONFIDENCE)
+    if negation_mismatch(source, english):
+        flags.append(NEGATION_MISMATCH)
     if number_mismatch(source, english):
         flags.append(NUMBER_MISMATCH)
     if untranslated(english):

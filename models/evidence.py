@@ -11,10 +11,13 @@ from .checks import (
     LENGTH_BAND,
     LENGTH_RATIO,
     LOW_CONFIDENCE,
+    NEGATION_MISMATCH,
     NUMBER_MISMATCH,
     QUOTE_MISMATCH,
     REPETITION,
     UNTRANSLATED,
+    arabic_negations,
+    english_negations,
     numbers,
     repeated_run,
 )
@@ -33,6 +36,8 @@ def evidence(source: str, english: str | None, flags: list[str], score: float | 
     if not english:
         return {}
     found = {}
+    if NEGATION_MISMATCH in flags:
+        found[NEGATION_MISMATCH] = _negations(source, english)
     if NUMBER_MISMATCH in flags:
         arabic, translated = numbers(source, True), numbers(english, False)
 
@@ -63,3 +68,13 @@ def evidence(source: str, english: str | None, flags: list[str], score: float | 
             f"Its score is {score:.2f} (the mean log-probability of its words; 0 is certain)."
         )
     return found
+
+
+def _negations(source: str, english: str) -> str:
+    """Which words of negation each side has: "The Arabic says «لا» (no, not); the English
+    has none."."""
+    arabic = [f"«{w}» ({gloss})" for w, gloss in arabic_negations(source)]
+    translated = [f"“{w}”" for w in english_negations(english)]
+    said = f"The Arabic says {', '.join(arabic)}" if arabic else "The Arabic has no negation"
+    told = f"the English says {', '.join(translated)}" if translated else "the English has none"
+    return f"{said}; {told}."

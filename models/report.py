@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .checks import EXPLANATIONS, PLAIN, WARNINGS
+from .checks import EXPLANATIONS, PLAIN, WARNINGS, harm
 from .document import OTHER_WORDING
 from .wordings import CHOSEN_NOTE
 
@@ -132,9 +132,10 @@ def _to_check(doc) -> list[str]:
     flagged = [s for s in doc.segments if any(f in EXPLANATIONS for f in s.flags)]
     if not flagged:
         return []
-    lines = ["## Check these sentences", "", "Marked ⚑ below.", ""]
-    for s in flagged:
-        reasons = " ".join(EXPLANATIONS[f] for f in s.flags if f in EXPLANATIONS)
+    lines = ["## Check these sentences", "", "Marked ⚑ below, the most harmful first.", ""]
+    for s in sorted(flagged, key=lambda s: (harm(s.flags), s.index)):
+        ordered = sorted(s.flags, key=lambda f: harm([f]))
+        reasons = " ".join(EXPLANATIONS[f] for f in ordered if f in EXPLANATIONS)
         lines.append(f"- [{s.index + 1}] {reasons}")
     return lines + [""]
 

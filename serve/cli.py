@@ -20,7 +20,7 @@ from ..models.options import ModelOptions, add_arguments, check_positive
 from ..models.reading.article import Article, read_article
 from ..models.reading.extract import kinds_in_words
 from ..models.text import decode_utf8, is_link
-from . import admin_cli, digest_cli
+from . import admin_cli, check_cli, digest_cli
 from .admission import check_text
 from .batch import cli as batch_cli
 from .batch.inputs import add_reading_arguments, reading_from_args
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     for register in (
         register_translate,
         register_serve,
+        check_cli.register,
         batch_cli.register,
         digest_cli.register,
         admin_cli.register_corrections,

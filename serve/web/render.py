@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...models.checks import EXPLANATIONS, PLAIN, WARNINGS
+from ...models.checks import EXPLANATIONS, PLAIN, WARNINGS, harm
 from ...models.document import NOT_ARABIC, Document, Segment, SummarySentence
 from ...models.evidence import evidence
 from ...models.report import MT_NOTE, check_note, created_at, summary_made_by, title
@@ -23,6 +23,7 @@ FLAG_LABELS = {
     "not_arabic": "not Arabic",
     "unsupported": "no supporting source sentence",
     "low_confidence": "model unsure",
+    "negation_mismatch": "meaning may be reversed",
     "number_mismatch": "a number differs",
     "untranslated": "words left in Arabic",
     "repetition": "repeats itself",
@@ -64,7 +65,7 @@ def marks(flags: list[str], evidence: dict[str, str] | None = None) -> list[dict
     """A quiet marker per flag: its label, its explanation (and `evidence` for it, if any)
     and its kind."""
     out = []
-    for f in flags:
+    for f in sorted(flags, key=lambda f: harm([f])):  # the most harmful first
         if f in QUIET_FLAGS:
             continue
         why = EXPLANATIONS.get(f) or FLAG_NOTES.get(f) or FLAG_LABELS.get(f, f)
@@ -114,10 +115,12 @@ def _unreliable(doc: Document) -> int:
 
 
 def _check_list(doc: Document) -> list[dict]:
-    """ "Check these sentences": each marked sentence and its reasons in plain words."""
+    """ "Check these sentences": each marked sentence and its reasons in plain words, the most
+    harmful first (then in reading order); "Next to check" walks them in this order."""
+    marked = sorted(_marked(doc) if doc.complete else [], key=lambda s: (harm(s.flags), s.index))
     return [
         {"i": int(s.index), "reasons": ", ".join(PLAIN[f] for f in WARNINGS if f in s.flags)}
-        for s in (_marked(doc) if doc.complete else [])
+        for s in marked
     ]
 
 

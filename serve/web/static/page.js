@@ -91,9 +91,12 @@
     from = null;
   });
 
-  // "Next to check": the marked sentences one after another, from the one selected now.
+  // "Next to check": the marked sentences one after another, in the check list's order (the
+  // most harmful warning first), from the one selected now.
   const nextToCheck = btn => {
-    const marked = $$('#kh-results .kh-pair.kh-marked');
+    const marked = $$('#kh-check .kh-check-list .kh-cite')
+      .map(c => $('#kh-results .kh-pair[data-seg="' + c.dataset.sources + '"]'))
+      .filter(Boolean);
     if (!marked.length) return;
     const now = marked.findIndex(p => p.classList.contains('kh-hl'));
     const pair = marked[(now + 1) % marked.length];

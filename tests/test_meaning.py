@@ -1,0 +1,152 @@
+"""Checks of meaning (#32, the negation part): a sentence whose English says no where the
+Arabic does not, or loses a negation, is marked "the meaning may be reversed", with the words
+it rests on, first in every list; `khulasa check` runs every check on a translation made
+elsewhere."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import ROOT, reference_memory
+
+from khulasa.models import checks
+from khulasa.models.checks import arabic_negations, check_pair, english_negations
+from khulasa.models.evidence import evidence
+
+LEAD_AR = "وقال كيري إنه لا توجد لديه أي خطط للتنسيق مع إيران."
+
+
+@pytest.mark.parametrize(
+    "arabic, english, reversed_",
+    [
+        (LEAD_AR, "Kerry said he has no plans to coordinate with Iran.", False),
+        (LEAD_AR, "Kerry said he has plans to coordinate with Iran.", True),  # lost
+        ("قال كيري إنه سينسق مع إيران.", "Kerry said he will not coordinate with Iran.", True),
+        ("لن نقبل أي حل لا يحترم السيادة.", "We will not accept any solution.", True),  # 2 -> 1
+        (
+            "لن نقبل أي حل لا يحترم السيادة.",
+            "We won't accept a solution that does not respect sovereignty.",
+            False,
+        ),  # fmt: skip
+        (
+            "نفت الوزارة أن يكون الوزير قد التقى نظيره.",
+            "The ministry denied that the minister met his counterpart.",
+            False,
+        ),  # fmt: skip
+        (
+            "نفت الوزارة أن يكون الوزير قد التقى نظيره.",
+            "The ministry confirmed that the minister met his counterpart.",
+            True,
+        ),  # fmt: skip
+        # Words that look negative and are not: still, especially, must, however, only.
+        ("لا يزال النازحون في المخيمات.", "The displaced are still in the camps.", False),
+        (
+            "شاركت ستون دولة لا سيما دول الجوار.",
+            "Sixty countries took part, especially the neighbours.",
+            False,
+        ),  # fmt: skip
+        ("قال إنه لا بد من قطع التمويل.", "He said the funding must be cut.", False),
+        ("غير أن الوزراء اتفقوا.", "However, the ministers agreed.", False),
+        ("لم يبق إلا مئات السكان.", "Only hundreds of residents remained.", False),
+        ("قالت إن الوضع غير مسبوق.", "She said the situation was unprecedented.", False),
+        ("حالت الغارات دون سقوط المدينة.", "The strikes prevented the fall of the city.", False),
+        ("حالت الغارات دون سقوط المدينة.", "The strikes caused the fall of the city.", True),
+    ],
+)
+def test_a_reversed_negation_is_flagged_and_lookalikes_are_not(arabic, english, reversed_):
+    assert (checks.NEGATION_MISMATCH in check_pair(arabic, english)) is reversed_
+
+
+def test_the_evidence_names_the_words_and_their_gloss():
+    english = "Kerry said he has plans to coordinate with Iran."
+    flags = check_pair(LEAD_AR, english)
+    assert flags == [checks.NEGATION_MISMATCH]
+    said = evidence(LEAD_AR, english, flags)[checks.NEGATION_MISMATCH]
+    assert said == "The Arabic says «لا» (no, not); the English has none."
+    assert [w for w, _ in arabic_negations("ولم يقل ولن يفعل")] == ["ولم", "ولن"]
+    assert english_negations("He didn't, and never will; no-fly zones aside.") == ["n't", "never"]
+    added = evidence("قال كيري إنه سيذهب.", "Kerry said he will not go.",
+                     [checks.NEGATION_MISMATCH])  # fmt: skip
+    assert added[checks.NEGATION_MISMATCH] == "The Arabic has no negation; the English says “not”."
+
+
+def test_the_reversed_meaning_is_the_most_harmful_warning_everywhere():
+    from khulasa.models.document import Document, Paragraph, Segment, SummarySentence
+    from khulasa.models.report import to_markdown
+    from khulasa.serve.web.render import render_results
+
+    assert checks.WARNINGS[0] == checks.NEGATION_MISMATCH
+    assert checks.NEGATION_MISMATCH in checks.RETRY_FLAGS  # retried like a number mismatch
+    segs = [
+        Segment(0, "قال إن 8 دول شاركت.", "He said 18 countries took part.",
+                [checks.NUMBER_MISMATCH]),
+        Segment(1, LEAD_AR, "Kerry said he has plans to coordinate with Iran.",
+                [checks.LOW_CONFIDENCE, checks.NEGATION_MISMATCH], -1.5),
+    ]  # fmt: skip
+    doc = Document([Paragraph(segs)])
+    point = SummarySentence("Kerry said he has plans to coordinate with Iran.", [1])
+    point.source_flags = checks.source_warnings([1], {s.index: s.flags for s in segs})
+    doc.summary = [point]
+    assert point.source_flags == [checks.NEGATION_MISMATCH, checks.LOW_CONFIDENCE]
+    html = render_results(doc)
+    check_list = html[html.index('class="kh-check-list"') :]
+    assert check_list.index('data-sources="1"') < check_list.index('data-sources="0"')
+    assert "the meaning may be reversed, the model was unsure" in check_list
+    pair = html[html.index('data-seg="1"') :]
+    assert pair.index("meaning may be reversed") < pair.index("model unsure")  # markers
+    assert "«لا» (no, not)" in pair
+    assert 'data-check="check: sentence 2: the meaning may be reversed' in html  # key point
+    markdown = to_markdown(doc)
+    listed = markdown[markdown.index("## Check these sentences") :]
+    assert listed.index("- [2]") < listed.index("- [1]")
+    assert "the meaning may be reversed" in listed
+    assert doc.to_dict()["paragraphs"][0]["segments"][1]["flags"][1] == "negation_mismatch"
+
+
+def test_a_reversed_lead_through_the_pipeline_is_marked_and_its_key_point_warns(replicas, tmp_path):
+    from khulasa.eval.coverage_set import references
+    from khulasa.models.factory import build_pipeline
+    from khulasa.models.options import ModelOptions
+    from khulasa.models.text import normalize
+
+    text = (ROOT / "eval" / "data" / "brussels_ar.txt").read_text(encoding="utf-8")
+    lines = (ROOT / "eval" / "data" / "brussels.sent.ar").read_text("utf-8").splitlines()
+    refs = references()
+    lead = normalize(lines[1])
+    refs[lead] = refs[lead].replace("he has no plans", "he has plans")  # the planted fault
+    models = ModelOptions(translator=str(replicas["opus-mt"]), summarizer="extractive")
+    memory = reference_memory(models, tmp_path / "m.sqlite", [text], refs, -0.9)  # sure enough
+    doc = build_pipeline(models.with_(memory=memory)).process(text)
+    marked = {s.index: s.flags for s in doc.segments if s.flags}
+    assert checks.NEGATION_MISMATCH in marked.pop(1)
+    assert checks.LOW_CONFIDENCE not in doc.segments[1].flags  # the score alone says nothing
+    assert not any(checks.NEGATION_MISMATCH in f for f in marked.values())  # the rest is clean
+    resting = [s for s in doc.summary if 1 in s.sources]
+    assert resting and all(s.source_flags[0] == checks.NEGATION_MISMATCH for s in resting)
+    assert doc.meta["trust"]["flags"][checks.NEGATION_MISMATCH] == 1
+
+
+def test_check_runs_every_check_on_a_translation_made_elsewhere(tmp_path, capsys):
+    from khulasa.serve.cli import main
+
+    source = ROOT / "eval" / "data" / "brussels.sent.ar"
+    english = (ROOT / "eval" / "data" / "brussels.sent.en").read_text("utf-8").splitlines()
+    english[1] = english[1].replace("he has no plans", "he has plans")
+    theirs = tmp_path / "theirs.en"
+    theirs.write_text("\n".join(english) + "\n", encoding="utf-8")
+    assert main(["check", str(source), str(theirs)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("line 2: the meaning may be reversed: The Arabic says «لا»")
+    assert "1 of 16 lines to check" in err
+    assert main(["check", str(source), str(theirs), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["to_check"] == 1 and len(result["pairs"]) == 16
+    assert result["pairs"][1]["flags"] == ["negation_mismatch"]
+    assert "«لا»" in result["pairs"][1]["evidence"]["negation_mismatch"]
+    clean = main(["check", str(source), str(ROOT / "eval" / "data" / "brussels.sent.en")])
+    assert clean == 0 and "0 of 16 lines to check" in capsys.readouterr().err
+    short = tmp_path / "short.en"
+    short.write_text("One line.\n", encoding="utf-8")
+    assert main(["check", str(source), str(short)]) == 2
+    assert "align them" in capsys.readouterr().err
