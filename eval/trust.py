@@ -15,6 +15,8 @@ import random
 import re
 
 from ..models import checks
+from ..models.digest.agreement import differences
+from ..models.digest.key_points import SOURCES_DISAGREE
 from .replicas import DATA_DIR
 
 SETS = ("brussels", "trust", "negation", "coverage/added", "coverage/unrelated")
@@ -116,13 +118,18 @@ def remove_negation(english: str) -> str | None:
     return re.sub(r"\s{2,}", " ", english[:start] + new + english[end:]).strip()
 
 
-def add_negation(english: str) -> str:
+def add_negation(english: str) -> str | None:
     """The English with a negation put in ("was" -> "was not"; else "X said" -> "X did not
-    say"; else "It is not true that ...")."""
+    say"; else "signed" -> "never signed"; else "It is not true that ..."), or None when it
+    has one already."""
+    if checks.english_negations(english):
+        return None
     if m := _AUXILIARY.search(english):
         return english[: m.end()] + " not" + english[m.end() :]
     if m := re.search(r"\bsaid\b", english):
         return english[: m.start()] + "did not say" + english[m.end() :]
+    if m := re.search(r"(?<=\s)[a-z]{3,}ed\b", english):
+        return english[: m.start()] + "never " + english[m.start() :]
     return "It is not true that " + english[:1].lower() + english[1:]
 
 
@@ -132,7 +139,7 @@ def pair_faults(ar: str, en: str, rng: random.Random) -> dict[str, str | None]:
     negated = bool(checks.arabic_negations(ar))
     return {
         f"{checks.NEGATION_MISMATCH} (removed)": remove_negation(en) if negated else None,
-        f"{checks.NEGATION_MISMATCH} (added)": add_negation(en) if not negated else None,
+        f"{checks.NEGATION_MISMATCH} (added)": None if negated else add_negation(en),
         checks.UNTRANSLATED: leave_arabic(ar, en, rng),
         checks.REPETITION: loop_phrase(en, rng),
         checks.LENGTH_RATIO: cut_second_half(en) if len(ar) >= checks.MIN_LENGTH_CHECKED else None,
@@ -157,10 +164,13 @@ def run(seed: int = 0) -> dict:
             checks.QUOTE_MISMATCH,
             checks.UNSUPPORTED_NUMBER,
             checks.UNSUPPORTED_NAME,
+            f"{SOURCES_DISAGREE} (negation)",
+            f"{SOURCES_DISAGREE} (numbers)",
         )
     }
     clean_flags: dict[str, int] = {f: 0 for f in found}
     clean_flags[checks.NEGATION_MISMATCH] = 0
+    clean_flags[SOURCES_DISAGREE] = 0
     missed: list[dict] = []
     clean_any = 0
     ratios = []
@@ -182,6 +192,19 @@ def run(seed: int = 0) -> dict:
         if summary_number is not None and checks.numbers(summary_number, False) != set():
             found[checks.UNSUPPORTED_NUMBER].append(
                 checks.UNSUPPORTED_NUMBER in checks.check_summary(summary_number, [en], context)
+            )
+        # Two reports of one fact, the second reversed or with another number: the digest's
+        # agreement test (a clean reference against itself must agree).
+        clean_flags[SOURCES_DISAGREE] += bool(differences(en, en))
+        for reversed_ in (remove_negation(en), add_negation(en)):
+            if reversed_ is not None:
+                found[f"{SOURCES_DISAGREE} (negation)"].append(
+                    "negation" in differences(en, reversed_)
+                )
+        other = change_number(en, rng, drop=False) if checks.numbers(en, False) else None
+        if other is not None and checks.numbers(other, False):
+            found[f"{SOURCES_DISAGREE} (numbers)"].append(
+                any(d.startswith("numbers") for d in differences(en, other))
             )
         swapped = swap_name(en, " ".join(context))
         if swapped is not None:

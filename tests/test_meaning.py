@@ -150,3 +150,74 @@ def test_check_runs_every_check_on_a_translation_made_elsewhere(tmp_path, capsys
     short.write_text("One line.\n", encoding="utf-8")
     assert main(["check", str(source), str(short)]) == 2
     assert "align them" in capsys.readouterr().err
+
+
+# Sources that agree, and sources that disagree (the coverage digest) -------------------------
+
+
+def _digest(replicas, tmp_path, lead=None, report=None):
+    """The coverage example's digest, the Arabic answered by a memory of the team's English
+    (the lead's English replaced by `lead`), the English report's text edited by `report`."""
+    from khulasa.eval.coverage_set import records, references
+    from khulasa.models.digest.build import DigestInput, make_digest
+    from khulasa.models.factory import build_pipeline
+    from khulasa.models.options import ModelOptions
+    from khulasa.models.text import normalize
+
+    lines = (ROOT / "eval" / "data" / "brussels.sent.ar").read_text("utf-8").splitlines()
+    refs = references()
+    if lead is not None:
+        refs[normalize(lines[1])] = lead(refs[normalize(lines[1])])
+    recs = records()
+    for r in recs:
+        if r["id"] == "report-en" and report is not None:
+            r["text"] = report(r["text"])
+    models = ModelOptions(translator=str(replicas["opus-mt"]), summarizer="extractive")
+    arabic = [r["text"] for r in recs if r["id"] != "report-en"]
+    memory = reference_memory(models, tmp_path / "m.sqlite", arabic, refs)
+    inputs = [DigestInput(r["id"], r["text"], outlet=r.get("outlet")) for r in recs]
+    return make_digest(build_pipeline(models.with_(memory=memory)), inputs, points=6)
+
+
+def test_the_clean_coverage_has_no_disagreement(replicas, tmp_path):
+    digest = _digest(replicas, tmp_path)
+    assert digest.disagreements == []
+    assert [k.corroboration for k in digest.key_points[:4]] == [2, 2, 2, 2]
+
+
+def test_a_reversed_source_is_a_disagreement_not_corroboration(replicas, tmp_path):
+    import jsonschema
+
+    from khulasa.models.digest.build import SCHEMA
+    from khulasa.models.digest.report import to_markdown
+    from khulasa.serve.web.render_digest import render_digest
+
+    digest = _digest(replicas, tmp_path, lead=lambda e: e.replace("no plans", "plans"))
+    lead = next(k for k in digest.key_points if ("report-en", 2) in k.sources)
+    assert lead.corroboration == 1  # the report that says "no plans" does not corroborate it
+    assert [(d, s, what) for d, s, what in lead.disagree] == [("report-en", 2, ["negation"])]
+    assert "sources_disagree" in lead.flags
+    data = json.loads(digest.to_json())
+    jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text("utf-8"))).validate(data)
+    [found] = data["disagreements"]
+    assert found["kind"] == "sources" and found["differs"] == ["negation"]
+    assert "he has plans" in found["sentences"][0]["text"]
+    assert "he had no plans" in found["sentences"][1]["text"]
+    markdown = to_markdown(digest)
+    assert markdown.index("## Sources disagree") < markdown.index("## Key points")
+    assert "Key point 1: the sources disagree (negation)" in markdown
+    assert "he has plans" not in markdown.splitlines()[0]  # the title is no marked sentence
+    html = render_digest(digest)
+    assert html.index('id="kh-disagree"') < html.index('class="kh-points"')
+    assert "Sources disagree (negation): reported as shown by 1 source" in html
+
+
+def test_other_numbers_in_one_report_are_a_disagreement(replicas, tmp_path):
+    digest = _digest(
+        replicas, tmp_path,
+        lead=lambda e: e.replace("coalition countries", "60 coalition countries"),
+        report=lambda t: t.replace("coordinate with Iran", "coordinate with Iran, 62 countries"),
+    )  # fmt: skip
+    lead = next(k for k in digest.key_points if ("report-en", 2) in k.sources)
+    assert lead.corroboration == 1
+    assert lead.disagree[0][2] == ["numbers: 60 / 62"]

@@ -22,6 +22,7 @@ from ..errors import InputError, KhulasaError
 from ..pipeline import Pipeline
 from ..report import title as document_title
 from ..text import check_text, is_arabic
+from .agreement import contradicts
 from .coverage import (
     MIN_CONTENT,
     Coverage,
@@ -115,11 +116,44 @@ class Digest:
     def document(self, doc_id: str) -> DigestDocument:
         return next(d for d in self.documents if d.input.id == doc_id)
 
+    def english(self, doc_id: str, segment: int) -> str:
+        return self.document(doc_id).document.segments[segment].english or ""
+
+    def _said(self, doc_id: str, segment: int) -> dict:
+        d = self.document(doc_id)
+        return {"document": doc_id, "segment": segment, "outlet": d.input.outlet or doc_id,
+                "text": self.english(doc_id, segment)}  # fmt: skip
+
+    @property
+    def disagreements(self) -> list[dict]:
+        """Where the coverage disagrees with itself: a key point's sources that report it
+        otherwise (`kind` "sources": the sentence shown, then each that differs), and two key
+        points that say opposite things of one thing (`kind` "key_points"); `differs` says
+        what ("negation", "numbers: 60 / 62")."""
+        out = []
+        for k, point in enumerate(self.key_points):
+            if point.disagree:
+                differs = list(dict.fromkeys(w for _, _, what in point.disagree for w in what))
+                sentences = [self._said(*point.sources[0])]
+                sentences += [self._said(d, s) for d, s, _ in point.disagree]
+                out.append({"kind": "sources", "key_points": [k], "differs": differs,
+                            "sentences": sentences})  # fmt: skip
+        for i, a in enumerate(self.key_points):
+            for j in range(i + 1, len(self.key_points)):
+                b = self.key_points[j]
+                if contradicts(a.text, b.text):
+                    out.append({"kind": "key_points", "key_points": [i, j],
+                                "differs": ["negation"],
+                                "sentences": [self._said(*a.sources[0]),
+                                              self._said(*b.sources[0])]})  # fmt: skip
+        return out
+
     def to_dict(self) -> dict:
         return {
             "kind": "khulasa.digest",
             "version": 1,
             "key_points": [k.to_dict() for k in self.key_points],
+            "disagreements": self.disagreements,
             "stories": [
                 {
                     "id": k,

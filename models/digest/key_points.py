@@ -13,9 +13,11 @@ from ..checks import check_summary
 from ..pipeline import TRUST_FLAGS
 from ..summarize import cosine
 from ..text import split_english
+from .agreement import differences
 from .coverage import MIN_CONTENT, Unit, report_words
 
 OFF_TOPIC = "off_topic"  # the document's story shares no report with the rest of the coverage
+SOURCES_DISAGREE = "sources_disagree"  # a key point's sources report it otherwise
 DIVERSITY = 0.6  # a key point this close (cosine) to one already picked is left out
 
 
@@ -26,6 +28,8 @@ class KeyPoint:
     corroboration: int  # distinct stories that report it (copies counted once)
     documents: int  # distinct documents, copies included
     flags: list[str] = field(default_factory=list)
+    # Sources that report it otherwise (agreement.differences): (document id, segment, what).
+    disagree: list[tuple[str, int, list[str]]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -34,6 +38,9 @@ class KeyPoint:
             "corroboration": self.corroboration,
             "documents": self.documents,
             "flags": list(self.flags),
+            "disagree": [
+                {"document": d, "segment": s, "differs": list(what)} for d, s, what in self.disagree
+            ],
         }
 
 
@@ -70,15 +77,23 @@ def key_points(pipeline, docs, units, coverage, points: int) -> tuple[list[KeyPo
     out = []
     for (g, rep), (text, flags) in zip(picked, texts, strict=True):
         ordered = [rep] + sorted((i for i in g if i != rep), key=lambda i: (units[i].doc, i))
-        out.append(
-            KeyPoint(
-                text,
-                [(docs[units[i].doc].input.id, units[i].segment) for i in ordered],
-                corroboration=len({docs[units[i].doc].story for i in g}),
-                documents=len({units[i].doc for i in g}),
-                flags=flags,
-            )
+        # Corroboration: the stories whose sentence agrees with the one shown (same polarity,
+        # same numbers); the others are shown as disagreeing, not counted.
+        against = {i: differences(units[rep].english, units[i].english) for i in ordered[1:]}
+        agreeing = [i for i in ordered if not against.get(i)]
+        point = KeyPoint(
+            text,
+            [(docs[units[i].doc].input.id, units[i].segment) for i in ordered],
+            corroboration=len({docs[units[i].doc].story for i in agreeing}),
+            documents=len({units[i].doc for i in g}),
+            flags=flags + ([SOURCES_DISAGREE] if len(agreeing) < len(ordered) else []),
+            disagree=[
+                (docs[units[i].doc].input.id, units[i].segment, what)
+                for i, what in against.items()
+                if what
+            ],
         )
+        out.append(point)
     return out, model_ms
 
 

@@ -28,14 +28,17 @@ def cite(doc_id: str, segment: int) -> str:
 
 
 def title(digest) -> str:
-    """The largest story's own title when its records gave one, else the first key point."""
+    """The largest story's own title when its records gave one, else the first key point that
+    carries no warning and no disagreement."""
     if not digest.stories:
         return "Coverage digest"
     lead = digest.documents[max(digest.stories, key=len)[0]]
     if lead.input.title:
         return f"Coverage digest: {cut(lead.input.title)}"
-    if digest.key_points:
-        return f"Coverage digest: {cut(digest.key_points[0].text)}"
+    # Never a marked key point: a title is read first and trusted most.
+    plain = [k for k in digest.key_points if not k.flags and not k.disagree]
+    if plain:
+        return f"Coverage digest: {cut(plain[0].text)}"
     return f"Coverage digest: {cut(lead.title or 'untitled')}"
 
 
@@ -59,7 +62,13 @@ def to_markdown(digest) -> str:
         f"- khulasa {meta.get('version', '?')}",
         "",
     ]
-    lines += _key_points(digest) + _stories(digest) + _only_in(digest) + _left_out(digest)
+    lines += (
+        _disagreements(digest)
+        + _key_points(digest)
+        + _stories(digest)
+        + _only_in(digest)
+        + _left_out(digest)
+    )
     lines += _cited(digest)
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -76,6 +85,29 @@ def no_key_points(digest) -> str:
     )
 
 
+def disagreement_words(digest, found: dict) -> str:
+    """One disagreement in a reader's words: "Key point 1: the sources disagree (negation)"."""
+    points = " and ".join(str(k + 1) for k in found["key_points"])
+    what = ", ".join(found["differs"])
+    if found["kind"] == "sources":
+        return f"Key point {points}: the sources disagree ({what})"
+    return f"Key points {points} say opposite things ({what})"
+
+
+def _disagreements(digest) -> list[str]:
+    found = digest.disagreements
+    if not found:
+        return []
+    lines = ["## Sources disagree", "", "Not counted as corroboration: read each side.", ""]
+    for d in found:
+        lines.append(f"- {md(disagreement_words(digest, d))}:")
+        for s in d["sentences"]:
+            lines.append(
+                f"  - {md(s['outlet'])}: {md(s['text'])} {cite(s['document'], s['segment'])}"
+            )
+    return lines + [""]
+
+
 def _key_points(digest) -> list[str]:
     if not digest.key_points:
         return ["## Key points", "", no_key_points(digest), ""]
@@ -85,9 +117,10 @@ def _key_points(digest) -> list[str]:
         documents = "document" if point.documents == 1 else "documents"
         refs = " ".join(cite(d, s) for d, s in point.sources)
         reasons = "".join(f" _({EXPLANATIONS[f]})_" for f in point.flags if f in EXPLANATIONS)
+        against = " — **sources disagree** (see above)" if point.disagree else ""
         lines.append(
             f"{n}. {md(point.text)} — **{point.corroboration} {stories}**, "
-            f"{point.documents} {documents}: {refs}{reasons}"
+            f"{point.documents} {documents}: {refs}{reasons}{against}"
         )
     return lines + [""]
 

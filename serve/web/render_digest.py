@@ -10,7 +10,12 @@ model output) is escaped there.
 from __future__ import annotations
 
 from ...models.digest.build import Digest, DigestDocument
-from ...models.digest.report import no_key_points, points_made_by, story_source
+from ...models.digest.report import (
+    disagreement_words,
+    no_key_points,
+    points_made_by,
+    story_source,
+)
 from ...models.report import MT_NOTE
 from .render import marks
 from .views import view
@@ -41,8 +46,9 @@ def _chip(digest: Digest, doc_id: str, segment: int) -> dict:
 def _points(digest: Digest) -> list[dict]:
     out = []
     for p in digest.key_points:
+        other = {(d, s) for d, s, _ in p.disagree}  # shown apart, as reporting it otherwise
         by_story: dict[int, list] = {}  # the copies of one story together, under its source
-        for doc, s in p.sources:
+        for doc, s in (source for source in p.sources if source not in other):
             by_story.setdefault(digest.document(doc).story, []).append((doc, s))
         out.append(
             {
@@ -50,6 +56,15 @@ def _points(digest: Digest) -> list[dict]:
                 "cited": " ".join(f"{_position(digest, doc)}:{int(s)}" for doc, s in p.sources),
                 "marks": marks(p.flags),
                 "n": p.corroboration,
+                "disagree": [
+                    {
+                        "outlet": digest.document(d).input.outlet or d,
+                        "text": digest.english(d, s),
+                        "what": ", ".join(what),
+                        "chip": _chip(digest, d, s),
+                    }
+                    for d, s, what in p.disagree
+                ],  # fmt: skip
                 "sources": [
                     {
                         "source": story_source(digest, story, False),
@@ -143,6 +158,12 @@ def render_digest(digest: Digest | None) -> str:
         "summary": f"{counts['read']} articles ({counts['arabic']} Arabic, {counts['english']} "
         f"English) in {counts['stories']} stories · {points_made_by(digest.meta)}",
         "points": _points(digest),
+        "disagreements": [
+            {"words": disagreement_words(digest, found),
+             "sentences": [dict(s, chip=_chip(digest, s["document"], s["segment"]))
+                           for s in found["sentences"]]}
+            for found in digest.disagreements
+        ],  # fmt: skip
         "no_points": no_key_points(digest),
         "note_head": note_head,
         "note_body": note_body,
