@@ -34,12 +34,15 @@ FLAG_LABELS = {
     "unsupported_name": "name not in text",
     "verified": "corrected by a reader",
     "other_wording": "wording you chose",
+    "sources_disagree": "sources disagree",
 }
 # What a marker that is no check's warning means (the checks' own say it in EXPLANATIONS).
 FLAG_NOTES = {
     "verified": "A reader's corrected English for this sentence, kept by this server (not the "
     "model's output).",
     "other_wording": CHOSEN_NOTE,
+    "sources_disagree": "Another source reports this otherwise (another polarity or other "
+    "numbers): it is not counted as corroboration. Read each side under Sources disagree.",
 }
 GOOD_FLAGS = {"verified"}  # markers that are good news
 # Markers that are neither fault nor praise: how the sentence was made.
