@@ -17,6 +17,7 @@ import re
 from ..models import checks
 from ..models.digest.agreement import differences
 from ..models.digest.key_points import SOURCES_DISAGREE
+from ..models.names import STARTERS, TITLES, name_variants
 from .replicas import DATA_DIR
 
 SETS = ("brussels", "trust", "negation", "coverage/added", "coverage/unrelated")
@@ -133,6 +134,40 @@ def add_negation(english: str) -> str | None:
     return "It is not true that " + english[:1].lower() + english[1:]
 
 
+def vary_name(name: str) -> str:
+    """Another spelling of a name, as a translation may give it: a doubled letter single
+    ("Kerry" -> "Kery"), or the second letter doubled ("Abadi" -> "Abbadi")."""
+    if m := re.search(r"(\w)\1", name):
+        return name[: m.start()] + name[m.start() + 1 :]
+    return name[:2] + name[1] + name[2:]
+
+
+def name_faults(pairs: list[tuple[str, str]]) -> tuple[list[bool], int]:
+    """Each name that a set (read as one article) writes in two or more sentences, written
+    another way in its last one: whether that sentence is flagged; and how many sentences of
+    the clean set are flagged."""
+    clean = {k for found in name_variants(pairs) for f, ks in found["variants"].items()
+             if f != found["used"] for k in ks}  # fmt: skip
+    where: dict[str, list[int]] = {}
+    for k, (_, english) in enumerate(pairs):
+        for m in re.finditer(r"\b[A-Z][a-z]{2,}\b", english):
+            if m.group(0) in TITLES or (m.start() == 0 and m.group(0) in STARTERS):
+                continue  # a title, or a sentence's first word: not a name
+            if k not in where.setdefault(m.group(0), []):
+                where[m.group(0)].append(k)
+    hits = []
+    for name, indices in sorted(where.items()):
+        if len(indices) < 2:
+            continue
+        k = indices[-1]
+        faulty = list(pairs)
+        faulty[k] = (pairs[k][0], re.sub(rf"(?<!\w){name}\b", vary_name(name), pairs[k][1]))
+        found = name_variants(faulty)
+        hits.append(any(k in ks for n in found for f, ks in n["variants"].items()
+                        if f != n["used"]))  # fmt: skip
+    return hits, len(clean)
+
+
 def pair_faults(ar: str, en: str, rng: random.Random) -> dict[str, str | None]:
     """Each sentence-pair fault injected into `en` (None where it cannot apply), by name: a
     check's flag, or `flag (how)` where one check has several faults."""
@@ -211,6 +246,13 @@ def run(seed: int = 0) -> dict:
             found[checks.UNSUPPORTED_NAME].append(
                 checks.UNSUPPORTED_NAME in checks.check_summary(swapped, [en], context)
             )
+    name_hits, name_clean = [], 0
+    for name in SETS:
+        hits, flagged = name_faults([(a, e) for n, a, e in pairs if n == name])
+        name_hits += hits
+        name_clean += flagged
+    found[checks.NAME_MISMATCH] = name_hits
+    clean_flags[checks.NAME_MISMATCH] = name_clean
     total = len(pairs)
     return {
         "data": {

@@ -22,6 +22,7 @@ REPETITION = "repetition"
 LENGTH_RATIO = "length_ratio"
 QUOTE_MISMATCH = "quote_mismatch"
 NEGATION_MISMATCH = "negation_mismatch"
+NAME_MISMATCH = "name_mismatch"  # a document's check (models/names.py), not a pair's
 RETRIED = "retried"
 # Summary sentence flags
 UNSUPPORTED_NUMBER = "unsupported_number"
@@ -33,6 +34,8 @@ EXPLANATIONS = {
     LOW_CONFIDENCE: "The model was unsure of this translation: check its names, numbers and "
     "negations against the Arabic.",
     NUMBER_MISMATCH: "A number in the Arabic is missing or different in the English.",
+    NAME_MISMATCH: "A name is written one way here and another way in the rest of the article: "
+    "check which is right.",
     UNTRANSLATED: "Arabic words were left untranslated in the English.",
     REPETITION: "The English repeats itself, a sign that the model looped.",
     LENGTH_RATIO: "The English is far shorter or longer than the Arabic: part may be missing.",
@@ -46,6 +49,7 @@ EXPLANATIONS = {
 PLAIN = {
     NEGATION_MISMATCH: "the meaning may be reversed",
     NUMBER_MISMATCH: "a number differs",
+    NAME_MISMATCH: "a name differs",
     QUOTE_MISMATCH: "a quotation was lost",
     LENGTH_RATIO: "part may be missing",
     UNTRANSLATED: "words left in Arabic",

@@ -32,6 +32,7 @@ from .document import (
 from .env import version, versions
 from .errors import InputError, KhulasaError
 from .interface import Translation, Translator, joined
+from .names import flag_names
 from .text import (
     arabic_ratio,
     check_unicode,
@@ -98,6 +99,8 @@ class Pipeline:
         if self._retry([doc]):
             doc.meta["timings_ms"]["translate"] = _ms(started)
             yield doc
+        if self.checks:
+            flag_names(doc)  # a document's check: one name written two ways
         if summary:
             self._summarize(doc, summary_sentences)
         doc.meta["trust"] = trust_counts(doc)
@@ -140,6 +143,9 @@ class Pipeline:
             if progress is not None:
                 progress(done, total)
         self._retry(docs)  # the alternatives stay the first try's
+        if self.checks:
+            for doc in docs:
+                flag_names(doc)
         translate_ms = _ms(started)
         for i, doc in enumerate(results):
             if not isinstance(doc, Document):

@@ -221,3 +221,54 @@ def test_other_numbers_in_one_report_are_a_disagreement(replicas, tmp_path):
     lead = next(k for k in digest.key_points if ("report-en", 2) in k.sources)
     assert lead.corroboration == 1
     assert lead.disagree[0][2] == ["numbers: 60 / 62"]
+
+
+# A name written two ways in one article -------------------------------------------------------
+
+
+def test_one_arabic_name_written_two_ways_is_found_and_lookalikes_are_not():
+    from khulasa.models.names import name_variants
+
+    pairs = [
+        ("قال كيري إن التحالف متحد.", "Kerry said the coalition is united."),
+        ("وأضاف كيري أن التنظيم يخسر.", "Kerry added that the group is losing."),
+        ("وأكد كيري دعم المعارضة.", "Kerri stressed support for the opposition."),
+        ("وقصفت إيران مواقع في العراق.", "Iran struck positions in Iraq."),
+        (
+            "التقى الأمين العام أنطونيو غوتيريش الوزراء.",
+            "The Secretary-General Antonio Guterres met the ministers.",
+        ),  # fmt: skip
+        (
+            "وزار الوزير الأميركي أنتوني بلينكن القاهرة.",
+            "The US secretary Antony Blinken visited Cairo.",
+        ),  # fmt: skip
+    ]
+    [found] = name_variants(pairs)
+    assert found == {"arabic": "كيري", "used": "Kerry", "variants": {"Kerri": [2], "Kerry": [0, 1]}}
+
+
+def test_a_name_written_otherwise_in_one_sentence_is_marked_with_both_renderings(
+    replicas, tmp_path
+):
+    from khulasa.eval.coverage_set import references
+    from khulasa.models.factory import build_pipeline
+    from khulasa.models.options import ModelOptions
+    from khulasa.models.text import normalize
+    from khulasa.serve.web.render import render_results
+
+    text = (ROOT / "eval" / "data" / "brussels_ar.txt").read_text(encoding="utf-8")
+    lines = (ROOT / "eval" / "data" / "brussels.sent.ar").read_text("utf-8").splitlines()
+    refs = references()
+    third = normalize(lines[2])  # "Kerry added that the conference was not concerned ..."
+    refs[third] = refs[third].replace("Kerry", "Kerri")
+    models = ModelOptions(translator=str(replicas["opus-mt"]), summarizer="extractive")
+    memory = reference_memory(models, tmp_path / "m.sqlite", [text], refs, -0.3)
+    doc = build_pipeline(models.with_(memory=memory)).process(text)
+    flagged = [s.index for s in doc.segments if checks.NAME_MISMATCH in s.flags]
+    assert flagged == [2]
+    [name] = doc.meta["names"]
+    assert name["arabic"] == "كيري" and name["used"] == "Kerry" and name["variants"]["Kerri"] == [2]
+    html = render_results(doc)
+    assert "«كيري» is “Kerri” here and “Kerry” in" in html
+    assert "a name differs" in html[html.index('class="kh-check-list"') :]
+    assert doc.to_dict()["meta"]["names"] == doc.meta["names"]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...models.checks import EXPLANATIONS, PLAIN, WARNINGS, harm
+from ...models.checks import EXPLANATIONS, NAME_MISMATCH, PLAIN, WARNINGS, harm
 from ...models.document import NOT_ARABIC, Document, Segment, SummarySentence
 from ...models.evidence import evidence
+from ...models.names import name_evidence
 from ...models.report import MT_NOTE, check_note, created_at, summary_made_by, title
 from ...models.wordings import CHOSEN_NOTE
 from .views import Markup, view
@@ -25,6 +26,7 @@ FLAG_LABELS = {
     "low_confidence": "model unsure",
     "negation_mismatch": "meaning may be reversed",
     "number_mismatch": "a number differs",
+    "name_mismatch": "a name differs",
     "untranslated": "words left in Arabic",
     "repetition": "repeats itself",
     "length_ratio": "part may be missing",
@@ -78,12 +80,14 @@ def marks(flags: list[str], evidence: dict[str, str] | None = None) -> list[dict
     return out
 
 
-def _pair(seg: Segment, offer: bool = False, panel: str = "") -> dict:
+def _pair(seg: Segment, offer: bool = False, panel: str = "", names=None) -> dict:
     """One sentence pair on one row: number (not selectable), English, Arabic. `offer`: an
     "Other wordings" button (shown when the sentence is selected); `panel`: the other wordings
     open under it (that pair is the selected one)."""
     english = seg.english
     found = evidence(seg.source, english, seg.flags, seg.score) if english is not None else None
+    if found is not None and (said := name_evidence(seg.index, names)):
+        found[NAME_MISMATCH] = said  # which rendering the rest of the article uses
     return {
         "i": int(seg.index),
         "english": english,
@@ -162,7 +166,10 @@ def render_results(
     if doc is None:
         return ""
     paragraphs = [
-        [_pair(s, offer, panel[1] if s.index == panel[0] else "") for s in p.segments]
+        [
+            _pair(s, offer, panel[1] if s.index == panel[0] else "", doc.meta.get("names"))
+            for s in p.segments
+        ]
         for p in doc.paragraphs
     ]
     return view("page.html", "results", {
