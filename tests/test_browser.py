@@ -109,13 +109,14 @@ def open_page(site, viewport=DESKTOP, scheme="light"):
 
 
 # Until what the new outputs' scripts do on load has been painted and any scroll they start
-# has come to rest (the scroll position the same over several frames, at most 3 s).
+# has come to rest: the scroll position unchanged for longer than page.js's 200 ms tick (which
+# brings a finished digest or an error into view), at most 3 s.
 SETTLED = """() => new Promise(done => {
-  let last = -1, same = 0, frames = 0;
-  const look = () => {
-    same = window.scrollY === last ? same + 1 : 0;
-    last = window.scrollY;
-    if (same >= 5 || ++frames > 180) done(); else requestAnimationFrame(look);
+  const start = performance.now();
+  let last = window.scrollY, since = start;
+  const look = now => {
+    if (window.scrollY !== last) { last = window.scrollY; since = now; }
+    if (now - since >= 450 || now - start > 3000) done(); else requestAnimationFrame(look);
   };
   requestAnimationFrame(look);
 })"""
