@@ -397,7 +397,7 @@ _AR_NOT_NEGATION = [
 ]
 _PREVENT = re.compile(r"(?<!\w)[وف]?(?:حال|حالت|يحول|تحول)\s+دون(?!\w)")
 _AR_WORD = re.compile(f"{ARABIC_LETTER.pattern}+")
-_EN_NEGATION = re.compile(
+EN_NEGATION = re.compile(
     r"\b(?:no(?!-)|not|never|none|nobody|nothing|nowhere|neither|nor|without|cannot|unable|"
     r"den(?:y|ies|ied|ial)|refus\w*|reject\w*|rul(?:e|es|ed|ing)\s+out|prevent\w*|"
     r"fail\w*|lack\w*|absence)\b|n[’']t\b|\bnon-",
@@ -432,7 +432,7 @@ def arabic_negations(source: str) -> list[tuple[str, str]]:
 
 def english_negations(english: str) -> list[str]:
     """The English's words of negation, denial or refusal ("no", "not", "n't", "refused")."""
-    return [m.group(0) for m in _EN_NEGATION.finditer(english)]
+    return [m.group(0) for m in EN_NEGATION.finditer(english)]
 
 
 def negation_mismatch(source: str, english: str) -> bool:

@@ -13,25 +13,18 @@ that leaves the clause out.
 
 from __future__ import annotations
 
-import re
-
-from ..checks import numbers
+from ..checks import EN_NEGATION, numbers
 from .coverage import report_words
 
 NEGATED_WINDOW = 6  # words after a negation that say what is negated
 SHARED = 2  # content words two sentences share when they speak of the same thing ...
 SHARED_NEGATED = 2  # ... of which this many are among the words a negation applies to
-_NEGATION = re.compile(
-    r"\b(?:no(?!-)|not|never|none|nobody|nothing|neither|nor|without|cannot|unable|"
-    r"den(?:y|ies|ied|ial)|refus\w*|reject\w*|rul(?:e|es|ed|ing)\s+out|n['’]t)\b",
-    re.IGNORECASE,
-)
 
 
 def negated(english: str) -> list[frozenset[str]]:
     """The content words each negation of `english` applies to (the words after it)."""
     out = []
-    for m in _NEGATION.finditer(english):
+    for m in EN_NEGATION.finditer(english):
         after = english[m.end() :].split()[:NEGATED_WINDOW]
         out.append(report_words(" ".join(after)))
     return out
