@@ -17,7 +17,7 @@ import re
 from ..models import checks
 from ..models.digest.agreement import differences
 from ..models.digest.key_points import SOURCES_DISAGREE
-from ..models.names import STARTERS, TITLES, name_variants
+from ..models.names import name_forms, name_variants
 from .replicas import DATA_DIR
 
 SETS = ("brussels", "trust", "negation", "coverage/added", "coverage/unrelated")
@@ -148,13 +148,7 @@ def name_faults(pairs: list[tuple[str, str]]) -> tuple[list[bool], int]:
     the clean set are flagged."""
     clean = {k for found in name_variants(pairs) for f, ks in found["variants"].items()
              if f != found["used"] for k in ks}  # fmt: skip
-    where: dict[str, list[int]] = {}
-    for k, (_, english) in enumerate(pairs):
-        for m in re.finditer(r"\b[A-Z][a-z]{2,}\b", english):
-            if m.group(0) in TITLES or (m.start() == 0 and m.group(0) in STARTERS):
-                continue  # a title, or a sentence's first word: not a name
-            if k not in where.setdefault(m.group(0), []):
-                where[m.group(0)].append(k)
+    where = name_forms([english for _, english in pairs])
     hits = []
     for name, indices in sorted(where.items()):
         if len(indices) < 2:

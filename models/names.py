@@ -14,11 +14,13 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
+from itertools import combinations
 
 from .checks import NAME_MISMATCH
 from .text import fold_spelling
 
 SIMILAR = 0.75
+MOST_FORMS = 1500  # capitalised forms compared in one article, the most used first
 STEM = 5  # Arabic letters compared: the gender and number endings of a name's adjective vary
 _NAME = re.compile(r"\b[A-Z][a-z]{2,}\b")
 # Words that start sentences without being names (any other capitalised word may be one).
@@ -65,38 +67,50 @@ def _arabic_words(source: str) -> set[str]:
     return out
 
 
-def name_variants(pairs: list[tuple[str, str]]) -> list[dict]:
-    """The names `pairs` (Arabic, English) render in two ways: for each, the Arabic word, the
-    form most sentences use, and each form with the indices of the sentences using it."""
-    arabic = [_arabic_words(a) for a, _ in pairs]
-    frequency = Counter(w for words in arabic for w in words)
-    common = {w for w, c in frequency.items() if c > max(2, len(pairs) // 2)}
+def name_forms(sentences: list[str]) -> dict[str, list[int]]:
+    """Each capitalised form that may be a name (not a title, not a sentence's ordinary first
+    word), with the indices of the sentences that use it."""
     where: dict[str, list[int]] = {}
-    for k, (_, english) in enumerate(pairs):
+    for k, english in enumerate(sentences):
         for m in _NAME.finditer(english or ""):
             word = m.group(0)
             if word in TITLES or (m.start() == 0 and word in STARTERS):
                 continue
             if k not in where.setdefault(word, []):
                 where[word].append(k)
+    return where
+
+
+def name_variants(pairs: list[tuple[str, str]]) -> list[dict]:
+    """The names `pairs` (Arabic, English) render in two ways: for each, the Arabic word, the
+    form most sentences use, and each form with the indices of the sentences using it."""
+    arabic = [_arabic_words(a) for a, _ in pairs]
+    frequency = Counter(w for words in arabic for w in words)
+    common = {w for w, c in frequency.items() if c > max(2, len(pairs) // 2)}
+    where = name_forms([english for _, english in pairs])
     found = []
-    forms = sorted(where)
-    for i, a in enumerate(forms):
-        for b in forms[i + 1 :]:
-            la, lb = a.lower(), b.lower()
-            if la[0] != lb[0] or la.startswith(lb) or lb.startswith(la):
-                continue
-            if difflib.SequenceMatcher(None, la, lb).ratio() < SIMILAR:
-                continue
-            if set(where[a]) & set(where[b]):
-                continue  # both in one sentence: two names ("Iran ... in Iraq")
-            shared = set.intersection(*(arabic[k] for k in where[a] + where[b]))
-            shared -= _FUNCTION | common
-            if not shared:
-                continue
-            word = min(shared, key=lambda w: (frequency[w], -len(w), w))
-            used = max((a, b), key=lambda f: (len(where[f]), -min(where[f])))
-            found.append({"arabic": word, "used": used, "variants": {a: where[a], b: where[b]}})
+    by_letter: dict[str, list[str]] = {}  # only forms with one first letter are compared
+    # The most used forms only, past MOST_FORMS: a news article has a few hundred; a text of
+    # thousands of capitalised words must not make the comparison of every pair its cost.
+    for form in sorted(sorted(where, key=lambda f: (-len(where[f]), f))[:MOST_FORMS]):
+        by_letter.setdefault(form[0].lower(), []).append(form)
+    for a, b in (pair for forms in by_letter.values() for pair in combinations(forms, 2)):
+        la, lb = a.lower(), b.lower()
+        if la.startswith(lb) or lb.startswith(la):
+            continue
+        if 2 * min(len(la), len(lb)) / (len(la) + len(lb)) < SIMILAR:
+            continue  # the ratio's bound by length alone: no SequenceMatcher needed
+        if difflib.SequenceMatcher(None, la, lb).ratio() < SIMILAR:
+            continue
+        if set(where[a]) & set(where[b]):
+            continue  # both in one sentence: two names ("Iran ... in Iraq")
+        shared = set.intersection(*(arabic[k] for k in where[a] + where[b]))
+        shared -= _FUNCTION | common
+        if not shared:
+            continue
+        word = min(shared, key=lambda w: (frequency[w], -len(w), w))
+        used = max((a, b), key=lambda f: (len(where[f]), -min(where[f])))
+        found.append({"arabic": word, "used": used, "variants": {a: where[a], b: where[b]}})
     return found
 
 
