@@ -56,6 +56,12 @@ async def _refuse(send, refused: Refused) -> None:
     await _answer(send, refused.status, str(refused), headers)
 
 
+def _declared_over(scope, cap: int) -> bool:
+    """Whether the request's declared length (Content-Length) is over `cap`."""
+    declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+    return declared.isdigit() and int(declared) > cap
+
+
 class _TooLarge(Exception):
     pass
 
@@ -109,9 +115,7 @@ class DoorGuard:
     async def _capped(self, scope, receive, send, cap: int, count_files: bytes = b""):
         """The app, its body cut off past `cap` bytes (413 at once by a declared length);
         with `count_files` (a multipart boundary), at most `max_files` parts."""
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > cap:
+        if _declared_over(scope, cap):
             return await _answer(send, 413, self._too_large(cap))
         seen, parts, tail = 0, 0, b""
 
@@ -150,8 +154,7 @@ class DoorGuard:
     async def _read(self, scope, receive, cap: int) -> bytes | None:
         """The whole body, or None past `cap` bytes (by its declared length: before a byte
         of it is read)."""
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > cap:
+        if _declared_over(scope, cap):
             return None
         body = bytearray()
         while True:
