@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,8 @@ class HeldPipeline:
                 self.hold.wait(timeout=60)
 
 
-@pytest.fixture(scope="module")
-def site(replicas, tmp_path_factory):
+def need_chromium() -> None:
+    """Skip (with the reason) where Debian's chromium is missing; fail where CI requires it."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("KHULASA_REQUIRE_BROWSER") == "1":
             pytest.fail(
@@ -70,7 +71,26 @@ def site(replicas, tmp_path_factory):
                 "apt-get install -y chromium"
             )
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+
+
+@contextmanager
+def browser_on(server):
+    """Chromium (headless, through Playwright) beside a running `server`; both closed after."""
     from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            yield browser
+            browser.close()
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def site(replicas, tmp_path_factory):
+    need_chromium()
 
     # Extractive: its key points always have sources, so provenance is checkable.
     options = serve_options(replicas, summarizer="extractive", max_chars=MAX_CHARS)
@@ -87,12 +107,8 @@ def site(replicas, tmp_path_factory):
 
     pool.get = held_get
     server = start_server(options, pool)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with browser_on(server) as browser:
         yield browser, server, hold, runs
-        browser.close()
-    server.close()
 
 
 def open_page(site, viewport=DESKTOP, scheme="light"):

@@ -2,43 +2,27 @@
 tab, in a real browser (as test_browser.py: Debian's chromium through Playwright, never
 `playwright install`)."""
 
-import os
-from pathlib import Path
-
 import pytest
 from conftest import serve_options, start_server
-from test_browser import CHROMIUM, DESKTOP, FLAGS, wait_done
+from test_browser import ARTIFACTS, DESKTOP, browser_on, need_chromium, wait_done
 from test_extract import LEAD, SECOND, docx_bytes
 from test_fetch import site as news_site  # noqa: F401
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(
-    os.environ.get("KHULASA_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts")
-)
 
 
 @pytest.fixture(scope="module")
 def browser_page(replicas, tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("KHULASA_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is required here (KHULASA_REQUIRE_BROWSER=1) but is missing")
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
+    need_chromium()
     options = serve_options(
         replicas, summarizer="extractive", backend="torch", allow_urls=True,
         allow_loopback_urls=True, suggestions=True, suggestions_open=True,
         memory=tmp_path_factory.mktemp("memory") / "memory.sqlite",
     )  # fmt: skip
     server = start_server(options)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        context = browser.new_context(viewport=DESKTOP)
-        page = context.new_page()
+    with browser_on(server) as browser:
+        page = browser.new_context(viewport=DESKTOP).new_page()
         yield page, server.url
-        browser.close()
-    server.close()
 
 
 def arabic_shown(page) -> list[str]:

@@ -8,12 +8,11 @@ from __future__ import annotations
 import pytest
 from conftest import reference_memory, serve_options, start_server
 from test_browser import (  # noqa: F401
-    ARTIFACTS,
-    CHROMIUM,
     DESKTOP,
-    FLAGS,
     PHONE,
     SETTLED,
+    browser_on,
+    need_chromium,
     open_page,
     serious_violations,
     shot,
@@ -30,17 +29,9 @@ pytestmark = pytest.mark.browser
 def reversed_site(replicas, tmp_path_factory):
     """The page on replicas, its memory holding the team's English with the lead reversed
     ("he has plans to coordinate with Iran")."""
-    import os
-    from pathlib import Path
-
     from khulasa.models.text import normalize
 
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("KHULASA_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is required here (KHULASA_REQUIRE_BROWSER=1) but is missing")
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
+    need_chromium()
     refs = references()
     lead = next(k for k, v in refs.items() if "he has no plans" in v)
     refs[lead] = refs[lead].replace("he has no plans", "he has plans")
@@ -50,12 +41,8 @@ def reversed_site(replicas, tmp_path_factory):
     path = tmp_path_factory.mktemp("memory") / "memory.sqlite"
     memory = reference_memory(options.models, path, arabic, refs, score=-0.9)
     server = start_server(serve_options(replicas, summarizer="extractive", memory=memory))
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with browser_on(server) as browser:
         yield browser, server, None, []
-        browser.close()
-    server.close()
 
 
 @pytest.mark.parametrize(
