@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from ..models.errors import InputError
 from ..models.reading.bounded import ReadBudget, run_bounded
 from ..models.reading.extract import file_records
-from ..models.reading.fetch import FetchPolicy
 from ..models.reading.records import Record
 from ..models.text import check_text
 
@@ -34,13 +33,12 @@ __all__ = ["Allowance", "Tally", "check_text", "read_records"]
 @dataclass(frozen=True)
 class Allowance:
     """What one request may bring: `max_docs` documents of at most `max_chars` characters
-    each and `max_total` in all (None: no limit), each file or link read within `budget`."""
+    each and `max_total` in all (None: no limit), each file read within `budget`."""
 
     max_docs: int = 1
     max_chars: int = 20_000
     max_total: int | None = None
     budget: ReadBudget = field(default_factory=ReadBudget)
-    policy: FetchPolicy = field(default_factory=FetchPolicy)
 
 
 class Tally:

@@ -112,9 +112,8 @@ class Page:
             raise InputError(self.guard.limiter.refusal(), "too_many_requests")
 
     def allowance(self, max_docs: int = 1, max_total: int | None = None) -> Allowance:
-        """What one request to the page may bring, and how each file or link is read."""
-        return Allowance(max_docs, self.options.max_chars, max_total, self.options.read,
-                         self.options.fetch_policy)  # fmt: skip
+        """What one request to the page may bring, and how each file is read."""
+        return Allowance(max_docs, self.options.max_chars, max_total, self.options.read)
 
     def source_of(self, text: str | None, upload: str | None, link: str | None) -> str:
         """What the article comes from: "file", "link" or "text" (a link on a server without
