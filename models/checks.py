@@ -34,8 +34,8 @@ EXPLANATIONS = {
     LOW_CONFIDENCE: "The model was unsure of this translation: check its names, numbers and "
     "negations against the Arabic.",
     NUMBER_MISMATCH: "A number in the Arabic is missing or different in the English.",
-    NAME_MISMATCH: "A name is written one way here and another way in the rest of the article: "
-    "check which is right.",
+    NAME_MISMATCH: "A name is written one way here and another way elsewhere, or the Arabic "
+    "names someone or somewhere the English leaves out: check it against the Arabic.",
     UNTRANSLATED: "Arabic words were left untranslated in the English.",
     REPETITION: "The English repeats itself, a sign that the model looped.",
     LENGTH_RATIO: "The English is far shorter or longer than the Arabic: part may be missing.",

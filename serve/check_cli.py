@@ -10,9 +10,10 @@ import json
 import sys
 from pathlib import Path
 
-from ..models.checks import EXPLANATIONS, PLAIN, WARNINGS, check_pair, harm
+from ..models.checks import EXPLANATIONS, NAME_MISMATCH, PLAIN, WARNINGS, check_pair, harm
 from ..models.errors import OptionError
 from ..models.evidence import evidence
+from ..models.names import find_names, flagged, name_evidence
 from ..models.reading.article import file_bytes
 from ..models.text import decode_utf8
 
@@ -42,12 +43,18 @@ def _lines(path: str) -> list[str]:
 
 
 def check_lines(arabic: list[str], english: list[str]) -> list[dict]:
-    """Each line pair with its flags (most harmful first) and their evidence."""
+    """Each line pair with its flags (most harmful first) and their evidence; the lines are
+    read as one article for the name check (a name written two ways, or left out)."""
+    names = find_names(list(zip(arabic, english, strict=True)))
+    named = flagged(names)
     out = []
     for k, (ar, en) in enumerate(zip(arabic, english, strict=True)):
-        flags = sorted(check_pair(ar, en), key=lambda f: harm([f])) if ar.strip() else []
-        out.append({"index": k, "arabic": ar, "english": en, "flags": flags,
-                    "evidence": evidence(ar, en, flags)})  # fmt: skip
+        flags = check_pair(ar, en) + ([NAME_MISMATCH] if k in named else []) if ar.strip() else []
+        flags = sorted(flags, key=lambda f: harm([f]))
+        found = evidence(ar, en, flags)
+        if k in named and (said := name_evidence(k, names)):
+            found[NAME_MISMATCH] = said
+        out.append({"index": k, "arabic": ar, "english": en, "flags": flags, "evidence": found})
     return out
 
 

@@ -36,6 +36,11 @@ def reversed_site(replicas, tmp_path_factory):
     lead = next(k for k, v in refs.items() if "he has no plans" in v)
     refs[lead] = refs[lead].replace("he has no plans", "he has plans")
     assert normalize(lead) == lead
+    # A name left out on the Article tab, and Outlet B's headline writing "Kerri".
+    third = next(k for k, v in refs.items() if v.startswith("Kerry added that the conference"))
+    refs[third] = refs[third].replace("Kerry added", "He added")
+    headline = next(k for k, v in refs.items() if v.startswith("Kerry: no plans"))
+    refs[headline] = refs[headline].replace("Kerry", "Kerri")
     options = serve_options(replicas, summarizer="extractive")
     arabic = [r["text"] for r in records() if r["id"] != "report-en"]
     path = tmp_path_factory.mktemp("memory") / "memory.sqlite"
@@ -66,6 +71,9 @@ def test_the_reversed_lead_is_marked_first(reversed_site, viewport, scheme, name
     page.click("#kh-check .kh-next")
     page.evaluate(SETTLED)
     assert "kh-hl" in page.get_attribute('.kh-pair[data-seg="1"]', "class")  # walked first
+    third = page.locator('.kh-en[data-seg="2"]')
+    assert "a name differs" in third.inner_text()
+    assert "English does not" in page.inner_html('.kh-en[data-seg="2"]')
     shot(page, f"meaning-article-{name}")
     assert serious_violations(page) == []
     page.context.close()
@@ -90,6 +98,8 @@ def test_a_source_that_says_the_opposite_is_shown_as_disagreeing(
     assert "Sources disagree (negation): reported as shown by 1 source" in first
     assert "Reported independently" not in first
     assert "sources disagree" in first and "sources_disagree" not in first  # plain words
+    names = page.inner_text(".kh-names")
+    assert "Names written two ways" in names and "“Kerri”" in names and "“Kerry”" in names
     page.locator("#kh-disagree").scroll_into_view_if_needed()
     shot(page, f"meaning-coverage-{name}")
     assert serious_violations(page) == []

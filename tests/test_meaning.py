@@ -155,7 +155,7 @@ def test_check_runs_every_check_on_a_translation_made_elsewhere(tmp_path, capsys
 # Sources that agree, and sources that disagree (the coverage digest) -------------------------
 
 
-def _digest(replicas, tmp_path, lead=None, report=None):
+def _digest(replicas, tmp_path, lead=None, report=None, headline=None):
     """The coverage example's digest, the Arabic answered by a memory of the team's English
     (the lead's English replaced by `lead`), the English report's text edited by `report`."""
     from khulasa.eval.coverage_set import records, references
@@ -168,6 +168,10 @@ def _digest(replicas, tmp_path, lead=None, report=None):
     refs = references()
     if lead is not None:
         refs[normalize(lines[1])] = lead(refs[normalize(lines[1])])
+    if headline is not None:  # Outlet B's own headline (the coverage set's "added" sentences)
+        added = (ROOT / "eval" / "data" / "coverage" / "added.sent.ar").read_text("utf-8")
+        key = normalize(added.splitlines()[0])
+        refs[key] = headline(refs[key])
     recs = records()
     for r in recs:
         if r["id"] == "report-en" and report is not None:
@@ -272,3 +276,96 @@ def test_a_name_written_otherwise_in_one_sentence_is_marked_with_both_renderings
     assert "«كيري» is “Kerri” here and “Kerry” in" in html
     assert "a name differs" in html[html.index('class="kh-check-list"') :]
     assert doc.to_dict()["meta"]["names"] == doc.meta["names"]
+
+
+def test_a_name_the_english_leaves_out_is_flagged_where_the_article_renders_it():
+    from khulasa.models.names import missing_names
+
+    pairs = [
+        ("قال كيري إن التحالف متحد.", "Kerry said the coalition is united."),
+        ("وأضاف كيري أن التنظيم يخسر.", "He added that the group is losing."),  # no Kerry
+        ("وقصفت الطائرات الإيرانية مواقع.", "Iranian jets struck positions."),
+        ("وقالت إيران إنها لم تنسق.", "Iran said it did not coordinate."),  # Iranian/Iran
+        ("وأكدت الحكومة العراقية ذلك.", "The Iraqi government confirmed it."),
+        ("وزار الوفد العراق.", "The delegation visited Iraq."),
+        ("التقى الوزراء في بروكسل.", "The ministers met in Brussels."),
+        ("واجتمع الوزراء في المدينة.", "The ministers met in the city."),  # no name either side
+    ]
+    [found] = missing_names(pairs)
+    assert found == {"arabic": "كيري", "used": "Kerry", "variants": {"Kerry": [0]}, "missing": [1]}
+    # `khulasa check` reads its lines as one article: the same flag and words.
+    from khulasa.serve.check_cli import check_lines
+
+    lines = check_lines([a for a, _ in pairs], [e for _, e in pairs])
+    assert [line["flags"] for line in lines] == [[], [checks.NAME_MISMATCH]] + [[]] * 6
+    assert lines[1]["evidence"][checks.NAME_MISMATCH] == (
+        "The Arabic names «كيري», “Kerry” in 1 other sentence; this sentence's English does not."
+    )
+
+
+def test_a_left_out_name_through_the_pipeline_is_marked_with_its_rendering(replicas, tmp_path):
+    from khulasa.eval.coverage_set import references
+    from khulasa.models.factory import build_pipeline
+    from khulasa.models.options import ModelOptions
+    from khulasa.models.text import normalize
+    from khulasa.serve.web.render import render_results
+
+    text = (ROOT / "eval" / "data" / "brussels_ar.txt").read_text(encoding="utf-8")
+    lines = (ROOT / "eval" / "data" / "brussels.sent.ar").read_text("utf-8").splitlines()
+    refs = references()
+    third = normalize(lines[2])  # "Kerry added that the conference was not concerned ..."
+    refs[third] = refs[third].replace("Kerry added", "He added")
+    models = ModelOptions(translator=str(replicas["opus-mt"]), summarizer="extractive")
+    memory = reference_memory(models, tmp_path / "m.sqlite", [text], refs, -0.3)
+    doc = build_pipeline(models.with_(memory=memory)).process(text)
+    assert [s.index for s in doc.segments if checks.NAME_MISMATCH in s.flags] == [2]
+    [name] = doc.meta["names"]
+    assert name["arabic"] == "كيري" and name["missing"] == [2]
+    html = render_results(doc)
+    assert "The Arabic names «كيري», “Kerry” in" in html
+    assert "this sentence&#39;s English does not." in html
+
+
+def test_a_name_the_sources_write_two_ways_is_marked_across_the_digest(replicas, tmp_path):
+    import jsonschema
+
+    from khulasa.models.digest.build import SCHEMA
+    from khulasa.models.document import Document, Paragraph, Segment
+    from khulasa.models.names import flag_names_across, name_evidence
+
+    def doc(pairs):
+        return Document([Paragraph([Segment(k, a, e) for k, (a, e) in enumerate(pairs)])])
+
+    one = doc(
+        [
+            ("قال كيري إن التحالف متحد.", "Kerry said the coalition is united."),
+            ("وأضاف كيري أن التنظيم يخسر.", "Kerry added that the group is losing."),
+            ("وأكد كيري دعم المعارضة.", "Kerry stressed support for the opposition."),
+        ]
+    )
+    other = doc(
+        [
+            ("قال كيري إن الضربات مستمرة.", "Kerri said the strikes go on."),
+            ("وأضاف كيري أن إيران لم تنسق.", "Kerri added that Iran did not coordinate."),
+        ]
+    )
+    [found] = flag_names_across([one, other])
+    assert found["used"] == "Kerry" and found["variants"]["Kerri"] == [(1, 0), (1, 1)]
+    assert [s.flags for s in one.segments] == [[], [], []]
+    assert [s.flags for s in other.segments] == [[checks.NAME_MISMATCH]] * 2
+    said = name_evidence(1, other.meta["names"])
+    assert said == "«كيري» is “Kerri” here and “Kerry” in 3 sentences of the other sources."
+
+    # Through the digest: the coverage example with Outlet B's headline written "Kerri".
+    digest = _digest(replicas, tmp_path, headline=lambda e: e.replace("Kerry", "Kerri"))
+    data = json.loads(digest.to_json())
+    jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text("utf-8"))).validate(data)
+    [name] = data["meta"]["names"]
+    assert name["used"] == "Kerry" and name["variants"]["Kerri"] == [["copy-headline", 0]]
+    point = next(k for k in digest.key_points if ("copy-headline", 0) in k.sources)
+    assert checks.NAME_MISMATCH in point.flags
+    markdown = digest.to_markdown()
+    assert "## Names written two ways" in markdown and "“Kerri” in [copy-headline 1]" in markdown
+    from khulasa.serve.web.render_digest import render_digest
+
+    assert "Names written two ways" in render_digest(digest)

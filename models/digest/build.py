@@ -19,6 +19,7 @@ from ..checks import EXPLANATIONS
 from ..document import Document
 from ..env import version, versions
 from ..errors import InputError, KhulasaError
+from ..names import flag_names_across
 from ..pipeline import Pipeline
 from ..report import title as document_title
 from ..text import check_text, is_arabic
@@ -279,6 +280,13 @@ def make_digest(
             d.document = pipeline.english_document(d.input.text)
     translate_ms = _ms(started)
     t0 = time.perf_counter()
+    # One name rendered two ways across the sources (before key points read the flags).
+    translated = [d for d in docs if d.document is not None and d.language == "ar"]
+    names = [
+        {**name, "variants": {form: [[translated[d].input.id, k] for d, k in places]
+                              for form, places in name["variants"].items()}}
+        for name in flag_names_across([d.document for d in translated])
+    ]  # fmt: skip
     if progress is not None:
         progress("Grouping copies and shared reports", 0, 1)
     ready = [k for k, d in enumerate(docs) if d.document is not None]
@@ -296,6 +304,7 @@ def make_digest(
     key_points, model_ms = pick_key_points(pipeline, docs, units, coverage, points)
     rank_ms = _ms(t0) - model_ms
     meta = _meta(pipeline, docs, stories, units, coverage, points)
+    meta["names"] = names
     meta["timings_ms"] = {
         "translate": translate_ms,
         "link": link_ms,

@@ -64,6 +64,7 @@ def to_markdown(digest) -> str:
     ]
     lines += (
         _disagreements(digest)
+        + _names(digest)
         + _key_points(digest)
         + _stories(digest)
         + _only_in(digest)
@@ -105,6 +106,26 @@ def _disagreements(digest) -> list[str]:
             lines.append(
                 f"  - {md(s['outlet'])}: {md(s['text'])} {cite(s['document'], s['segment'])}"
             )
+    return lines + [""]
+
+
+def _names(digest) -> list[str]:
+    """Names the sources write two ways, each rendering with where it is used."""
+    found = digest.meta.get("names") or []
+    if not found:
+        return []
+    lines = ["## Names written two ways", "", "Check which rendering is right.", ""]
+    for name in found:
+        rarer = "".join(
+            f"“{md(form)}” in {' '.join(cite(d, k) for d, k in places)}, "
+            for form, places in name["variants"].items()
+            if form != name["used"]
+        )
+        n = len(name["variants"][name["used"]])
+        lines.append(
+            f"- «{md(name['arabic'])}» is {rarer}“{md(name['used'])}” in {n} other "
+            f"{'sentence' if n == 1 else 'sentences'}"
+        )
     return lines + [""]
 
 

@@ -164,6 +164,13 @@ def render_digest(digest: Digest | None) -> str:
                            for s in found["sentences"]]}
             for found in digest.disagreements
         ],  # fmt: skip
+        "names": [
+            {"arabic": name["arabic"], "used": name["used"],
+             "n": len(name["variants"][name["used"]]),
+             "rarer": [{"form": form, "chips": [_chip(digest, d, k) for d, k in places]}
+                       for form, places in name["variants"].items() if form != name["used"]]}
+            for name in digest.meta.get("names") or ()
+        ],  # fmt: skip
         "no_points": no_key_points(digest),
         "note_head": note_head,
         "note_body": note_body,
