@@ -85,6 +85,15 @@ MIN_LENGTH_CHECKED = 30  # Arabic characters; shorter sentences vary too much to
 LOW_CONFIDENCE_BELOW = {"opus-mt-tc-big": -1.0, "opus-mt": -1.2, "nllb-600m": -1.2}
 DEFAULT_LOW_CONFIDENCE = -1.2
 
+
+def confidence(score: float | None, threshold: float = DEFAULT_LOW_CONFIDENCE) -> str:
+    """The model's score in a reader's words: "low" below the low-confidence threshold,
+    "medium" down to half of it, "high" nearer 0 ("unknown" without a score)."""
+    if score is None:
+        return "unknown"
+    return "low" if score < threshold else "medium" if score < threshold / 2 else "high"
+
+
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 _AR_UNITS = {

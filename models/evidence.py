@@ -8,19 +8,26 @@ import re
 
 from .checks import (
     AR_QUOTATION,
+    EXPLANATIONS,
     LENGTH_BAND,
     LENGTH_RATIO,
     LOW_CONFIDENCE,
+    NAME_MISMATCH,
     NEGATION_MISMATCH,
     NUMBER_MISMATCH,
+    PLAIN,
     QUOTE_MISMATCH,
     REPETITION,
     UNTRANSLATED,
+    WARNINGS,
     arabic_negations,
+    confidence,
     english_negations,
+    harm,
     numbers,
     repeated_run,
 )
+from .names import name_evidence
 from .text import ARABIC_LETTERS
 
 _ARABIC_WORD = re.compile(f"[{ARABIC_LETTERS}]+")
@@ -60,12 +67,13 @@ def evidence(source: str, english: str | None, flags: list[str], score: float | 
         )
     if UNTRANSLATED in flags:
         left = list(dict.fromkeys(_ARABIC_WORD.findall(english)))
-        found[UNTRANSLATED] = f"Left in Arabic: {_short(left)}."
+        found[UNTRANSLATED] = f"The English keeps {_short(left)}."
     if REPETITION in flags and (run := repeated_run(english)):
         found[REPETITION] = f"Repeated: “{_short(run.split())}”."
     if LOW_CONFIDENCE in flags and score is not None:
         found[LOW_CONFIDENCE] = (
-            f"Its score is {score:.2f} (the mean log-probability of its words; 0 is certain)."
+            f"Model confidence: {confidence(score)} (score {score:.2f}; the model is surest "
+            "near 0)."
         )
     return found
 
@@ -78,3 +86,24 @@ def _negations(source: str, english: str) -> str:
     said = f"The Arabic says {', '.join(arabic)}" if arabic else "The Arabic has no negation"
     told = f"the English says {', '.join(translated)}" if translated else "the English has none"
     return f"{said}; {told}."
+
+
+def reasons(seg, names: list[dict] | None = None) -> list[str]:
+    """Each warning of `seg`, the most harmful first, in plain words with what it rests on
+    (`names`: its document's meta.names, for a name's renderings):
+    "the meaning may be reversed: The Arabic says «لا» (no, not); the English has none."."""
+    if seg.english is None:
+        return []
+    found = evidence(seg.source, seg.english, seg.flags, seg.score)
+    if NAME_MISMATCH in seg.flags and (said := name_evidence(seg.index, names)):
+        found[NAME_MISMATCH] = said
+    out = []
+    for f in sorted((f for f in seg.flags if f in WARNINGS), key=lambda f: harm([f])):
+        out.append(f"{PLAIN[f]}: {found.get(f) or EXPLANATIONS[f]}")
+    return out
+
+
+def marked(doc) -> list:
+    """The sentences to check, the most harmful first, then in reading order."""
+    flagged = [s for s in doc.segments if any(f in WARNINGS for f in s.flags)]
+    return sorted(flagged, key=lambda s: (harm(s.flags), s.index))

@@ -52,6 +52,14 @@ class ModelRef:
     def model_id(self) -> str:
         return self.hub_id or str(self.path)
 
+    @property
+    def shown(self) -> str:
+        """What results name the model by: a preset's name, a hub id, or a local model's
+        folder name (never the machine's path: results leave the server)."""
+        if self.preset:
+            return self.preset.name
+        return self.hub_id or (self.path.name if self.path else self.spec)
+
 
 def resolve(spec: str, kind: str) -> ModelRef:
     """Turn `spec` into a ModelRef without touching the network or loading anything."""
@@ -149,7 +157,9 @@ class LoadedModel:
     @property
     def identity(self) -> dict:
         """What names this model in results and memory keys: name, id and revision."""
-        return {"model": self.ref.name, "model_id": self.ref.model_id, "revision": self.revision}
+        local = self.ref.hub_id is None and self.ref.path is not None
+        model_id = f"local:{self.ref.shown}" if local else self.ref.model_id
+        return {"model": self.ref.shown, "model_id": model_id, "revision": self.revision}
 
     @property
     def positions(self) -> int:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
-from .checks import EXPLANATIONS, PLAIN, WARNINGS, harm
+from .checks import EXPLANATIONS, PLAIN, WARNINGS
 from .document import OTHER_WORDING
+from .evidence import marked, reasons
 from .wordings import CHOSEN_NOTE
 
 MT_NOTE = "Machine translation: check names, numbers and quotes against the Arabic before quoting."
@@ -55,6 +56,22 @@ def summary_made_by(meta: dict) -> str:
     return "No summary"
 
 
+def no_summary(doc) -> str:
+    """Why a finished result has no key points, in a reader's words."""
+    summarizer = doc.meta.get("summarizer") or {}
+    mode = summarizer.get("mode")
+    if mode in (None, "none"):
+        return "No key points: no summariser was chosen."
+    if not any(s.english for s in doc.segments):
+        return "No key points: nothing was translated."
+    if mode == "abstractive":
+        return (
+            f"No key points: the summariser {summarizer.get('model')} gave none for this "
+            "article. Read the English translation, or choose the extractive summariser."
+        )
+    return "No key points: the article is too short to pick any from."
+
+
 def created_at(meta: dict) -> str:
     """When a result was made, as a reader writes it ("2026-12-03 02:06:40 UTC")."""
     return str(meta.get("created", "")).replace("T", " ").replace("Z", " UTC")
@@ -84,13 +101,17 @@ def to_markdown(doc) -> str:
         lines[-1:-1] = [f"- Source: {md(str(source['url']))}"]
     lines += _key_points(doc) + _to_check(doc)
     lines += ["## English translation", ""]
-    for p in doc.paragraphs:
-        english = " ".join(s.english for s in p.segments if s.english)
+    for p in doc.paragraphs:  # a marked sentence carries ⚑ and its number (the list above)
+        english = " ".join(
+            md(s.english) + (f" ⚑[{s.index + 1}]" if _warned(s) else "")
+            for s in p.segments
+            if s.english
+        )
         if english:
-            lines += [md(english), ""]
+            lines += [english, ""]
     lines += ["## Arabic and English, sentence by sentence", ""]
     for s in doc.segments:
-        mark = " ⚑" if any(f in EXPLANATIONS for f in s.flags) else ""
+        mark = " ⚑" if _warned(s) else ""
         chosen = f" _({CHOSEN_NOTE})_" if OTHER_WORDING in s.flags else ""
         lines += [
             f"**[{s.index + 1}]**{mark} {md(s.english or '')}{chosen}  ",
@@ -128,15 +149,19 @@ def _key_points(doc) -> list[str]:
     return lines + [""]
 
 
+def _warned(seg) -> bool:
+    return any(f in WARNINGS for f in seg.flags)
+
+
 def _to_check(doc) -> list[str]:
-    flagged = [s for s in doc.segments if any(f in EXPLANATIONS for f in s.flags)]
+    """Each marked sentence, the most harmful first, with each reason and what it rests on
+    ("a number differs: Arabic 8, English 18.")."""
+    flagged = marked(doc)
     if not flagged:
         return []
     lines = ["## Check these sentences", "", "Marked ⚑ below, the most harmful first.", ""]
-    for s in sorted(flagged, key=lambda s: (harm(s.flags), s.index)):
-        ordered = sorted(s.flags, key=lambda f: harm([f]))
-        reasons = " ".join(EXPLANATIONS[f] for f in ordered if f in EXPLANATIONS)
-        lines.append(f"- [{s.index + 1}] {reasons}")
+    for s in flagged:
+        lines.append(f"- [{s.index + 1}] {md('; '.join(reasons(s, doc.meta.get('names'))))}")
     return lines + [""]
 
 

@@ -130,7 +130,9 @@ def register_translate(sub) -> None:
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
+    from ..models.copies import MARK, marked, parts, reasons, to_check_line
     from ..models.factory import build_pipeline
+    from ..models.report import no_summary
 
     options = ModelOptions.from_args(args)
     sentences = check_positive("--sentences", args.sentences)
@@ -162,11 +164,20 @@ def cmd_translate(args: argparse.Namespace) -> int:
     print(doc.translation)
     if doc.summary:
         print("\nSummary:")
-        for s in doc.summary:
-            refs = ", ".join(str(i) for i in s.sources) or "no supporting sentence"
-            print(f"- {s.text}  [sources: {refs}]")
+        for point in parts(doc, "points")["points"]:
+            cites = ", ".join(map(str, point["cites"]))
+            print(f"- {point['text']}  [{f'sentences {cites}' if cites else 'no source sentence'}]")
+            for w in point["warned"]:
+                print(f"  {MARK} check {w}")
+    elif not args.no_summary:
+        print(f"khulasa: {no_summary(doc)}", file=sys.stderr)
     for warning in doc.meta.get("warnings", []):
         print(f"khulasa: warning: {warning.replace('_', ' ')}", file=sys.stderr)
+    # The warnings on standard error: standard output stays the English (and its summary).
+    for seg in marked(doc):
+        for reason in reasons(seg, doc.meta.get("names")):
+            print(f"khulasa: {MARK} sentence {seg.index + 1}: {reason}", file=sys.stderr)
+    print(f"khulasa: {to_check_line(doc)}", file=sys.stderr)
     return 0
 
 

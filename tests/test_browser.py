@@ -303,23 +303,45 @@ def test_keyboard_reaches_every_sentence(site):
     page.context.close()
 
 
+CLIPBOARD_HTML = """async () => {
+  for (const item of await navigator.clipboard.read())
+    if (item.types.includes('text/html')) return await (await item.getType('text/html')).text();
+  return null;
+}"""
+
+
+def copied(page, what):
+    """Press a copy button; the clipboard's plain text and HTML."""
+    page.click(f'[data-copy="{what}"]')
+    page.wait_for_function(f"() => document.querySelector('[data-copy={what}]').textContent"
+                           " === 'Copied'")  # fmt: skip
+    return page.evaluate("navigator.clipboard.readText()"), page.evaluate(CLIPBOARD_HTML)
+
+
 def test_copy_key_points_with_citations(site):
     page = open_page(site)
     page.click("#kh-example")
     wait_done(page)
-    page.click('[data-copy="points"]')
-    copied = page.evaluate("navigator.clipboard.readText()")
-    lines = [x for x in copied.splitlines() if x.startswith("- ")]
+    text, html = copied(page, "points")
+    lines = text.splitlines()
+    assert lines[0] == page.inner_text(".kh-print-head h1")  # where it came from, first
+    assert lines[1].startswith("Machine translation by khulasa, ") and "to check: " in lines[1]
     points = page.locator("#kh-summary .kh-point")
-    assert len(lines) == points.count() >= 1
-    for k, line in enumerate(lines):
+    numbered = [x for x in lines if x[:1].isdigit() and ". " in x[:4]]
+    assert len(numbered) == points.count() >= 1
+    cited = set()
+    for k, line in enumerate(numbered):
         numbers = [int(s) + 1 for s in points.nth(k).get_attribute("data-sources").split()]
         assert line.endswith("[" + ", ".join(map(str, numbers)) + "]"), line
-    assert "Machine translation" in copied
-    page.click('[data-copy="english"]')
-    english = page.evaluate("navigator.clipboard.readText()")
-    assert english.startswith("Akhbar Al-Aan | Brussels")  # the reference English, no numbers
-    assert "Arabic" not in english.split("\n\n(")[0]  # no toggle labels
+        cited |= set(numbers)
+    # Every citation points at a sentence in the copy ("Cited sentences", numbered).
+    below = lines[lines.index("Cited sentences") + 1 :]
+    assert {int(x[1 : x.index("]")]) for x in below if x.startswith("[")} == cited
+    assert "Key points" in html and "Machine translation by khulasa" in html and "<ol>" in html
+    text, html = copied(page, "english")
+    assert "English translation" in text and "[1] Akhbar Al-Aan | Brussels" in text
+    assert "[16] " in text and "Arabic and English" not in text  # no button labels
+    assert "[16]" in html
     page.context.close()
 
 
@@ -332,17 +354,18 @@ def test_a_key_point_on_marked_sentences_says_which_and_why(site):
     wait_done(page)
     assert "the translation of this article is unreliable" in page.inner_text("#kh-summary")
     assert page.locator("#kh-check li").count() == 6  # "Check these sentences", one per line
-    mark = page.locator("#kh-summary .kh-point .kh-src").first
-    mark.focus()  # as a tap does: the reason shows, not only on hover
-    reason = mark.locator(".kh-sr")
-    assert reason.bounding_box()["width"] > 100
-    assert reason.inner_text().startswith("Check: sentence ")
-    page.click('[data-copy="points"]')
-    page.wait_for_function("() => document.querySelector('[data-copy=points]').textContent"
-                           " === 'Copied'")  # fmt: skip
-    copied = page.evaluate("navigator.clipboard.readText()")
-    points = [x for x in copied.splitlines() if x.startswith("- ")]
-    assert points and all("[check: sentence " in x for x in points), copied
+    # The reason is in words beside the key point (no hover, no tap needed), in its column.
+    reason = page.locator("#kh-summary .kh-point .kh-why").first
+    assert reason.is_visible() and reason.inner_text().startswith("Check: sentence ")
+    box, card = reason.bounding_box(), page.locator("#kh-summary").bounding_box()
+    assert box["x"] + box["width"] <= card["x"] + card["width"]
+    text, html = copied(page, "points")
+    lines = text.splitlines()
+    points = [k for k, x in enumerate(lines) if x[:1].isdigit() and ". " in x[:4]]
+    assert points and all(lines[k + 1].startswith("   ⚑ check sentence ") for k in points), text
+    # Every marked sentence carries its reason in the copy, and in its HTML.
+    assert "    ⚑ the model was unsure: Model confidence: low" in text
+    assert "the model was unsure: Model confidence: low" in html
     page.locator("#kh-check .kh-cite").first.click()  # a chip jumps to its sentence
     page.wait_for_function(
         "() => { const r = document.querySelector('.kh-en[data-seg=\"0\"]')"
@@ -573,7 +596,7 @@ def test_other_wordings_on_click_and_one_used_in_the_view_copy_and_download(site
     assert 1 <= options.count() <= 3
     for k in range(options.count()):  # each with its score and its checks, and a way to use it
         about = options.nth(k).locator(".kh-wording-about").inner_text()
-        assert "score -" in about and "(0 is certain)" in about
+        assert "model confidence: " in about and "(score -" in about
         assert options.nth(k).locator(".kh-flag").count() or "no warnings" in about
     assert in_view(page, "#kh-wordings h3")
     shot(page, "desktop-7-other-wordings")

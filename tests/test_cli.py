@@ -53,7 +53,12 @@ def test_translate_end_to_end_in_a_subprocess(replicas, cli_env, tmp_path):
     )
     assert run.returncode == 0, run.stderr.decode()
     out = run.stdout.decode("utf-8")
-    assert "Summary:" in out and out.count("[sources: ") == 2
+    assert "Summary:" in out and out.count("  [sentences ") == 2
+    # The warnings go to standard error (standard output stays the English and its summary):
+    # replicas write random words, so sentences are marked, each with its reason.
+    err = run.stderr.decode("utf-8")
+    assert "khulasa: ⚑ sentence " in err and "⚑" not in out.split("Summary:")[0]
+    assert err.rstrip().splitlines()[-1].startswith("khulasa: to check: ")
 
 
 def test_bad_input_gets_a_named_error_and_no_traceback(replicas, cli_env, tmp_path):

@@ -2,7 +2,7 @@
 
 import re
 
-from khulasa.models.checks import EXPLANATIONS
+from khulasa.models.checks import EXPLANATIONS, WARNINGS
 from khulasa.models.document import Document
 from khulasa.models.factory import load_pipeline
 from khulasa.models.report import MT_NOTE, file_stem, title, to_markdown
@@ -38,7 +38,9 @@ def test_markdown_is_a_report_a_reader_can_cite(replicas, sample_ar):
     for flag in INTERNAL:
         assert flag not in md, f"internal flag {flag} in the Markdown"
     english = md.split("## English translation")[1].split("## Arabic and English")[0]
-    assert "[1]" not in english and "> " not in english  # English only, no numbers, no Arabic
+    assert "> " not in english  # no Arabic; a marked sentence carries ⚑ and its number
+    marked = {s.index + 1 for s in doc.segments if any(f in WARNINGS for f in s.flags)}
+    assert {int(n) for n in re.findall(r"⚑\[(\d+)\]", english)} == marked
 
 
 def test_flagged_sentences_are_listed_in_words():
@@ -60,7 +62,8 @@ def test_flagged_sentences_are_listed_in_words():
         }
     )
     md = to_markdown(doc)
-    assert f"- [1] {EXPLANATIONS['low_confidence']}" in md and "**[1]** ⚑ Kerry said" in md
+    assert f"- [1] the model was unsure: {EXPLANATIONS['low_confidence']}" in md  # no score
+    assert "**[1]** ⚑ Kerry said" in md and "Kerry said ⚑[1]" in md
     assert "from_memory" not in md and "low_confidence" not in md
 
 

@@ -151,7 +151,7 @@ def test_signals_reach_json_markdown_and_batch(replicas, sample_ar, tmp_path):
     md = to_markdown(doc)
     assert "## Check these sentences" in md
     first_line = next(line for line in md.splitlines() if line.startswith("- [1] "))
-    assert EXPLANATIONS[checks.LOW_CONFIDENCE] in first_line  # 1-based, reasons in words
+    assert "the model was unsure: Model confidence: low (score " in first_line  # 1-based
     from test_batch import options, read_lines
 
     from khulasa.serve.batch.local import run_batch

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...models.checks import EXPLANATIONS, NAME_MISMATCH, PLAIN, WARNINGS, harm
+from ...models.checks import EXPLANATIONS, PLAIN, WARNINGS, harm
+from ...models.copies import WHAT, parts, plain_text
 from ...models.document import NOT_ARABIC, Document, Segment, SummarySentence
-from ...models.evidence import evidence
-from ...models.names import name_evidence
+from ...models.evidence import evidence, reasons
 from ...models.report import MT_NOTE, check_note, created_at, summary_made_by, title
 from ...models.wordings import CHOSEN_NOTE
 from .views import Markup, view
@@ -63,7 +63,10 @@ HEAD = (
     + "</script>"
 )
 
-QUIET_FLAGS = {"from_memory"}  # bookkeeping, not a warning: counted in the status line
+QUIET_FLAGS = {"from_memory"}
+WARNING_LABELS_SHOWN = {
+    FLAG_LABELS[f] for f in WARNINGS
+}  # said in words under the sentence  # bookkeeping, not a warning: counted in the status line
 
 
 def marks(flags: list[str], evidence: dict[str, str] | None = None) -> list[dict]:
@@ -83,16 +86,20 @@ def marks(flags: list[str], evidence: dict[str, str] | None = None) -> list[dict
 def _pair(seg: Segment, offer: bool = False, panel: str = "", names=None) -> dict:
     """One sentence pair on one row: number (not selectable), English, Arabic. `offer`: an
     "Other wordings" button (shown when the sentence is selected); `panel`: the other wordings
-    open under it (that pair is the selected one)."""
+    open under it (that pair is the selected one). A warning's reason and evidence are shown
+    in words under the English (`reasons`), not only on hover: its marker is the label."""
     english = seg.english
     found = evidence(seg.source, english, seg.flags, seg.score) if english is not None else None
-    if found is not None and (said := name_evidence(seg.index, names)):
-        found[NAME_MISMATCH] = said  # which rendering the rest of the article uses
+    shown = [
+        dict(m, why="") if m["label"] in WARNING_LABELS_SHOWN else m
+        for m in (marks(seg.flags, found) if english is not None else [])
+    ]
     return {
         "i": int(seg.index),
         "english": english,
         "source": seg.source,
-        "marks": marks(seg.flags, found) if english is not None else [],
+        "marks": shown,
+        "reasons": reasons(seg, names),
         "offer": bool(offer and english and NOT_ARABIC not in seg.flags),
         "marked": any(f in WARNINGS for f in seg.flags),
         "panel": Markup(panel),
@@ -143,6 +150,14 @@ def _card(doc: Document, waiting: str) -> dict:
         "total": len(doc.segments),
         "points": [_point(s, doc) for s in doc.summary],
         "check": _check_list(doc),
+        # What each copy button puts on the clipboard: plain text and HTML, both with the
+        # sentence numbers, markers, reasons and where the article came from.
+        "copies": [
+            {"what": what, "plain": plain_text(doc, what), "parts": parts(doc, what)}
+            for what in WHAT
+        ]
+        if doc.complete
+        else [],
         "note_head": note_head,
         "note_body": note_body,
     }

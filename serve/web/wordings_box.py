@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
+from ...models.checks import confidence
 from ...models.document import NOT_ARABIC, Document, Segment
 from ...models.errors import InputError
 from ...models.evidence import evidence
@@ -118,7 +119,8 @@ def _about(w: Wording, seg: Segment) -> dict:
     """A wording's score and its warnings (each with its reason and evidence)."""
     flags = list(w.flags)
     return {
-        "score": f"score {w.score:.2f} (0 is certain)" if w.score is not None else "score unknown",
+        "score": f"model confidence: {confidence(w.score)}"
+        + (f" (score {w.score:.2f})" if w.score is not None else ""),
         "marks": marks(flags, evidence(seg.source, w.english, flags, w.score)),
     }
 

@@ -193,25 +193,27 @@
     });
   };
 
-  // Copy: the key points with their 1-based citations, the English, or both.
-  const text = el => Array.from(el.childNodes).filter(n => !(n.classList && (
-    n.classList.contains('kh-flag') || n.classList.contains('kh-ar-toggle') ||
-    n.classList.contains('kh-more') || n.classList.contains('kh-cites')))).map(n => n.textContent).join('').replace(/\s+/g, ' ').trim();
-  const points = () => $$('#kh-results .kh-point').map(p => {
-    const cites = $$('.kh-cite', p).map(c => c.textContent.trim());
-    const check = p.dataset.check ? ' [' + p.dataset.check + ']' : '';
-    return '- ' + text(p) + (cites.length ? ' [' + cites.join(', ') + ']' : '') + check;
-  }).join('\n');
-  const english = () => $$('#kh-results .kh-para').map(p =>
-    $$('.kh-en', p).map(text).filter(Boolean).join(' ')).filter(Boolean).join('\n\n');
+  // Copy: what the server wrote for each copy (models/copies.py), as plain text and as HTML
+  // (an email keeps the marks): numbered sentences, a marker and the reason on every marked
+  // one, where the article came from and how many sentences to check.
   const copy = async btn => {
     const what = btn.dataset.copy;
-    const body = what === 'points' ? points() : what === 'english' ? english()
-      : 'Key points\n' + points() + '\n\nEnglish translation\n' + english();
-    const note = $('#kh-results .kh-note');
-    const out = body + (note ? '\n\n(' + note.textContent.trim() + ')' : '');
+    const plain = $('#kh-results [data-plain="' + what + '"]');
+    const html = $('#kh-results [data-html="' + what + '"]');
+    if (!plain) return;
+    const out = plain.textContent;
     let ok = false;
-    try { await navigator.clipboard.writeText(out); ok = true; } catch (e) {
+    try {
+      if (window.ClipboardItem && html) {
+        await navigator.clipboard.write([new ClipboardItem({
+          'text/plain': new Blob([out], {type: 'text/plain'}),
+          'text/html': new Blob([html.innerHTML], {type: 'text/html'}),
+        })]);
+      } else {
+        await navigator.clipboard.writeText(out);
+      }
+      ok = true;
+    } catch (e) {
       const area = document.createElement('textarea');  // plain http: no clipboard API
       area.value = out; document.body.appendChild(area); area.select();
       try { ok = document.execCommand('copy'); } catch (e2) { ok = false; }
