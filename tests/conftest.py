@@ -142,3 +142,31 @@ def reference_memory(
             entry["s"] = [score] * len(entry["h"])  # -0.3: sure; under -1.2: low_confidence
             db.execute("UPDATE translations SET english=? WHERE key=?", (json.dumps(entry), key))
     return path
+
+
+@pytest.fixture(scope="session")
+def reversed_site(replicas, tmp_path_factory):
+    """The page on replicas, its memory holding the team's English with the lead reversed
+    ("he has plans to coordinate with Iran")."""
+    from test_browser import browser_on, need_chromium
+
+    from khulasa.eval.coverage_set import records, references
+    from khulasa.models.text import normalize
+
+    need_chromium()
+    refs = references()
+    lead = next(k for k, v in refs.items() if "he has no plans" in v)
+    refs[lead] = refs[lead].replace("he has no plans", "he has plans")
+    assert normalize(lead) == lead
+    # A name left out on the Article tab, and Outlet B's headline writing "Kerri".
+    third = next(k for k, v in refs.items() if v.startswith("Kerry added that the conference"))
+    refs[third] = refs[third].replace("Kerry added", "He added")
+    headline = next(k for k, v in refs.items() if v.startswith("Kerry: no plans"))
+    refs[headline] = refs[headline].replace("Kerry", "Kerri")
+    options = serve_options(replicas, summarizer="extractive")
+    arabic = [r["text"] for r in records() if r["id"] != "report-en"]
+    path = tmp_path_factory.mktemp("memory") / "memory.sqlite"
+    memory = reference_memory(options.models, path, arabic, refs, score=-0.9)
+    server = start_server(serve_options(replicas, summarizer="extractive", memory=memory))
+    with browser_on(server) as browser:
+        yield browser, server, None, []

@@ -6,7 +6,6 @@ no serious violation in light or dark mode, on a desktop and on a phone."""
 from __future__ import annotations
 
 import pytest
-from conftest import reference_memory, serve_options, start_server
 from test_browser import (  # noqa: F401
     DESKTOP,
     PHONE,
@@ -20,34 +19,7 @@ from test_browser import (  # noqa: F401
 )
 from test_browser_coverage import wait_digest
 
-from khulasa.eval.coverage_set import records, references
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def reversed_site(replicas, tmp_path_factory):
-    """The page on replicas, its memory holding the team's English with the lead reversed
-    ("he has plans to coordinate with Iran")."""
-    from khulasa.models.text import normalize
-
-    need_chromium()
-    refs = references()
-    lead = next(k for k, v in refs.items() if "he has no plans" in v)
-    refs[lead] = refs[lead].replace("he has no plans", "he has plans")
-    assert normalize(lead) == lead
-    # A name left out on the Article tab, and Outlet B's headline writing "Kerri".
-    third = next(k for k, v in refs.items() if v.startswith("Kerry added that the conference"))
-    refs[third] = refs[third].replace("Kerry added", "He added")
-    headline = next(k for k, v in refs.items() if v.startswith("Kerry: no plans"))
-    refs[headline] = refs[headline].replace("Kerry", "Kerri")
-    options = serve_options(replicas, summarizer="extractive")
-    arabic = [r["text"] for r in records() if r["id"] != "report-en"]
-    path = tmp_path_factory.mktemp("memory") / "memory.sqlite"
-    memory = reference_memory(options.models, path, arabic, refs, score=-0.9)
-    server = start_server(serve_options(replicas, summarizer="extractive", memory=memory))
-    with browser_on(server) as browser:
-        yield browser, server, None, []
 
 
 @pytest.mark.parametrize(

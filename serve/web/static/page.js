@@ -42,7 +42,7 @@
       mark(ids(el), el.closest('.kh-point'), true);
       jumped(el);
     } else if (el.classList.contains('kh-next')) {
-      nextToCheck(el);
+      nextToCheck();
     } else if (el.classList.contains('kh-point')) {
       mark(ids(el), el, false);
     } else if (el.classList.contains('kh-seg')) {
@@ -58,6 +58,9 @@
   const BUTTONS = '#kh-results .kh-cite, #kh-results .kh-ar-toggle, #kh-results [data-copy], '
     + '#kh-results [data-view], #kh-results .kh-next';
 
+  // Where floating controls go: inside Gradio's scope, where page.css (phone rules too) applies.
+  const host = () => $('.gradio-container .contain') || document.body;
+
   // A citation jump is a step in the browser's history (#sentence-N), with a way back: the
   // "Back to ..." button, or the browser's Back, returns to the chip that was followed.
   let from = null;
@@ -67,12 +70,14 @@
       btn = document.createElement('button');
       btn.type = 'button'; btn.id = 'kh-back'; btn.className = 'kh-back kh-noprint';
       btn.addEventListener('click', () => history.back());
-      document.body.appendChild(btn);
+      host().appendChild(btn);
     }
     return btn;
   };
   const jumped = chip => {
     from = chip;
+    const bar = $('#kh-walk');  // a jump from a chip leaves the walk
+    if (bar) bar.hidden = true;
     const first = ids(chip)[0];
     if (first !== undefined) history.pushState({kh: 'jump'}, '', '#sentence-' + (Number(first) + 1));
     const point = chip.closest('.kh-point');
@@ -92,21 +97,51 @@
   });
 
   // "Next to check": the marked sentences one after another, in the check list's order (the
-  // most harmful warning first), from the one selected now.
-  const nextToCheck = btn => {
-    const marked = $$('#kh-check .kh-check-list .kh-cite')
-      .map(c => $('#kh-results .kh-pair[data-seg="' + c.dataset.sources + '"]'))
-      .filter(Boolean);
-    if (!marked.length) return;
-    const now = marked.findIndex(p => p.classList.contains('kh-hl'));
-    const pair = marked[(now + 1) % marked.length];
-    mark([pair.dataset.seg], null, true);
-    const where = $('#kh-next-where');
-    if (where) {
-      where.textContent = 'Sentence ' + (Number(pair.dataset.seg) + 1) + ', '
-        + ((now + 1) % marked.length + 1) + ' of ' + marked.length + ' to check';
+  // most harmful warning first), from the one selected now. Once started, a small bar stays
+  // in view wherever the reader is ("2 of 4", previous, next, done), reachable by keyboard.
+  const walkBar = () => {
+    let bar = $('#kh-walk');
+    if (!bar) {
+      bar = document.createElement('div');
+      bar.id = 'kh-walk'; bar.className = 'kh-walk kh-noprint'; bar.hidden = true;
+      bar.setAttribute('role', 'toolbar'); bar.setAttribute('aria-label', 'Sentences to check');
+      const where = document.createElement('span');
+      where.className = 'kh-walk-where'; where.setAttribute('aria-live', 'polite');
+      const button = (cls, label, fn) => {
+        const b = document.createElement('button');
+        b.type = 'button'; b.className = cls; b.textContent = label;
+        b.addEventListener('click', fn);
+        return b;
+      };
+      bar.append(where, button('kh-walk-prev', 'Previous', () => walk(-1)),
+        button('kh-walk-next', 'Next', () => walk(1)),
+        button('kh-walk-done', 'Done', () => { bar.hidden = true; }));
+      host().appendChild(bar);
     }
+    return bar;
   };
+  const walk = step => {
+    const items = $$('#kh-check .kh-check-list li');
+    const marked = items.map(li => $('#kh-results .kh-pair[data-seg="'
+      + $('.kh-cite', li).dataset.sources + '"]'));
+    if (!marked.length || marked.some(p => !p)) return;
+    const now = marked.findIndex(p => p.classList.contains('kh-hl'));
+    const k = now < 0 ? (step > 0 ? 0 : marked.length - 1)
+      : (now + step + marked.length) % marked.length;
+    const pair = marked[k];
+    mark([pair.dataset.seg], null, true);
+    const reason = items[k].textContent.replace(/^\s*\d+\s*/, '').trim();
+    const said = 'Sentence ' + (Number(pair.dataset.seg) + 1) + ': ' + reason + ' · '
+      + (k + 1) + ' of ' + marked.length + ' to check';
+    const bar = walkBar();
+    $('.kh-walk-where', bar).textContent = said;
+    bar.hidden = false;
+    const back = $('#kh-back');  // one floating control at a time
+    if (back) back.hidden = true;
+    const where = $('#kh-next-where');
+    if (where) where.textContent = said;
+  };
+  const nextToCheck = () => walk(1);
   document.addEventListener('click', ev => {
     const t = ev.target;
     if (!t.closest) return;
@@ -291,6 +326,11 @@
       panel.focus({preventScroll: true});
     }
   };
-  setInterval(() => { tick(); reveal(); showError(); showWordings(); }, 200);
+  // A new result (or none) ends a walk through the last one's sentences.
+  const endWalk = () => {
+    const bar = $('#kh-walk');
+    if (bar && !bar.hidden && !$('#kh-check .kh-check-list')) bar.hidden = true;
+  };
+  setInterval(() => { tick(); reveal(); showError(); showWordings(); endWalk(); }, 200);
   new MutationObserver(attributes).observe(document.documentElement, {childList: true, subtree: true});
 })();
