@@ -193,6 +193,8 @@ SERVE_NUMBERS = [
     ("req_limit", "N", "requests per minute per client address, every door; 0 = no limit"),
     ("alternatives_limit", "N", "REST: most alternatives one request may ask for"),
     ("keep_downloads", "SECONDS", "how long page downloads are kept on disk at most"),
+    ("keep_results", "SECONDS", "how long a page result keeps its address (a reload or a "
+     "colleague with the link shows it again); 0 keeps none"),
     ("digest_docs", "N", "coverage digest (page and REST): most documents in one digest"),
     ("digest_chars", "N", "coverage digest: most characters of all its documents"),
 ]  # fmt: skip
@@ -290,6 +292,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         api_keys=read_keys(args.api_keys) if args.api_keys is not None else None,
         trusted_proxies=tuple(args.trusted_proxy),
         keep_downloads=args.keep_downloads,
+        keep_results=args.keep_results,
         digest_docs=args.digest_docs,
         digest_chars=args.digest_chars,
         allow_urls=args.allow_urls,

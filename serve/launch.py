@@ -18,6 +18,7 @@ from .connections import BACKLOG, IDLE_SECONDS, guarded_protocol, raise_descript
 from .doors import DoorGuard
 from .limits import Gate, Guard
 from .rest.routes import build_router
+from .results import Results
 from .service import Downloads, ModelPool, ServeOptions
 from .web.page import build_app
 from .web.render import CSS, HEAD, STATIC
@@ -108,7 +109,9 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
     gate = Gate(options.concurrency, options.queue_size)
     guard = Guard(options)
     downloads = Downloads(options.keep_downloads)
-    page = build_app(options, pool, gate, guard, downloads)
+    results = Results(downloads.root, options.keep_results)
+    downloads.also.append(results.sweep)
+    page = build_app(options, pool, gate, guard, downloads, results)
     # Gradio queues page events; each takes its turn in its handler (Gate.job, as REST jobs
     # do), so Gradio itself must not limit them (None) nor cap its line (the gate does).
     page.queue(default_concurrency_limit=None, max_size=None)

@@ -56,6 +56,7 @@ class ServeOptions:
     api_keys: frozenset[str] | None = None  # when set, every door needs a key
     trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For names the client
     keep_downloads: int = 3600  # seconds a page download (or upload) is kept at most
+    keep_results: int = 3600  # seconds a page result keeps its address (?r=ID); 0: none kept
     digest_docs: int = 20  # coverage digest: documents in one digest (page and REST)
     digest_chars: int = 100_000  # coverage digest: characters of all its documents
     allow_urls: bool = False  # the page fetches links (under the fetch guard) only when set
@@ -84,7 +85,7 @@ class ServeOptions:
             "digest_chars",
         ):
             check_positive(f"--{name.replace('_', '-')}", getattr(self, name), False)
-        for name in ("alternatives_limit", "req_limit"):
+        for name in ("alternatives_limit", "req_limit", "keep_results"):
             if getattr(self, name) < 0:
                 raise OptionError(f"--{name.replace('_', '-')} must be 0 or more.")
         if self.suggestions and not self.models.memory:
@@ -209,6 +210,9 @@ def public_name(spec: str) -> str:
     return spec
 
 
+KEPT_APART = {"files", "results"}  # folders of the root with a keep of their own
+
+
 class Downloads:
     """The server's files for visitors: one folder per page run (its downloads) and
     `files/` (what /translate_file made), each deleted `keep` seconds after it was written,
@@ -217,6 +221,7 @@ class Downloads:
     def __init__(self, keep: int):
         self.keep = keep
         self.root = Path(tempfile.mkdtemp(prefix="khulasa-downloads-"))
+        self.also: list = []  # other sweeps on the same beat (kept results)
         self._stop = threading.Event()
         self._sweeper = threading.Thread(target=self._sweep_often, daemon=True,
                                          name="khulasa-downloads-sweep")  # fmt: skip
@@ -235,7 +240,7 @@ class Downloads:
                 continue
             for old in entries:
                 try:
-                    if old.name == "files" or now - old.stat().st_mtime <= self.keep:
+                    if old.name in KEPT_APART or now - old.stat().st_mtime <= self.keep:
                         continue
                 except OSError:
                     continue
@@ -248,6 +253,8 @@ class Downloads:
         every = min(SWEEP_EVERY, max(1.0, self.keep / 4))
         while not self._stop.wait(every):
             self.sweep()
+            for also in self.also:
+                also()
 
     def close(self) -> None:
         self._stop.set()

@@ -135,3 +135,62 @@ def test_the_check_list_and_the_status_link_keep_their_contrast(reversed_site, s
         ratio = page.evaluate(CONTRAST, sel)
         assert ratio is not None and ratio >= 4.5, (sel, scheme, ratio)
     page.context.close()
+
+
+def test_a_result_is_kept_at_its_address(reversed_site):
+    """The URL names the result: a reload, a Back past the jumps, a `#sentence-N` link and a
+    colleague's fresh browser show the same result, the wording the reader chose included;
+    this browser lists the reader's recent articles until they clear it."""
+    from test_browser import open_wordings
+
+    browser, server, *_ = reversed_site
+    page = open_page(reversed_site)
+    page.click("#kh-example")
+    wait_done(page)
+    page.wait_for_function("() => new URL(location.href).searchParams.get('r')")
+    address = page.url
+    result_id = page.evaluate("new URL(location.href).searchParams.get('r')")
+    assert len(result_id) == 22
+    open_wordings(page, 5)
+    chosen = page.locator("#kh-wordings .kh-wordings-list li .kh-wording").first.inner_text()
+    page.locator("#kh-wordings .kh-wordings-list li button").first.click()
+    page.wait_for_function(
+        "() => document.querySelector('.kh-en[data-seg=\"5\"]').innerText"
+        ".includes('wording you chose')"
+    )
+    page.reload()
+    page.wait_for_selector('.kh-results[data-result] .kh-en[data-seg="1"]')
+    assert "meaning may be reversed" in page.inner_text('.kh-en[data-seg="1"]')
+    assert chosen in page.inner_text('.kh-en[data-seg="5"]')
+    assert "wording you chose" in page.inner_text('.kh-en[data-seg="5"]')
+    page.click("#kh-edit")  # this browser's list of recent articles, with the article box
+    page.wait_for_selector("#kh-recent", state="visible")
+    page.click("#kh-recent summary")
+    assert "Akhbar Al-Aan" in page.inner_text("#kh-recent .kh-recent-list")
+    assert "of 16 sentences to check" in page.inner_text("#kh-recent .kh-recent-list")
+    # Jumps, then one Back more than them: the page is left; Forward brings the result back.
+    page.locator("#kh-check .kh-cite").first.click()
+    page.go_back()
+    page.go_back()
+    page.go_forward()
+    page.wait_for_selector('.kh-results[data-result] .kh-en[data-seg="1"]')
+    assert result_id in page.url
+    # A colleague, in a fresh browser, opens the link to sentence 3.
+    other = browser.new_context(viewport=DESKTOP).new_page()
+    other.goto(address + "#sentence-3")
+    other.wait_for_selector('.kh-results[data-result] .kh-en[data-seg="2"].kh-hl')
+    assert "a name differs" in other.inner_text('.kh-en[data-seg="2"]')
+    assert in_view(other, '.kh-en[data-seg="2"]')
+    recent = other.evaluate("JSON.parse(localStorage.getItem('khulasa-recent'))")
+    assert [x["id"] for x in recent] == [result_id]  # nothing else of the first reader's
+    shot(other, "leaving-kept-result-new-browser")
+    other.context.close()
+    # An address that is no result (or no longer one) says so, and shows nothing else.
+    page.goto(server.url + "?r=" + "A" * 22)
+    page.wait_for_function(
+        "() => document.querySelector('#kh-status')?.innerText.includes('no longer kept')"
+    )
+    page.click("#kh-recent summary")
+    page.click("#kh-recent .kh-recent-clear")  # the reader clears the list
+    assert not page.locator("#kh-recent").is_visible()
+    page.context.close()

@@ -21,6 +21,7 @@ from ...models.report import file_stem, to_markdown
 from ...models.text import is_link
 from ..admission import Allowance, check_text
 from ..limits import Gate, Guard
+from ..results import Results
 from ..service import EXAMPLE, Downloads, ModelPool, ServeOptions, reader_message
 from .coverage import build_coverage_tab
 from .render import (
@@ -28,6 +29,7 @@ from .render import (
     render_collapsed_source,
     render_count,
     render_error,
+    render_recent,
     render_results,
     render_status,
 )
@@ -99,9 +101,12 @@ class Page:
     """The page's two model events: the streaming page run and the `translate_document` API.
     Both take the rate limit of every door and a model slot of the server's one gate."""
 
-    def __init__(self, options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard, downloads):
+    def __init__(
+        self, options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard, downloads,
+        results: Results,
+    ):  # fmt: skip
         self.options, self.pool, self.gate, self.guard = options, pool, gate, guard
-        self.downloads = downloads
+        self.downloads, self.results = downloads, results
         self._reads: dict[str, set[threading.Event]] = {}  # session -> its reads' cancel flags
         self._lock = threading.Lock()
 
@@ -222,7 +227,33 @@ class Page:
             return
         models = (translator, summarizer, int(beams or 0))
         reading = Reading(doc, models, seconds=time.perf_counter() - started)
+        reading.result = self.results.save(doc, models)  # its address (?r=ID), if kept
         yield _view(reading.status(), reading.view(), editing=False, files=files, reading=reading)
+
+    def restore(self, request: gr.Request):
+        """A page opened at a kept result's address (?r=ID): that result, as it was left
+        (the wordings chosen included), with its downloads; the article in the text box for
+        Edit. An unknown or expired address says so; no address changes nothing."""
+        result_id = request.query_params.get("r") if request is not None else None
+        if not result_id:
+            return (gr.skip(),) * 14
+        found = self.results.load(result_id)
+        if found is None:
+            minutes = max(1, self.options.keep_results // 60)
+            message = (
+                f"This result is no longer kept (this server keeps results {minutes} minutes)"
+                if self.results.on
+                else "This server keeps no results"
+            )
+            status = render_status(None, f"{message}: paste the article again.", state="stopped")
+            return _view(status, gr.skip(), editing=True)
+        doc, models = found
+        reading = Reading(doc, (str(models[0]), str(models[1]), int(models[2])))
+        reading.result = result_id
+        text = "\n\n".join(" ".join(s.source for s in p.segments) for p in doc.paragraphs)
+        files = self.write_downloads(doc)
+        return _view(reading.status(), reading.view(), editing=False, files=files,
+                     folded=render_collapsed(text), reading=reading, article=text)  # fmt: skip
 
     def write_downloads(self, doc: Document) -> tuple[Path, Path]:
         """The JSON and the Markdown, named after the article's first words and the date, in
@@ -298,8 +329,9 @@ def _option_inputs(options: ServeOptions, pool: ModelPool) -> list:
         ]
 
 
-def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> None:
-    """The Article tab: one article in, its key points and sentence pairs out."""
+def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> list:
+    """The Article tab: one article in, its key points and sentence pairs out. Returns the
+    outputs a run fills (a kept result opened at its address fills them too)."""
     # Over 60 lines for a reason: the tab's layout and its events, read top to bottom.
     noprint = ["kh-noprint"]
     with gr.Column(elem_id="kh-editor", elem_classes=noprint) as editor:
@@ -326,6 +358,8 @@ def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> None:
                 elem_id="kh-link",
             )
         choices = _option_inputs(options, pool)
+        if options.keep_results:
+            gr.HTML(render_recent(), elem_id="kh-recent-box")
     with gr.Row(visible=False, elem_id="kh-folded", elem_classes=noprint) as folded:
         folded_text = gr.HTML("", elem_id="kh-folded-text")
         edit = gr.Button("Edit", size="sm", scale=0, min_width=70, elem_id="kh-edit")
@@ -372,12 +406,15 @@ def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> None:
         queue=False,
         api_visibility="private",
     )
+    return outputs
 
 
 def build_app(
-    options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard, downloads: Downloads
-) -> gr.Blocks:
-    page = Page(options, pool, gate, guard, downloads)
+    options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard, downloads: Downloads,
+    results: Results | None = None,
+) -> gr.Blocks:  # fmt: skip
+    page = Page(options, pool, gate, guard, downloads,
+                results or Results(downloads.root, options.keep_results))  # fmt: skip
     keep = options.keep_downloads
     with gr.Blocks(
         title="khulasa — Arabic news, in English, with key points",
@@ -386,8 +423,10 @@ def build_app(
         gr.HTML(INTRO, elem_classes=["kh-noprint"])
         with gr.Tabs():
             with gr.Tab("Article", elem_id="kh-tab-article"):
-                _article_tab(page, options, pool)
+                outputs = _article_tab(page, options, pool)
             with gr.Tab("Coverage", elem_id="kh-tab-coverage"):
                 build_coverage_tab(page, pool)
         gr.api(page.translate_document, api_name=API_NAME)
+        # A kept result's address (?r=ID) opens that result: a reload, a colleague's link.
+        app.load(page.restore, None, outputs, api_visibility="private", show_progress="hidden")
     return app

@@ -173,11 +173,17 @@ def _where(doc: Document) -> str:
 
 
 def render_results(
-    doc: Document | None, waiting: str = "", offer: bool = False, panel: tuple[int, str] = (-1, "")
+    doc: Document | None,
+    waiting: str = "",
+    offer: bool = False,
+    panel: tuple[int, str] = (-1, ""),
+    result: str | None = None,
 ) -> str:
     """The reading area: the key points card, then the sentence pairs, then the models.
     `waiting`: what the card says while it has no key points yet. `offer`: each sentence
-    offers other wordings; `panel`: (sentence index, the HTML of its other wordings)."""
+    offers other wordings; `panel`: (sentence index, the HTML of its other wordings);
+    `result`: its kept address (the page script puts it in the URL and the reader's list of
+    recent articles, with the title and the count to check)."""
     if doc is None:
         return ""
     paragraphs = [
@@ -188,6 +194,8 @@ def render_results(
         for p in doc.paragraphs
     ]
     return view("page.html", "results", {
+        "result": result if doc.complete else None,
+        "to_check": f"{len(_marked(doc))} of {len(doc.segments)} sentences to check",
         "title": title(doc),
         "where": _where(doc),
         "card": _card(doc, waiting),
@@ -224,6 +232,12 @@ def render_status(doc: Document | None, stage: str, state: str = "running", elap
 def render_error(message: str) -> str:
     """A problem, in the reader's words, where the status goes (announced: role=alert)."""
     return view("page.html", "error", message)
+
+
+def render_recent() -> str:
+    """The reader's recent articles: an empty list the page script fills from this browser's
+    storage (titles, times, what to check; each a link to its kept result)."""
+    return view("page.html", "recent")
 
 
 def render_count(max_chars: int) -> str:

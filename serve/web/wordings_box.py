@@ -55,6 +55,7 @@ class Reading:
     found: dict[int, list[Wording]] = field(default_factory=dict)
     first: dict[int, Segment] = field(default_factory=dict)
     open: int = -1
+    result: str | None = None  # its kept address (?r=ID), None when the server keeps none
 
     def offered(self, index: int) -> list[Wording]:
         """The wordings offered for a sentence: the model's first one when another is shown
@@ -68,7 +69,9 @@ class Reading:
         return out[:OFFERED]
 
     def view(self, panel: str = "") -> str:
-        return render_results(self.doc, DONE, offer=True, panel=(self.open, panel))
+        return render_results(
+            self.doc, DONE, offer=True, panel=(self.open, panel), result=self.result
+        )
 
     def status(self) -> str:
         return render_status(self.doc, "Done:", state="done", elapsed=self.seconds)
@@ -171,6 +174,8 @@ def act(page, current: Reading | None, wording: str, request=None):
             with page.gate.job():  # and its turn in the one line of jobs
                 choose(page, current, index, offered[k])
                 json_path, md_path = page.write_downloads(current.doc)
+                # The kept result (its address) shows the chosen wording too.
+                current.result = page.results.save(current.doc, current.models, current.result)
         except Exception as exc:
             yield current.view(render_wordings(current, index, reader_message(exc))), *skip
             return

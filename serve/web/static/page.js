@@ -289,6 +289,8 @@
         status.setAttribute('role', 'status'); status.setAttribute('aria-live', 'polite');
       }
     });
+    const box = $('#kh-recent');
+    if (box && !box.dataset.filled) { box.dataset.filled = '1'; showRecent(); }
     const pasted = $('#kh-dinput textarea');
     if (pasted && pasted.getAttribute('dir') !== 'auto') pasted.setAttribute('dir', 'auto');
     sync();
@@ -326,11 +328,66 @@
       panel.focus({preventScroll: true});
     }
   };
+  // A kept result has an address (?r=ID, from the server): the URL names it, so a reload, a
+  // Back past the jumps or a colleague with the link shows it again; a #sentence-N address
+  // lights that sentence once; and this browser lists the reader's recent articles (titles,
+  // times, what to check), which the reader can clear. Nothing when the server keeps none.
+  const RECENT = 'khulasa-recent';
+  const recentList = () => {
+    try { return JSON.parse(localStorage.getItem(RECENT) || '[]').filter(x => x && x.id); }
+    catch (e) { return []; }
+  };
+  const showRecent = () => {
+    const box = $('#kh-recent');
+    if (!box) return;
+    const list = recentList();
+    box.hidden = !list.length;
+    $('.kh-recent-list', box).replaceChildren(...list.map(x => {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = '?r=' + encodeURIComponent(x.id);
+      a.textContent = String(x.title || 'Untitled');
+      const about = document.createElement('span');
+      about.className = 'kh-recent-about';
+      about.textContent = ' · ' + new Date(x.time).toLocaleString() + ' · ' + String(x.check || '');
+      li.append(a, about);
+      return li;
+    }));
+  };
+  let keptShown = null;
+  let hashShown = false;
+  const kept = () => {
+    const r = $('#kh-results .kh-results[data-result]');
+    if (!r) return;
+    const id = r.dataset.result;
+    if (keptShown === id + r.dataset.check) return;
+    keptShown = id + r.dataset.check;
+    const url = new URL(location.href);
+    if (url.searchParams.get('r') !== id) {
+      url.searchParams.set('r', id);
+      history.replaceState(history.state, '', url);
+    }
+    const list = recentList().filter(x => x.id !== id);
+    list.unshift({id, title: r.dataset.title, check: r.dataset.check, time: Date.now()});
+    try { localStorage.setItem(RECENT, JSON.stringify(list.slice(0, 20))); } catch (e) { /* private */ }
+    showRecent();
+    const m = /^#sentence-(\d+)$/.exec(location.hash);
+    if (m && !hashShown) {
+      hashShown = true;
+      mark([String(Number(m[1]) - 1)], null, true);
+    }
+  };
+  document.addEventListener('click', ev => {
+    if (!ev.target.closest || !ev.target.closest('.kh-recent-clear')) return;
+    try { localStorage.removeItem(RECENT); } catch (e) { /* private mode */ }
+    showRecent();
+  });
+
   // A new result (or none) ends a walk through the last one's sentences.
   const endWalk = () => {
     const bar = $('#kh-walk');
     if (bar && !bar.hidden && !$('#kh-check .kh-check-list')) bar.hidden = true;
   };
-  setInterval(() => { tick(); reveal(); showError(); showWordings(); endWalk(); }, 200);
+  setInterval(() => { tick(); reveal(); showError(); showWordings(); endWalk(); kept(); }, 200);
   new MutationObserver(attributes).observe(document.documentElement, {childList: true, subtree: true});
 })();
