@@ -16,17 +16,32 @@ TITLE_CHARS = 100  # a longer first line is cut at a word for the title
 LANGUAGES = {"ar": "Arabic", "en": "English"}
 
 
+# A dateline, not a headline: "Akhbar Al-Aan | Brussels – Belgium – (AFP)", "Brussels (AFP)".
+_DATELINE = re.compile(r"\s\|\s|\((?:AFP|AP|Reuters|[A-Z][A-Za-z. ]{0,10})\)\s*$")
+
+
 def title(doc) -> str:
-    """The article's first line in English (a news article opens with its headline or
-    dateline), cut at a word past TITLE_CHARS; a known title wins (meta.source.title)."""
+    """The article's English headline: a known title (meta.source.title); else its first line
+    unless that is a dateline ("Akhbar Al-Aan | Brussels – (AFP)"), then the first key point
+    that carries no warning, then the first line that is no dateline; cut at a word past
+    TITLE_CHARS."""
     known = (doc.meta.get("source") or {}).get("title")
     if known:
         return cut(known)
-    for paragraph in doc.paragraphs:
-        english = " ".join(s.english for s in paragraph.segments if s.english).strip()
-        if english:
-            return cut(english)
-    return "Translation"
+    lines = [
+        english
+        for paragraph in doc.paragraphs
+        if (english := " ".join(s.english for s in paragraph.segments if s.english).strip())
+    ]
+    if lines and not _DATELINE.search(lines[0]):
+        return cut(lines[0])
+    for point in doc.summary:
+        if not point.flags and not point.source_flags:
+            return cut(point.text)
+    for line in lines:
+        if not _DATELINE.search(line):
+            return cut(line)
+    return cut(lines[0]) if lines else "Translation"
 
 
 def cut(text: str) -> str:

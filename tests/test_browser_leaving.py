@@ -194,3 +194,24 @@ def test_a_result_is_kept_at_its_address(reversed_site):
     page.click("#kh-recent .kh-recent-clear")  # the reader clears the list
     assert not page.locator("#kh-recent").is_visible()
     page.context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_phones_first_screen_shows_the_news(reversed_site, scheme):
+    """At 390x844, once the result is shown: the English headline (no dateline), the count
+    to check and the first key point are on the first screen; the intro has folded."""
+    page = open_page(reversed_site, PHONE, scheme)
+    page.click("#kh-example")
+    wait_done(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.evaluate(SETTLED)
+    headline = page.inner_text("#kh-results .kh-headline")
+    assert headline and "Akhbar Al-Aan |" not in headline
+    assert in_view(page, "#kh-results .kh-headline")
+    assert in_view(page, "#kh-status .kh-to-check")
+    first = page.locator("#kh-summary .kh-point").first.bounding_box()
+    assert first["y"] + 120 <= PHONE["height"]  # the first key point starts on screen
+    assert not page.locator(".kh-intro p").is_visible()
+    shot(page, f"leaving-phone-first-screen-{scheme}")
+    assert serious_violations(page) == []
+    page.context.close()

@@ -16,7 +16,9 @@ def test_markdown_is_a_report_a_reader_can_cite(replicas, sample_ar):
     doc.segments[0].english = "Akhbar Al-Aan | Brussels – Belgium – (AFP)"  # as a real model
     md = to_markdown(doc)
     lines = md.splitlines()
-    assert lines[0] == "# Akhbar Al-Aan \\| Brussels – Belgium – (AFP)"
+    # The title is a headline, not the dateline (every replica key point is marked: the first
+    # line that is no dateline).
+    assert lines[0].startswith("# ") and "Akhbar Al-Aan" not in lines[0]
     assert MT_NOTE in md
     assert f"- Translated: {doc.meta['created'][:10]}" in md
     assert "- Source language: Arabic (ar)" in md and "- Translator: " in md
@@ -83,6 +85,26 @@ def test_file_names_come_from_the_date_and_first_words():
     doc.paragraphs[0].segments[0].english = "word " * 80
     assert len(title(doc)) <= 101 and title(doc).endswith("…")
     assert re.fullmatch(r"2026-11-29-[a-z0-9-]+", file_stem(doc))
+
+
+def test_the_title_is_a_headline_not_the_dateline():
+    from khulasa.models.document import SummarySentence
+
+    lines = ["Akhbar Al-Aan | Brussels – (AFP)", "Kerry said he has no plans."]
+    doc = Document.from_dict(
+        {
+            "paragraphs": [
+                {"segments": [{"index": k, "source": "أ", "english": line}]}
+                for k, line in enumerate(lines)
+            ],
+            "meta": {"created": "2026-11-29T21:00:00Z"},
+        }
+    )
+    assert title(doc) == "Kerry said he has no plans."  # the first line that is no dateline
+    doc.summary = [SummarySentence("The coalition met in Brussels.", [1])]
+    assert title(doc) == "The coalition met in Brussels."  # the first unmarked key point
+    doc.summary[0].flags = ["unsupported_number"]
+    assert title(doc) == "Kerry said he has no plans."  # never a marked one
 
 
 def test_a_watched_stream_starts_with_the_first_sentences(replicas, sample_ar):

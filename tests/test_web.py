@@ -64,13 +64,13 @@ def test_untrusted_text_is_escaped_everywhere_on_the_page():
     )
     html = render_results(doc) + render_collapsed(XSS)
     assert "<img" not in html and "<script>" not in html
-    # Arabic, English, key point, the printed title (the first English line) and the folded
-    # input line.
+    # Arabic, English, key point, the printed title and the headline (the first English
+    # line) and the folded input line.
     # (The copies the buttons put on the clipboard hold it too, escaped: counted apart.)
     start = html.index('<div class="kh-copies" hidden>')
     end = html.index("</div></div>", html.rindex('data-html="both"')) + len("</div></div>")
     shown, copies = html[:start] + html[end:], html[start:end]
-    assert shown.count("&lt;img src=x onerror=&#34;window.__pwned=1&#34;&gt;") == 5
+    assert shown.count("&lt;img src=x onerror=&#34;window.__pwned=1&#34;&gt;") == 6
     assert copies.count("&lt;img src=x") >= 6 and "<img" not in copies
 
 

@@ -195,6 +195,7 @@ def render_results(
     ]
     return view("page.html", "results", {
         "result": result if doc.complete else None,
+        "complete": doc.complete,  # the headline shows once it is known (no dateline first)
         "to_check": f"{len(_marked(doc))} of {len(doc.segments)} sentences to check",
         "title": title(doc),
         "where": _where(doc),

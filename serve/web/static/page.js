@@ -383,11 +383,18 @@
     showRecent();
   });
 
+  // A phone's first screen is the news once a result is shown: the intro folds to its name.
+  const fold = () => {
+    const intro = $('.kh-intro');
+    const shown = Boolean($('#kh-results .kh-headline'));
+    if (intro && intro.classList.contains('kh-folded') !== shown) intro.classList.toggle('kh-folded', shown);
+  };
+
   // A new result (or none) ends a walk through the last one's sentences.
   const endWalk = () => {
     const bar = $('#kh-walk');
     if (bar && !bar.hidden && !$('#kh-check .kh-check-list')) bar.hidden = true;
   };
-  setInterval(() => { tick(); reveal(); showError(); showWordings(); endWalk(); kept(); }, 200);
+  setInterval(() => { tick(); reveal(); showError(); showWordings(); endWalk(); kept(); fold(); }, 200);
   new MutationObserver(attributes).observe(document.documentElement, {childList: true, subtree: true});
 })();
