@@ -74,6 +74,13 @@ def test_the_example_coverage_becomes_one_digest(site):  # noqa: F811
     assert "kh-hl" in page.get_attribute(pair, "class")
     assert in_view(page, pair)
     shot(page, "coverage-2-chip")
+    # The jump is a step in the browser's history, with a way back (as on the Article tab).
+    assert page.url.endswith(f"#coverage-{doc}-{int(seg) + 1}")
+    assert page.inner_text("#kh-back") == "Back to key point 1"
+    page.go_back()
+    page.wait_for_function("() => document.querySelector('#kh-back').hidden")
+    page.evaluate(SETTLED)
+    assert in_view(page, "#kh-digest-summary .kh-dcite >> nth=0")
     shot(page, "coverage-2-full", full=True)
     page.context.close()
 

@@ -10,6 +10,7 @@ import json
 import jsonschema
 import pytest
 from conftest import reference_memory
+from markupsafe import escape
 
 from khulasa.eval.coverage_set import records, references
 from khulasa.models.digest.build import SCHEMA, DigestInput, DigestLimits, make_digest
@@ -98,17 +99,31 @@ def test_the_page_shows_who_reports_which_key_point(digest):
 
     html = render_digest(digest)
     grid = html[html.index('<table class="kh-grid">') : html.index("</table>")]
-    assert '<th scope="col">Outlet E</th>' in grid and "Outlet F" not in grid  # off topic out
+    assert '<th scope="col" title="Outlet E">Outlet E</th>' in grid and "Outlet F" not in grid
     assert "the one closest to what the others report" in html  # how, in a reader's words
     assert "central" not in html and "extractive" not in html
     columns = 5  # the six articles but the off-topic one
     for n, point in enumerate(digest.key_points, start=1):
-        row = grid[grid.index(f'<th scope="row">{n}</th>') :].split("</tr>")[0]
+        # Each row names its key point in words (the first of them; all in its title).
+        head = f'<th scope="row" title="{escape(point.text)}">{n}. '
+        row = grid[grid.index(head) :].split("</tr>")[0]
         cited = {doc: s for doc, s in point.sources}
         assert row.count("<td>–</td>") == columns - len(cited)  # a dash where it is not
         for doc, s in cited.items():
             k = [d.input.id for d in digest.documents if "off_topic" not in d.flags].index(doc)
             assert row.split("<td>")[k + 1].startswith(f"{s + 1}</td>")  # its sentence
+
+
+def test_outlets_cut_from_long_file_names_stay_apart():
+    from khulasa.serve.web.render_digest import NAME_CHARS, short_names
+
+    names = [f"2014-12-03-coalition-meeting-brussels-{k}.txt" for k in
+             ("akhbar-alaan", "copy-headline", "copy-trimmed", "report-en")]  # fmt: skip
+    assert short_names(names) == ["akhbar-alaan", "copy-headline", "copy-trimmed", "report-en"]
+    long = [f"a-very-long-outlet-name-that-runs-on-and-on-{k}" for k in (1, 2)] + ["Outlet E"]
+    shown = short_names(long)
+    assert len(set(shown)) == 3 and all(len(n) <= NAME_CHARS + 1 for n in shown)
+    assert short_names(["same", "same"]) == ["same", "same (2)"]
 
 
 def test_every_provenance_pair_points_at_a_real_segment(digest):

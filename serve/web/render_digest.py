@@ -9,6 +9,8 @@ model output) is escaped there.
 
 from __future__ import annotations
 
+import os
+
 from ...models.digest.build import Digest, DigestDocument
 from ...models.digest.report import (
     disagreement_words,
@@ -20,12 +22,43 @@ from ...models.report import MT_NOTE
 from .render import marks
 from .views import view
 
-NAME_CHARS = 22  # a chip's outlet name is cut here
+NAME_CHARS = 22  # a chip's outlet name is cut here (in the middle: both ends tell apart)
+_SEPARATORS = "-_. "
 
 
-def _name(d: DigestDocument) -> str:
-    name = d.input.outlet or d.input.id
-    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+def short_names(names: list[str]) -> list[str]:
+    """Names that tell each document apart in a chip or a column: what the file names share
+    at the start and the end (a date and a slug, ".txt") left out, a long one cut in the
+    middle, and a number added to any that would still be the same."""
+    bare = list(names)
+    if len(bare) > 1:
+        start = os.path.commonprefix(bare)
+        start = start[: max(start.rfind(c) for c in _SEPARATORS) + 1] if start else ""
+        end = os.path.commonprefix([n[::-1] for n in bare])[::-1]
+        end = end[min((i for i, c in enumerate(end) if c in _SEPARATORS), default=len(end)) :]
+        if all(len(n) > len(start) + len(end) for n in bare):
+            bare = [n[len(start) : len(n) - len(end)] for n in bare]
+    cut = [
+        n if len(n) <= NAME_CHARS else n[: NAME_CHARS // 2 - 1] + "…" + n[-(NAME_CHARS // 2) :]
+        for n in bare
+    ]
+    seen: dict[str, int] = {}
+    out = []
+    for n in cut:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n} ({seen[n]})")
+    return out
+
+
+def _names(digest: Digest) -> dict[str, str]:
+    """Each document's short name (short_names of its outlet, else its id), by id."""
+    ids = [d.input.id for d in digest.documents]
+    shown = short_names([d.input.outlet or d.input.id for d in digest.documents])
+    return dict(zip(ids, shown, strict=True))
+
+
+def _name(d: DigestDocument, digest: Digest) -> str:
+    return _names(digest)[d.input.id]
 
 
 def _position(digest: Digest, doc_id: str) -> int:
@@ -39,7 +72,7 @@ def _chip(digest: Digest, doc_id: str, segment: int) -> dict:
         "doc": k,
         "seg": int(segment),
         "name": d.input.outlet or d.input.id,
-        "label": f"{_name(d)} {int(segment) + 1}",
+        "label": f"{_name(d, digest)} {int(segment) + 1}",
     }
 
 
@@ -84,13 +117,28 @@ def _grid(digest: Digest) -> dict | None:
     if not digest.key_points or len(columns) < 2:
         return None
     rows = [
-        [
-            ", ".join(str(int(s) + 1) for doc, s in p.sources if doc == d.input.id) or "–"
-            for d in columns
-        ]
+        {
+            "point": cut_words(p.text, GRID_WORDS),
+            "text": p.text,
+            "cells": [
+                ", ".join(str(int(s) + 1) for doc, s in p.sources if doc == d.input.id) or "–"
+                for d in columns
+            ],
+        }
         for p in digest.key_points
     ]
-    return {"columns": [_name(d) for d in columns], "rows": rows}
+    return {
+        "columns": [{"short": _name(d, digest), "name": d.input.outlet or d.input.id}
+                    for d in columns],
+        "rows": rows,
+    }  # fmt: skip
+
+
+GRID_WORDS = 60  # characters of a key point's words in the grid's row header
+
+
+def cut_words(text: str, most: int) -> str:
+    return text if len(text) <= most else text[:most].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 def _stories(digest: Digest) -> list[dict]:

@@ -74,16 +74,19 @@
     }
     return btn;
   };
-  const jumped = chip => {
+  const jumped = (chip, hash) => {
     from = chip;
     const bar = $('#kh-walk');  // a jump from a chip leaves the walk
     if (bar) bar.hidden = true;
     const first = ids(chip)[0];
-    if (first !== undefined) history.pushState({kh: 'jump'}, '', '#sentence-' + (Number(first) + 1));
+    if (hash) history.pushState({kh: 'jump'}, '', hash);
+    else if (first !== undefined) history.pushState({kh: 'jump'}, '', '#sentence-' + (Number(first) + 1));
     const point = chip.closest('.kh-point');
-    const n = point ? $$('#kh-results .kh-point').indexOf(point) + 1 : 0;
+    const list = point ? point.closest('.kh-points') : null;
+    const n = list ? $$(':scope > .kh-point', list).indexOf(point) + 1 : 0;
     const btn = back();
-    btn.textContent = n ? 'Back to key point ' + n : 'Back to the sentences to check';
+    btn.textContent = n ? 'Back to key point ' + n
+      : chip.closest('#kh-check') ? 'Back to the sentences to check' : 'Back to where you were';
     btn.hidden = false;
   };
   window.addEventListener('popstate', () => {
@@ -197,7 +200,10 @@
     const chip = t.closest('.kh-dcite');
     const toggle = t.closest('.kh-ar-toggle');
     const point = t.closest('.kh-dpoint');
-    if (chip) markDigest([chip.dataset.doc + ':' + chip.dataset.seg], point, true);
+    if (chip) {  // a step in the browser's history too, with a way back
+      markDigest([chip.dataset.doc + ':' + chip.dataset.seg], point, true);
+      jumped(chip, '#coverage-' + chip.dataset.doc + '-' + (Number(chip.dataset.seg) + 1));
+    }
     else if (toggle) { const pair = toggle.closest('.kh-pair'); open(pair, !pair.classList.contains('kh-open')); }
     else if (point) markDigest(point.dataset.sources.split(' ').filter(Boolean), point, false);
   });
