@@ -144,7 +144,7 @@ def reference_memory(
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one Playwright per module: two cannot run at once
 def reversed_site(replicas, tmp_path_factory):
     """The page on replicas, its memory holding the team's English with the lead reversed
     ("he has plans to coordinate with Iran")."""

@@ -553,8 +553,8 @@ def test_on_a_phone_an_error_is_scrolled_into_view_and_focused(site):
 
 @pytest.mark.parametrize(
     "viewport, scheme",
-    [(DESKTOP, "light"), (PHONE, "light"), (DESKTOP, "dark")],
-    ids=["desktop", "phone", "desktop-dark"],
+    [(DESKTOP, "light"), (PHONE, "light"), (DESKTOP, "dark"), (PHONE, "dark")],
+    ids=["desktop", "phone", "desktop-dark", "phone-dark"],
 )
 def test_no_serious_accessibility_violations(site, viewport, scheme):
     page = open_page(site, viewport, scheme)

@@ -87,8 +87,8 @@ def test_the_example_coverage_becomes_one_digest(site):  # noqa: F811
 
 @pytest.mark.parametrize(
     "viewport, scheme",
-    [(DESKTOP, "light"), (PHONE, "light"), (DESKTOP, "dark")],
-    ids=["desktop", "phone", "desktop-dark"],
+    [(DESKTOP, "light"), (PHONE, "light"), (DESKTOP, "dark"), (PHONE, "dark")],
+    ids=["desktop", "phone", "desktop-dark", "phone-dark"],
 )
 def test_the_digest_has_no_serious_accessibility_violations(site, viewport, scheme):  # noqa: F811
     page = coverage_tab(site, viewport, scheme)

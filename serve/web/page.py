@@ -103,10 +103,11 @@ class Page:
 
     def __init__(
         self, options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard, downloads,
-        results: Results,
+        results: Results | None = None,
     ):  # fmt: skip
         self.options, self.pool, self.gate, self.guard = options, pool, gate, guard
-        self.downloads, self.results = downloads, results
+        self.downloads = downloads
+        self.results = results or Results(downloads.root, options.keep_results)
         self._reads: dict[str, set[threading.Event]] = {}  # session -> its reads' cancel flags
         self._lock = threading.Lock()
 
@@ -413,8 +414,7 @@ def build_app(
     options: ServeOptions, pool: ModelPool, gate: Gate, guard: Guard, downloads: Downloads,
     results: Results | None = None,
 ) -> gr.Blocks:  # fmt: skip
-    page = Page(options, pool, gate, guard, downloads,
-                results or Results(downloads.root, options.keep_results))  # fmt: skip
+    page = Page(options, pool, gate, guard, downloads, results)
     keep = options.keep_downloads
     with gr.Blocks(
         title="khulasa — Arabic news, in English, with key points",
