@@ -86,6 +86,9 @@ def test_a_copy_keeps_the_warnings_and_says_where_it_came_from(reversed_site, sc
     )
     assert "[3] ⚑ He added that the conference" in text
     assert "[4] Kerry added" in text  # an unmarked sentence: number, no marker
+    page.emulate_media(media="print")  # print keeps the reasons too
+    assert page.locator('.kh-en[data-seg="1"] .kh-why').is_visible()
+    page.emulate_media(media="screen")
     # The HTML copy, pasted where an email is written, shows the same marks.
     page.set_content(f'<div contenteditable="true" id="mail">{html}</div>')
     pasted = page.inner_text("#mail")

@@ -14,7 +14,7 @@ from ...models.checks import EXPLANATIONS, PLAIN, WARNINGS, harm
 from ...models.copies import WHAT, parts, plain_text
 from ...models.document import NOT_ARABIC, Document, Segment, SummarySentence
 from ...models.evidence import evidence, reasons
-from ...models.report import MT_NOTE, check_note, created_at, summary_made_by, title
+from ...models.report import MT_NOTE, check_note, created_at, no_summary, summary_made_by, title
 from ...models.wordings import CHOSEN_NOTE
 from .views import Markup, view
 
@@ -144,7 +144,9 @@ def _card(doc: Document, waiting: str) -> dict:
     note_head, note_body = MT_NOTE.split(":", 1)
     return {
         "folded": not doc.summary and not doc.complete,
-        "waiting": waiting,
+        # A finished result without key points says why (no summariser, nothing translated,
+        # the model gave none, too short), as the command line does.
+        "waiting": no_summary(doc) if doc.complete and not doc.summary else waiting,
         "how": summary_made_by(doc.meta),
         "unreliable": _unreliable(doc),
         "total": len(doc.segments),
