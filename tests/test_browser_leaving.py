@@ -132,6 +132,7 @@ def test_the_check_list_and_the_status_link_keep_their_contrast(reversed_site, s
         "#kh-status .kh-to-check",
         '.kh-en[data-seg="1"] .kh-why > span',
         "#kh-summary .kh-point .kh-why",
+        "#kh-results .kh-headline",
     )
     for sel in read_first:
         ratio = page.evaluate(CONTRAST, sel)
