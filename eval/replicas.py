@@ -309,3 +309,25 @@ def _build_bart(preset: str, shape: Shape, out: Path, size: str) -> None:
         decoder_start_token_id=2,
     )
     model.save_pretrained(out)
+
+
+OFFLINE = ("opus-mt", "distilbart-cnn")  # what `khulasa serve --replicas` serves
+
+
+def offline_models(root: Path | None = None) -> tuple[Path, Path]:
+    """Tiny replicas of the translator and the summariser `serve --replicas` serves, built
+    into `$KHULASA_HOME/replicas/tiny-PRESET` the first time (a few seconds) and reused after
+    (the khulasa.replicas entry point: serve loads it, never importing this package)."""
+    from transformers.utils import logging as hf_logging
+
+    from ..models.env import khulasa_home
+
+    hf_logging.disable_progress_bar()  # a console line says what is built, not a bar per file
+    root = Path(root) if root else khulasa_home() / "replicas"
+    out = []
+    for preset in OFFLINE:
+        folder = root / f"tiny-{preset}"
+        if not (folder / "REPLICA.md").is_file():  # written last: a half-built one is redone
+            build_replica(preset, folder, size="tiny")
+        out.append(folder)
+    return out[0], out[1]

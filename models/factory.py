@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from .errors import ModelNotFound
 from .loading import ModelRef, find, load_seq2seq, pick_device
 from .options import BACKENDS, ModelOptions, OptionError
 from .pipeline import Pipeline
@@ -26,12 +27,33 @@ def pick_backend(backend: str) -> str:
 
 
 def locate(options: ModelOptions, summary: bool = True) -> Located:
-    """Where each model's files are; ModelNotFound (with the fix) for the first one missing.
-    Quick and without torch: doors call it before any slow work."""
-    located = {"translator": find(options.translator, "translator")}
+    """Where each model's files are; ModelNotFound naming every missing one at once, with the
+    fixes (a summariser that needs no weights among them). Quick and without torch: doors call
+    it before any slow work."""
+    wanted = [("translator", options.translator)]
     if summary and options.summarizer not in NO_WEIGHTS:
-        located["summarizer"] = find(options.summarizer, "summarizer")
+        wanted.append(("summarizer", options.summarizer))
+    located, missing = {}, []
+    for kind, spec in wanted:
+        try:
+            located[kind] = find(spec, kind)
+        except ModelNotFound as exc:
+            missing.append((kind, str(exc)))
+    if missing:
+        said = "\n".join(message for _, message in missing)
+        if any(kind == "summarizer" for kind, _ in missing):
+            said += (
+                "\n or: --summarizer extractive   (key points picked from the translation: "
+                "no weights needed)"
+            )
+        raise ModelNotFound(said + "\n" + TRY_OFFLINE)
     return located
+
+
+TRY_OFFLINE = (
+    "To try khulasa without network or weights: khulasa serve --replicas   (tiny models with "
+    "random weights: every door works, the English is random words)"
+)
 
 
 def _model(kind: str, spec: str, options: ModelOptions, located: Located | None, beams):

@@ -155,7 +155,8 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
             + "\n  ".join(failed)
             + "\nFix: check the network (and HF_ENDPOINT / proxy settings), then run the same "
             "command again; or copy a saved model directory onto this machine and pass it "
-            "with --translator DIR or --summarizer DIR. Without weights, the tests and khulasa "
-            "bench run on replica models (README: Without network or weights)."
+            "with --translator DIR or --summarizer DIR. To try khulasa without network or "
+            "weights: khulasa serve --replicas (tiny models with random weights: every door "
+            "works, the English is random words)."
         )
     return 0

@@ -8,6 +8,7 @@ Heavy imports (torch, transformers, gradio) happen inside the command that needs
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from dataclasses import fields
@@ -15,7 +16,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from ..models.env import version
-from ..models.errors import InputError, KhulasaError, OptionError
+from ..models.errors import KhulasaError, OptionError
 from ..models.options import ModelOptions, add_arguments, check_positive
 from ..models.reading.article import Article, read_article
 from ..models.reading.extract import kinds_in_words
@@ -24,7 +25,7 @@ from . import admin_cli, check_cli, digest_cli
 from .admission import check_text
 from .batch import cli as batch_cli
 from .batch.inputs import add_reading_arguments, reading_from_args
-from .service import ServeOptions, check_port_free
+from .service import ServeOptions, check_port_free, public_name
 
 COMMANDS = "khulasa.commands"  # the entry-point group of commands other packages add
 
@@ -49,14 +50,85 @@ def build_parser() -> argparse.ArgumentParser:
         *(command.load() for command in sorted(entry_points(group=COMMANDS), key=str)),
     ):
         register(sub)
+    for path, command in commands(parser):
+        if path in EXAMPLES and not command.epilog:
+            command.epilog = f"Example: {EXAMPLES[path]}"
     return parser
+
+
+def commands(parser: argparse.ArgumentParser, path: str = ""):
+    """("models fetch", its parser) for every command below `parser`, nested ones too."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield f"{path} {name}".strip(), sub
+                yield from commands(sub, f"{path} {name}")
+
+
+# One example in each command's --help (its last lines), on the project's own data.
+EXAMPLES = {
+    "translate": "khulasa translate eval/data/brussels_ar.txt --summarizer extractive",
+    "serve": "khulasa serve --replicas   (no network, no weights: random-word models)",
+    "batch": "khulasa batch eval/data/brussels_ar.txt eval/data/coverage/report_en.txt --force "
+    "-o results.jsonl",
+    "digest": "khulasa digest eval/data/brussels_ar.txt eval/data/coverage/report_en.txt "
+    "-o digest.md",
+    "check": "khulasa check eval/data/brussels.sent.ar eval/data/brussels.sent.en",
+    "corrections": "khulasa corrections --memory memory.sqlite list",
+    "corrections list": "khulasa corrections --memory memory.sqlite list",
+    "corrections undo": "khulasa corrections --memory memory.sqlite undo 3",
+    "models": "khulasa models list",
+    "models list": "khulasa models list",
+    "models fetch": "khulasa models fetch opus-mt-tc-big distilbart-cnn",
+    "bench": "khulasa bench --size tiny --json",
+    "eval": "khulasa eval trust",
+    "eval translation": "khulasa eval translation --src eval/data/brussels.sent.ar --ref "
+    "eval/data/brussels.sent.en --translator opus-mt",
+    "eval summary": "khulasa eval summary --src eval/data/brussels_en.txt --ref "
+    "eval/data/brussels_summary_en.txt --summarizer extractive",
+    "eval trust": "khulasa eval trust --json",
+    "eval sets": "khulasa eval sets",
+}
+# Flags people reach for that are spelled otherwise here.
+FLAG_ALIASES = {"--model": "--translator", "--summary-model": "--summarizer",
+                "--output": "-o", "--beam": "--beams", "--lang": "--translator"}  # fmt: skip
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str | None):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return parser
+
+
+def did_you_mean(flag: str, parser: argparse.ArgumentParser) -> str | None:
+    """The option of `parser` a mistyped `flag` most likely means ("--model" -> "--translator")."""
+    known = [o for a in parser._actions for o in a.option_strings]
+    name = flag.split("=", 1)[0]
+    if FLAG_ALIASES.get(name) in known:
+        return FLAG_ALIASES[name]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """`argv` parsed; an unknown option is refused with the command's own usage and the
+    option it most likely means (exit 2)."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        sub = _subparser(parser, getattr(args, "command", None))
+        unknown = next((x for x in extra if x.startswith("-")), extra[0])
+        hint = did_you_mean(unknown, sub) if unknown.startswith("-") else None
+        said = f"unrecognized arguments: {' '.join(extra)}"
+        sub.error(f"{said}. Did you mean {hint}?" if hint else said)
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="backslashreplace")
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    args = parse(build_parser(), sys.argv[1:] if argv is None else argv)
     try:
         return args.run(args)
     except OptionError as exc:
@@ -90,8 +162,8 @@ def read_document(path: str, budget=None, policy=None) -> Article:
             f"{path} is a directory: translate takes one file. For a folder of "
             f"articles: khulasa batch {path} -o results.jsonl"
         )
-    if not is_link(path) and not Path(path).exists():
-        raise InputError(
+    if not is_link(path) and not Path(path).exists():  # a usage mistake: exit 2, as everywhere
+        raise OptionError(
             f"No such file: {path}. Fix: check the path, or pass - to read standard input.",
             "file_not_found",
         )
@@ -244,6 +316,13 @@ def register_serve(sub) -> None:
         "only, every redirect checked; default: off)",
     )
     se.add_argument(
+        "--replicas",
+        action="store_true",
+        help="serve tiny replica models with random weights, built on the spot the first time "
+        "(no network, no weights): every door works, but the English is random words; the "
+        "page says so",
+    )
+    se.add_argument(
         "--suggestions",
         nargs="?",
         const="keyed",
@@ -272,14 +351,42 @@ def read_keys(path: Path) -> frozenset[str]:
     return keys
 
 
+REPLICAS = "khulasa.replicas"  # the entry point that builds `serve --replicas`' models
+
+
+def offline_replicas() -> dict[str, str]:
+    """The tiny replica models `serve --replicas` serves (built by khulasa.eval through its
+    entry point: serve never imports it), and the console's plain word on them."""
+    found = [e for e in entry_points(group=REPLICAS) if e.name == "offline"]
+    if not found:
+        raise OptionError(
+            "--replicas needs the measuring package's replica builder, which this install "
+            "lacks. Fix: pip install -e . (from the repository) again."
+        )
+    print("khulasa: building or reusing the tiny replica models (a few seconds the first "
+          "time) ...", file=sys.stderr)  # fmt: skip
+    translator, summarizer = found[0].load()()
+    print(
+        "khulasa: serving REPLICAS: tiny models with random weights. Every door works, but "
+        "the English is random words, not a translation. For real translations: khulasa "
+        "models fetch opus-mt-tc-big distilbart-cnn, then khulasa serve",
+        file=sys.stderr,
+    )
+    return {"translator": str(translator), "summarizer": str(summarizer)}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a server
     from ..models.factory import locate
 
+    models = ModelOptions.from_args(args)
+    if args.replicas:
+        models = models.with_(**offline_replicas())
     options = ServeOptions(
-        models=ModelOptions.from_args(args),
+        models=models,
+        replicas=args.replicas,
         host=args.host,
         port=args.port,
         max_chars=args.max_chars,
@@ -307,7 +414,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="khulasa: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     models = options.models
-    print(f"khulasa: loading {models.translator} and {models.summarizer} ...", file=sys.stderr)
+    print(f"khulasa: loading {public_name(models.translator)} and "
+          f"{public_name(models.summarizer)} ...", file=sys.stderr)  # fmt: skip
     if models.memory:
         print(
             f"khulasa: the sentence memory {models.memory} keeps visitors' sentences on disk",

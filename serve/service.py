@@ -64,6 +64,7 @@ class ServeOptions:
     suggestions: bool = False  # readers' corrections kept in the sentence memory (--memory)
     suggestions_open: bool = False  # and taken without API keys (--suggestions open)
     allow_loopback_urls: bool = False  # tests only: the project's loopback servers
+    replicas: bool = False  # the models are replicas with random weights: the page says so
     read: ReadBudget = field(default_factory=ReadBudget)  # each file or link read
 
     @property

@@ -420,6 +420,8 @@ def build_app(
         title="khulasa — Arabic news, in English, with key points",
         delete_cache=(max(60, keep // 6), keep),  # uploads and downloads expire
     ) as app:
+        if options.replicas:  # said first, on every tab: the models write random words
+            gr.HTML(view("page.html", "replicas_banner"), elem_id="kh-replicas")
         gr.HTML(INTRO, elem_classes=["kh-noprint"])
         with gr.Tabs():
             with gr.Tab("Article", elem_id="kh-tab-article"):
