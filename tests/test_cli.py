@@ -66,10 +66,10 @@ def test_bad_input_gets_a_named_error_and_no_traceback(replicas, cli_env, tmp_pa
     latin1 = tmp_path / "legacy.txt"
     latin1.write_bytes("Déclaration du ministère".encode("latin-1"))
     cases = [
-        (["translate", str(tmp_path / "missing.txt"), *opus], b"", "No such file"),
         (["translate", str(latin1), *opus], b"", "not valid UTF-8"),
         (["translate", "-", *opus], " \n\u200b\n".encode(), "The input is empty"),
     ]
+    # (A missing file is a usage mistake, exit 2: tests/test_first_hour.py.)
     for args, stdin, expected in cases:
         run = khulasa(args, cli_env, stdin)
         err = run.stderr.decode()
@@ -136,7 +136,7 @@ def test_fetch_without_network_reports_every_model_and_the_fix(cli_env):
     assert "Could not download 2 of 2 models" in err
     assert "Helsinki-NLP/opus-mt-ar-en: " in err and "sshleifer/distilbart-cnn-12-6: " in err
     assert "check the network" in err and "--translator DIR or --summarizer DIR" in err
-    assert "Without weights, the tests and khulasa bench run on replica models" in err
+    assert "without network or weights: khulasa serve --replicas" in err
     assert not re.search(r"(?<!\.)\.\.(?!\.)", err)  # no doubled period
     assert "Traceback" not in err
 
