@@ -183,6 +183,7 @@ def test_a_result_is_kept_at_its_address(reversed_site):
     other = browser.new_context(viewport=DESKTOP).new_page()
     other.goto(address + "#sentence-3")
     other.wait_for_selector('.kh-results[data-result] .kh-en[data-seg="2"].kh-hl')
+    other.evaluate(SETTLED)  # the scroll to it is smooth: wait until it is at rest
     assert "a name differs" in other.inner_text('.kh-en[data-seg="2"]')
     assert in_view(other, '.kh-en[data-seg="2"]')
     recent = other.evaluate("JSON.parse(localStorage.getItem('khulasa-recent'))")
