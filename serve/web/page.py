@@ -238,6 +238,10 @@ class Page:
         result_id = request.query_params.get("r") if request is not None else None
         if not result_id:
             return (gr.skip(),) * 14
+        try:
+            self.admit(request)  # it reads a result and writes its downloads: a door too
+        except InputError as exc:
+            return _view(render_error(str(exc)), gr.skip(), editing=True)
         found = self.results.load(result_id)
         if found is None:
             minutes = max(1, self.options.keep_results // 60)
