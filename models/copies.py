@@ -88,10 +88,9 @@ def parts(doc: Document, what: str) -> dict:
     return {"about": about(doc), "points": points, "paragraphs": paragraphs, "what": what}
 
 
-def plain_text(doc: Document, what: str) -> str:
-    """The copy `what` as plain text: numbered sentences, ⚑ and the reasons under every
+def plain_text(p: dict) -> str:
+    """A copy's `parts` as plain text: numbered sentences, ⚑ and the reasons under every
     marked one, the source lines first."""
-    p = parts(doc, what)
     head = p["about"]
     lines = [head["title"]] + ([head["where"]] if head["where"] else []) + [head["made"], ""]
     if p["points"]:
@@ -105,7 +104,7 @@ def plain_text(doc: Document, what: str) -> str:
                 lines.append(f"   (sentence {', '.join(map(str, pt['chosen']))}: {CHOSEN})")
         lines.append("")
     if p["paragraphs"]:
-        lines.append("Cited sentences" if what == "points" else "English translation")
+        lines.append("Cited sentences" if p["what"] == "points" else "English translation")
         for para in p["paragraphs"]:
             for s in para:
                 flag = f" {MARK}" if s["reasons"] else ""

@@ -94,13 +94,6 @@ FLAG_ALIASES = {"--model": "--translator", "--summary-model": "--summarizer",
                 "--output": "-o", "--beam": "--beams", "--lang": "--translator"}  # fmt: skip
 
 
-def _subparser(parser: argparse.ArgumentParser, command: str | None):
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
-            return action.choices[command]
-    return parser
-
-
 def did_you_mean(flag: str, parser: argparse.ArgumentParser) -> str | None:
     """The option of `parser` a mistyped `flag` most likely means ("--model" -> "--translator")."""
     known = [o for a in parser._actions for o in a.option_strings]
@@ -116,7 +109,7 @@ def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespac
     option it most likely means (exit 2)."""
     args, extra = parser.parse_known_args(argv)
     if extra:
-        sub = _subparser(parser, getattr(args, "command", None))
+        sub = dict(commands(parser)).get(getattr(args, "command", None), parser)
         unknown = next((x for x in extra if x.startswith("-")), extra[0])
         hint = did_you_mean(unknown, sub) if unknown.startswith("-") else None
         said = f"unrecognized arguments: {' '.join(extra)}"

@@ -21,6 +21,15 @@ from test_browser import (  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
+
+def example(site, viewport=DESKTOP, scheme="light"):
+    """A page that has run the example (the reversed lead, the left-out name) to the end."""
+    page = open_page(site, viewport, scheme)
+    page.click("#kh-example")
+    wait_done(page)
+    return page
+
+
 CLIPBOARD_HTML = """async () => {
   for (const item of await navigator.clipboard.read())
     if (item.types.includes('text/html')) return await (await item.getType('text/html')).text();
@@ -35,9 +44,7 @@ CLIPBOARD_HTML = """async () => {
 def test_the_walk_through_the_sentences_to_check_stays_in_view(
     reversed_site, viewport, scheme, name
 ):
-    page = open_page(reversed_site, viewport, scheme)
-    page.click("#kh-example")
-    wait_done(page)
+    page = example(reversed_site, viewport, scheme)
     page.click("#kh-check .kh-next")
     page.evaluate(SETTLED)
     bar = page.locator("#kh-walk")
@@ -66,9 +73,7 @@ def test_the_walk_through_the_sentences_to_check_stays_in_view(
 
 @pytest.mark.parametrize("scheme", ["dark"])
 def test_a_copy_keeps_the_warnings_and_says_where_it_came_from(reversed_site, scheme):
-    page = open_page(reversed_site, DESKTOP, scheme)
-    page.click("#kh-example")
-    wait_done(page)
+    page = example(reversed_site, DESKTOP, scheme)
     page.click('[data-copy="both"]')
     page.wait_for_function("() => document.querySelector('[data-copy=both]').textContent"
                            " === 'Copied'")  # fmt: skip
@@ -123,9 +128,7 @@ CONTRAST = """sel => {
 def test_the_check_list_and_the_status_link_keep_their_contrast(reversed_site, scheme):
     """WCAG AA (4.5:1) measured on the elements a reader of a marked article reads first:
     the check list's heading and reasons, the status line's link, the reasons in words."""
-    page = open_page(reversed_site, DESKTOP, scheme)
-    page.click("#kh-example")
-    wait_done(page)
+    page = example(reversed_site, DESKTOP, scheme)
     read_first = (
         "#kh-check h3",
         "#kh-check .kh-check-list li",
@@ -147,9 +150,7 @@ def test_a_result_is_kept_at_its_address(reversed_site):
     from test_browser import open_wordings
 
     browser, server, *_ = reversed_site
-    page = open_page(reversed_site)
-    page.click("#kh-example")
-    wait_done(page)
+    page = example(reversed_site)
     page.wait_for_function("() => new URL(location.href).searchParams.get('r')")
     address = page.url
     result_id = page.evaluate("new URL(location.href).searchParams.get('r')")
@@ -205,9 +206,7 @@ def test_a_result_is_kept_at_its_address(reversed_site):
 def test_a_phones_first_screen_shows_the_news(reversed_site, scheme):
     """At 390x844, once the result is shown: the English headline (no dateline), the count
     to check and the first key point are on the first screen; the intro has folded."""
-    page = open_page(reversed_site, PHONE, scheme)
-    page.click("#kh-example")
-    wait_done(page)
+    page = example(reversed_site, PHONE, scheme)
     page.evaluate("window.scrollTo(0, 0)")
     page.evaluate(SETTLED)
     headline = page.inner_text("#kh-results .kh-headline")

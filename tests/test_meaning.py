@@ -251,23 +251,30 @@ def test_one_arabic_name_written_two_ways_is_found_and_lookalikes_are_not():
     assert found == {"arabic": "كيري", "used": "Kerry", "variants": {"Kerri": [2], "Kerry": [0, 1]}}
 
 
-def test_a_name_written_otherwise_in_one_sentence_is_marked_with_both_renderings(
-    replicas, tmp_path
-):
+def _brussels_third_as(replicas, tmp_path, old: str, new: str):
+    """The example through the pipeline, its memory holding the team's English with `old`
+    replaced by `new` in sentence 3 ("Kerry added that the conference was not concerned...")."""
     from khulasa.eval.coverage_set import references
     from khulasa.models.factory import build_pipeline
     from khulasa.models.options import ModelOptions
     from khulasa.models.text import normalize
-    from khulasa.serve.web.render import render_results
 
     text = (ROOT / "eval" / "data" / "brussels_ar.txt").read_text(encoding="utf-8")
     lines = (ROOT / "eval" / "data" / "brussels.sent.ar").read_text("utf-8").splitlines()
     refs = references()
-    third = normalize(lines[2])  # "Kerry added that the conference was not concerned ..."
-    refs[third] = refs[third].replace("Kerry", "Kerri")
+    third = normalize(lines[2])
+    refs[third] = refs[third].replace(old, new)
     models = ModelOptions(translator=str(replicas["opus-mt"]), summarizer="extractive")
     memory = reference_memory(models, tmp_path / "m.sqlite", [text], refs, -0.3)
-    doc = build_pipeline(models.with_(memory=memory)).process(text)
+    return build_pipeline(models.with_(memory=memory)).process(text)
+
+
+def test_a_name_written_otherwise_in_one_sentence_is_marked_with_both_renderings(
+    replicas, tmp_path
+):
+    from khulasa.serve.web.render import render_results
+
+    doc = _brussels_third_as(replicas, tmp_path, "Kerry", "Kerri")
     flagged = [s.index for s in doc.segments if checks.NAME_MISMATCH in s.flags]
     assert flagged == [2]
     [name] = doc.meta["names"]
@@ -304,20 +311,9 @@ def test_a_name_the_english_leaves_out_is_flagged_where_the_article_renders_it()
 
 
 def test_a_left_out_name_through_the_pipeline_is_marked_with_its_rendering(replicas, tmp_path):
-    from khulasa.eval.coverage_set import references
-    from khulasa.models.factory import build_pipeline
-    from khulasa.models.options import ModelOptions
-    from khulasa.models.text import normalize
     from khulasa.serve.web.render import render_results
 
-    text = (ROOT / "eval" / "data" / "brussels_ar.txt").read_text(encoding="utf-8")
-    lines = (ROOT / "eval" / "data" / "brussels.sent.ar").read_text("utf-8").splitlines()
-    refs = references()
-    third = normalize(lines[2])  # "Kerry added that the conference was not concerned ..."
-    refs[third] = refs[third].replace("Kerry added", "He added")
-    models = ModelOptions(translator=str(replicas["opus-mt"]), summarizer="extractive")
-    memory = reference_memory(models, tmp_path / "m.sqlite", [text], refs, -0.3)
-    doc = build_pipeline(models.with_(memory=memory)).process(text)
+    doc = _brussels_third_as(replicas, tmp_path, "Kerry added", "He added")
     assert [s.index for s in doc.segments if checks.NAME_MISMATCH in s.flags] == [2]
     [name] = doc.meta["names"]
     assert name["arabic"] == "كيري" and name["missing"] == [2]

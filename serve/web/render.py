@@ -155,8 +155,9 @@ def _card(doc: Document, waiting: str) -> dict:
         # What each copy button puts on the clipboard: plain text and HTML, both with the
         # sentence numbers, markers, reasons and where the article came from.
         "copies": [
-            {"what": what, "plain": plain_text(doc, what), "parts": parts(doc, what)}
+            {"what": what, "plain": plain_text(copy), "parts": copy}
             for what in WHAT
+            for copy in [parts(doc, what)]
         ]
         if doc.complete
         else [],
