@@ -350,6 +350,17 @@ def run(
 
 def _add_options(parser: argparse.ArgumentParser) -> None:
     from ..models.presets import names
+    from .bench_load import add_options as add_load_options
+
+    parser.add_argument(
+        "what",
+        nargs="?",
+        choices=["paths", "load"],
+        default="paths",
+        help="paths: the translation paths on one article (default); load: many readers at "
+        "once against a server it starts, per engine (khulasa bench load --help)",
+    )
+    add_load_options(parser)
 
     parser.add_argument(
         "--translator",
@@ -398,6 +409,10 @@ def register(sub) -> None:
 
 
 def _run_args(args: argparse.Namespace) -> int:
+    if args.what == "load":
+        from .bench_load import run_args
+
+        return run_args(args)
     if args.e2e:  # child mode: one pairing end to end, in its own process
         print(json.dumps(end_to_end(args.e2e, args.runs, args.replica_root, args.size)))
         return 0

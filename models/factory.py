@@ -112,17 +112,27 @@ def build_pipeline(
     summary: bool = True,
     mark_memory: bool = True,
     located: Located | None = None,
+    make=None,
 ) -> Pipeline:
     """Both models, located first (so a missing one fails before any load), then loaded.
-    `located`: what `locate` already found, so nothing is looked up twice."""
+    `located`: what `locate` already found, so nothing is looked up twice. `make(kind,
+    options, located)`: the models from elsewhere (serve --engine ray's deployments); the
+    sentence memory is still applied here."""
     located = located or locate(options, summary)
-    translator = build_translator(options, located)
+    if make is not None and summary and options.summarizer in NO_WEIGHTS:
+        make_summarizer = build_summarizer  # extractive or none: nothing to deploy
+    elif make is not None:
+        make_summarizer = lambda o, loc: make("summarizer", o, loc)  # noqa: E731
+    else:
+        make_summarizer = build_summarizer
+    translator = (make("translator", options, located) if make else
+                  build_translator(options, located))  # fmt: skip
     memory, warning = open_memory(options.memory) if options.memory else (None, None)
     if memory is not None:
         from .memory import MemoryTranslator
 
         translator = MemoryTranslator(translator, memory)
-    summarizer = build_summarizer(options, located) if summary else None
+    summarizer = make_summarizer(options, located) if summary else None
     return Pipeline(
         translator,
         summarizer,

@@ -25,7 +25,7 @@ from . import admin_cli, check_cli, digest_cli
 from .admission import check_text
 from .batch import cli as batch_cli
 from .batch.inputs import add_reading_arguments, reading_from_args
-from .service import ServeOptions, check_port_free, public_name
+from .service import ENGINES, ServeOptions, check_port_free, public_name
 
 COMMANDS = "khulasa.commands"  # the entry-point group of commands other packages add
 
@@ -262,6 +262,12 @@ SERVE_NUMBERS = [
      "colleague with the link shows it again); 0 keeps none"),
     ("digest_docs", "N", "coverage digest (page and REST): most documents in one digest"),
     ("digest_chars", "N", "coverage digest: most characters of all its documents"),
+    ("batch_window", "MS", "batching across readers: how long a model round waits for other "
+     "jobs' sentences to join its batches; 0 runs each job's batches alone"),
+    ("ray_replicas", "N", "--engine ray: replicas of each deployment (the least, with "
+     "autoscaling)"),
+    ("ray_max_replicas", "N", "--engine ray: autoscale each deployment up to N replicas; 0 "
+     "keeps --ray-replicas"),
 ]  # fmt: skip
 
 
@@ -286,6 +292,27 @@ def register_serve(sub) -> None:
             metavar=metavar,
             help=f"{text} (default: {defaults[name]})",
         )
+    se.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=defaults["engine"],
+        help="where the models run: local (this process; default) or ray (Ray Serve "
+        "deployments Translator and Summarizer; pip install -e '.[serve]')",
+    )
+    se.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="--engine ray: the Ray cluster to use (e.g. ray://head:10001, or auto); default: "
+        "a local Ray instance started for this server",
+    )
+    se.add_argument(
+        "--limits-storage",
+        default=defaults["limits_storage"],
+        metavar="URL",
+        help="where the request rate and wrong-key lockouts are counted: memory:// (this "
+        "process; default) or redis://HOST:PORT (shared by every front process)",
+    )
     se.add_argument(
         "--api-keys",
         type=Path,
@@ -399,8 +426,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         suggestions=args.suggestions is not None,
         suggestions_open=args.suggestions == "open",
         read=reading_from_args(args)[0],
+        batch_window=args.batch_window,
+        engine=args.engine,
+        ray_address=args.ray_address,
+        ray_replicas=args.ray_replicas,
+        ray_max_replicas=args.ray_max_replicas,
+        limits_storage=args.limits_storage,
     )
     check_port_free(options.host, options.port)
+    if options.limits_storage != "memory://":  # an unreachable Redis fails here, with the fix
+        from .limits import Limits
+
+        Limits(options.limits_storage)
     locate(options.models)  # a missing model fails here, before gradio's seconds of imports
     from .launch import launch
 

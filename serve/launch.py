@@ -17,6 +17,7 @@ from ..models.errors import InputError
 from .connections import BACKLOG, IDLE_SECONDS, guarded_protocol, raise_descriptor_limit
 from .doors import DoorGuard
 from .limits import Gate, Guard
+from .metrics import CountRequests, Metrics
 from .rest.routes import build_router
 from .results import Results
 from .service import Downloads, ModelPool, ServeOptions
@@ -47,6 +48,7 @@ class Server:
         if self.http is not None and self.http.thread.is_alive():
             self.http.close()  # in case the page's close stopped short of it
         self.downloads.close()
+        self.pool.close()
 
 
 class HttpServer:
@@ -108,6 +110,7 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
     pool = pool or ModelPool(options)
     gate = Gate(options.concurrency, options.queue_size)
     guard = Guard(options)
+    gate.metrics = pool.metrics = Metrics(gate, pool.shared_fronts)
     downloads = Downloads(options.keep_downloads)
     results = Results(downloads.root, options.keep_results)
     downloads.also.append(results.sweep)
@@ -125,6 +128,7 @@ def launch(options: ServeOptions, pool: ModelPool | None = None, block: bool = T
         max_files=options.digest_docs,
         allow_urls=options.allow_urls,
     )
+    app.add_middleware(CountRequests, metrics=gate.metrics)  # outermost: every answer counted
     app.include_router(build_router(options, pool, gate, guard, downloads.root))
     # The page's Arabic face, shipped with the package (no font from the network).
     app.mount("/khulasa-static/fonts", StaticFiles(directory=STATIC / "fonts"), "khulasa-fonts")

@@ -18,7 +18,7 @@ from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from ..models.errors import KhulasaError
+from ..models.errors import KhulasaError, OptionError
 
 if TYPE_CHECKING:
     from .service import ServeOptions
@@ -49,9 +49,28 @@ class Gate:
         self._slots = threading.BoundedSemaphore(concurrency)
         self._lock = threading.Lock()
         self._jobs = 0  # jobs running or waiting, every door together
+        self._running = 0  # jobs holding a slot
+        self.metrics = None  # the server's figures (metrics.Metrics), when it keeps them
 
     def load(self) -> int:
         return self._jobs
+
+    def running(self) -> int:
+        return self._running
+
+    def finished(self, door: str, doc, seconds: float) -> None:
+        """A document done at `door` in `seconds` (counted in /metrics)."""
+        if self.metrics is not None:
+            self.metrics.finished(door, doc, seconds)
+
+    def first_sentence(self, door: str, seconds: float) -> None:
+        if self.metrics is not None:
+            self.metrics.first_sentence.labels(door).observe(seconds)
+
+    def refused(self, code: str | None) -> None:
+        """An input refused or unreadable, by its code (counted in /metrics)."""
+        if self.metrics is not None:
+            self.metrics.refused(code)
 
     def full(self) -> bool:
         return self.load() >= self.concurrency + self.queue_size
@@ -72,9 +91,13 @@ class Gate:
             self._jobs += 1
         try:
             self._slots.acquire()
+            with self._lock:
+                self._running += 1
             try:
                 yield
             finally:
+                with self._lock:
+                    self._running -= 1
                 self._slots.release()
         finally:
             with self._lock:
@@ -96,7 +119,20 @@ class Limits:
     expire by themselves."""
 
     def __init__(self, storage: str = "memory://"):
-        self.storage = storage_from_string(storage)
+        try:
+            self.storage = storage_from_string(storage)
+        except Exception as exc:  # a scheme limits does not know, or a client not installed
+            raise OptionError(
+                f"--limits-storage {storage!r}: {exc}. Fix: memory:// (this process only) or "
+                "redis://HOST:PORT (shared by every front process; pip install redis)."
+            ) from None
+        if storage.startswith(("redis://", "rediss://", "redis+unix://")):
+            try:
+                self.storage.check() or _unreachable(storage)
+            except OptionError:
+                raise
+            except Exception:
+                _unreachable(storage)
         self.window = MovingWindowRateLimiter(self.storage)
 
     def hit(self, item: RateLimitItem, *key: str) -> bool:
@@ -109,6 +145,13 @@ class Limits:
         """Whole seconds until `key` may be counted again under `item` (at least 1)."""
         reset = self.window.get_window_stats(item, *key).reset_time
         return max(1, math.ceil(reset - time.time()))
+
+
+def _unreachable(storage: str):
+    raise OptionError(
+        f"--limits-storage {storage}: no Redis server answers there. Fix: start it "
+        "(redis-server), or check the address."
+    )
 
 
 class RateLimiter:
@@ -143,7 +186,7 @@ class Guard:
 
     def __init__(self, options: ServeOptions, limits: Limits | None = None):
         self.keys = options.api_keys
-        self.limits = limits or Limits()
+        self.limits = limits or Limits(options.limits_storage)
         self.limiter = RateLimiter(options.req_limit, "request", self.limits)
         self.uploads = RateLimiter(UPLOADS_PER_MINUTE, "upload", self.limits)
         self.suggestions = RateLimiter(SUGGESTIONS_PER_HOUR, "suggestion", self.limits, 60)

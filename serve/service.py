@@ -36,6 +36,7 @@ log = logging.getLogger("khulasa.serve")
 EXAMPLE = Path(__file__).resolve().parent / "examples" / "brussels_ar.txt"
 SWEEP_EVERY = 60.0  # seconds between sweeps of expired downloads, at most
 SOURCES = ("ar", "en", "auto")  # what a REST client may say its text is
+ENGINES = ("local", "ray")  # where `serve` runs the models
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 7860
     max_chars: int = 20_000  # one page input
-    concurrency: int = 1  # model jobs at once, all doors together
+    concurrency: int = 8  # model jobs at once, all doors together (their sentences share batches)
     queue_size: int = 16  # model jobs waiting, all doors together
     summary_sentences: int = 3
     char_limit: int = 20_000  # REST: characters in one request's q
@@ -66,6 +67,12 @@ class ServeOptions:
     allow_loopback_urls: bool = False  # tests only: the project's loopback servers
     replicas: bool = False  # the models are replicas with random weights: the page says so
     read: ReadBudget = field(default_factory=ReadBudget)  # each file or link read
+    batch_window: int = 10  # ms a shared model round waits for other jobs' sentences; 0: none
+    engine: str = "local"  # where the models run: this process, or Ray Serve deployments
+    ray_address: str | None = None  # a Ray cluster (ray://HOST:10001 or auto); None: local
+    ray_replicas: int = 1  # replicas of each deployment (the least, with autoscaling)
+    ray_max_replicas: int = 0  # autoscaling up to this many replicas; 0: a fixed count
+    limits_storage: str = "memory://"  # the request rate and lockouts: this process or Redis
 
     @property
     def fetch_policy(self) -> FetchPolicy:
@@ -86,7 +93,15 @@ class ServeOptions:
             "digest_chars",
         ):
             check_positive(f"--{name.replace('_', '-')}", getattr(self, name), False)
-        for name in ("alternatives_limit", "req_limit", "keep_results"):
+        if self.engine not in ENGINES:
+            raise OptionError(f"--engine must be one of {', '.join(ENGINES)}, not {self.engine!r}.")
+        check_positive("--ray-replicas", self.ray_replicas, False)
+        if self.ray_max_replicas and self.ray_max_replicas < self.ray_replicas:
+            raise OptionError(
+                f"--ray-max-replicas ({self.ray_max_replicas}) is below --ray-replicas "
+                f"({self.ray_replicas}). Fix: raise it, or 0 for a fixed count."
+            )
+        for name in ("alternatives_limit", "req_limit", "keep_results", "batch_window"):
             if getattr(self, name) < 0:
                 raise OptionError(f"--{name.replace('_', '-')} must be 0 or more.")
         if self.suggestions and not self.models.memory:
@@ -158,11 +173,15 @@ class ModelPool:
     """The loaded pipelines. The server's own pair is located and loaded (or fails, with the
     fix) before the page is served; presets picked on the page load on first use, once."""
 
-    def __init__(self, options: ServeOptions):
+    def __init__(self, options: ServeOptions, setup=None):
         self.options = options
         self.models = options.models
+        # setup(pipeline or model) -> it, applied to what is built (the load bench's forced
+        # lengths; in Ray replicas too)
+        self.setup = setup
         self._pipelines: dict[tuple, Pipeline] = {}  # one per choice: located and built once
         self._lock = threading.Lock()
+        self.metrics = None  # the server's figures (metrics.Metrics), set by launch
         self.default = self.get(None, None, None)  # located first: a missing model fails fast
 
     def own(self, kind: str) -> str:
@@ -198,8 +217,42 @@ class ModelPool:
                 options = self.models.with_(
                     translator=translator, summarizer=summarizer, beams=beams
                 )
-                self._pipelines[key] = build_pipeline(options, mark_memory=False)
+                self._pipelines[key] = self._build(options)
             return self._pipelines[key]
+
+    def _build(self, options: ModelOptions) -> Pipeline:
+        """A pipeline on this server's engine: the models in this process, their batches
+        shared by every job running at once (--batch-window), or Ray Serve deployments."""
+        if self.options.engine == "ray":
+            from .ray_tier import ray_pipeline
+
+            pipeline = ray_pipeline(options, self.options, self.setup)
+        else:
+            pipeline = build_pipeline(options, mark_memory=False)
+            if self.options.batch_window > 0:
+                from ..models.batching import shared
+
+                pipeline = shared(pipeline, self.options.batch_window / 1000)
+        return self.setup(pipeline) if self.setup else pipeline
+
+    def close(self) -> None:
+        """Stop what the pool started elsewhere (Ray Serve deployments)."""
+        if self.options.engine == "ray":
+            from .ray_tier import shutdown
+
+            shutdown()
+
+    def shared_fronts(self) -> list:
+        """The shared-batch fronts of the loaded pipelines (their rounds go to /metrics)."""
+        with self._lock:
+            pipelines = list(self._pipelines.values())
+        fronts = []
+        for p in pipelines:
+            t = p.translator
+            for front in (getattr(t, "inner", None), t, p.summarizer):
+                if hasattr(front, "mixed") and front not in fronts:
+                    fronts.append(front)
+        return fronts
 
 
 def public_name(spec: str) -> str:
@@ -273,6 +326,9 @@ def translate_texts(
         return english, alts
     pipeline = pool.get(None, "none", None)
     docs = pipeline.process_many([texts[i] for i in todo], summary=False, alternatives=alternatives)
+    if pool.metrics is not None:
+        done = [d for d in docs if not isinstance(d, KhulasaError)]
+        pool.metrics.sentences.inc(sum(len(d.segments) for d in done))
     for i, doc in zip(todo, docs, strict=True):
         if isinstance(doc, KhulasaError):
             english[i] = ""

@@ -92,6 +92,42 @@ def cli_env(tmp_path) -> dict[str, str]:
     return env
 
 
+def arabic_lines() -> list[str]:
+    """Every Arabic sentence the eval sets hold (the sample's, the trust and negation sets')."""
+    from khulasa.eval.replicas import DATA_DIR
+
+    names = ("brussels", "trust", "negation")
+    texts = [(DATA_DIR / f"{n}.sent.ar").read_text("utf-8") for n in names]
+    return [line for text in texts for line in text.splitlines() if line.strip()]
+
+
+def assert_own_english(got: list[str], alone: list[str]) -> int:
+    """Each sentence's English is its own. `alone`: the English each sentence gets alone
+    (random words from a replica). `got[i]` is `alone[i]`, or shares at least half its
+    character trigrams with it and is no other sentence's English: a sentence mixed into
+    another reader's result would be another's, whole. (Random words that run to the length
+    cap can end otherwise in another batch, on either backend: batches change the float
+    sums, and random weights have near-ties.) Most must be equal; returns how many are."""
+
+    from collections import Counter
+
+    def grams(text: str) -> set:
+        return {text[k : k + 3] for k in range(max(1, len(text) - 2))}
+
+    counts = Counter(alone)
+    known = {a for a, c in counts.items() if c == 1}  # an English only one sentence gets
+    for i, english in enumerate(got):
+        if english == alone[i]:
+            continue
+        mine, own = grams(english), grams(alone[i])
+        assert len(mine & own) >= 0.5 * len(mine | own), (i, english, alone[i])
+        assert english not in known, (i, "another sentence's English", english)
+    # (An English many sentences get alone cannot tell whose it is: random words repeat.)
+    same = sum(a == b for a, b in zip(got, alone, strict=True))
+    assert same >= 0.7 * len(got), f"only {same} of {len(got)} equal"
+    return same
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -26,6 +27,7 @@ from ...models.reading.bounded import Cancelled
 from ...models.text import check_unicode, detect_language
 from ..admission import check_text
 from ..limits import Busy, Gate, Guard, Refused
+from ..metrics import CONTENT_TYPE
 from ..service import SOURCES, ModelPool, ServeOptions, public_name, translate_texts
 from ..suggest import DISABLED, suggest
 from . import spec
@@ -208,6 +210,7 @@ class Rest:
             log.warning("model unavailable: %s", exc)
             return reply({"error": "That model is not available on this server"}, 400)
         except KhulasaError as exc:  # LibreTranslate's shape, and the one way in's code
+            self.gate.refused(exc.code)
             return reply({"error": str(exc), "code": exc.code}, 400)
         except ClientDisconnect:
             log.info("client %s went away before its request was read", request.client)
@@ -303,9 +306,13 @@ class Rest:
         check_text(text, self.options.char_limit, force=english, where="q",
                    fix_arabic="Send source en to summarise English text.")  # fmt: skip
 
+        started = time.perf_counter()
+
         def run() -> dict:
             pipeline = self.pool.get(None, summarizer, None)
             doc = pipeline.summarize_english(text) if english else pipeline.process(text)
+            if not english:
+                self.gate.finished("summarize", doc, time.perf_counter() - started)
             return {
                 "translatedText": doc.translation,
                 "source": source,
@@ -433,6 +440,23 @@ def build_router(
                 "backend": pool.default.translator.backend,
             }
         )
+
+    @router.get("/metrics", summary="The server's figures, in Prometheus' text format")
+    async def metrics(request: Request) -> Response:
+        if guard.keys is not None:
+            bearer = request.headers.get("authorization", "")
+            key = bearer[7:].strip() if bearer.lower().startswith("bearer ") else None
+            client = request.client.host if request.client else "unknown"
+            try:
+                guard.check_key(client, key or request.query_params.get("api_key"))
+            except Refused as exc:
+                response = reply({"error": str(exc)}, exc.status)
+                if exc.retry_after:
+                    response.headers["Retry-After"] = str(exc.retry_after)
+                return response
+        if gate.metrics is None:
+            return reply({"error": "This server keeps no metrics"}, 404)
+        return Response(gate.metrics.text(), media_type=CONTENT_TYPE)
 
     @router.get("/spec", include_in_schema=False)  # where LibreTranslate serves its spec
     async def openapi() -> Response:

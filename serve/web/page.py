@@ -56,13 +56,16 @@ def lone_link(text: str | None) -> str:
 
 
 @contextmanager
-def page_errors():
-    """For the page API: every failure as a gr.Error with the reader's message."""
+def page_errors(gate=None):
+    """For the page API: every failure as a gr.Error with the reader's message (its code
+    counted by `gate`'s figures)."""
     try:
         yield
     except gr.Error:
         raise
     except Exception as exc:
+        if gate is not None:
+            gate.refused(getattr(exc, "code", None))
         raise gr.Error(reader_message(exc)) from None
 
 
@@ -213,8 +216,11 @@ class Page:
                     if pipeline.summarizer
                     else "No summariser was chosen (Options)."
                 )
-                doc = None
+                doc, first = None, False
                 for doc in pipeline.stream(text, summary_sentences=int(sentences or 0) or None):
+                    if not first and any(s.english for s in doc.segments):
+                        first = True
+                        self.gate.first_sentence("page", time.perf_counter() - started)
                     stage = (
                         "Summarising…" if doc.complete and pipeline.summarizer else "Translating…"
                     )
@@ -222,8 +228,10 @@ class Page:
                     yield _view(status, render_results(doc, waiting), editing=False, busy=True)
             if about:
                 doc.meta["source"] = about
+            self.gate.finished("page", doc, time.perf_counter() - started)
             files = self.write_downloads(doc)
         except Exception as exc:
+            self.gate.refused(getattr(exc, "code", None))
             yield _view(render_error(reader_message(exc)), "", editing=True)
             return
         models = (translator, summarizer, int(beams or 0))
@@ -290,7 +298,8 @@ class Page:
     ) -> dict:
         """Translate and summarise an Arabic document (or the article at `url`, on a server
         started with --allow-urls); returns the Document JSON."""
-        with page_errors():
+        started = time.perf_counter()
+        with page_errors(self.gate):
             self.admit(request)
             reads = self.source_of(text, None, url) != "text"
             if not reads:  # pasted text is checked before any wait
@@ -303,6 +312,7 @@ class Page:
                 pipeline = self.pool.get(translator, summarizer, int(beams or 0))
                 sentences = int(summary_sentences or 0) or None
                 doc = pipeline.process(text, summary_sentences=sentences)
+            self.gate.finished("page_api", doc, time.perf_counter() - started)
             if about:
                 doc.meta["source"] = about
             return doc.to_dict()
