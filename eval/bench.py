@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -29,44 +28,23 @@ from pathlib import Path
 
 from ..models.env import versions
 from .replicas import DATA_DIR as DATA
-from .replicas import SIZES, arabic_text, build_replica
+from .replicas import (  # noqa: F401 (forced_length, replica: the benchmarks' own, here too)
+    SIZES,
+    SUMMARY_TOKENS,
+    arabic_text,
+    build_replica,
+    forced_length,
+    replica,
+    say,
+)
 
 DEMO_TRUNCATION = 512
-SUMMARY_TOKENS = 80  # forced summary length: a typical distilbart-cnn summary
 # Pairings timed end to end: (translator preset, summariser preset, beams). Not model
 # presets themselves; each names two of them.
 PAIRINGS = {
     "quality": ("opus-mt-tc-big", "distilbart-cnn", 4),
     "fast": ("opus-mt", "extractive", 4),
 }
-
-
-def forced_length(source_tokens: int, limit: int) -> int:
-    """A sequence cap (decoder start + tokens + end) that makes a replica write exactly
-    ceil(1.25 x source tokens) tokens: random weights never stop on their own."""
-    return min(limit, math.ceil(1.25 * source_tokens) + 2)
-
-
-def replica(preset: str, root: Path | None = None, size: str = "full") -> Path:
-    """The `size` replica of `preset` (tiny: the smoke test's, timings meaningless), built
-    once and cached."""
-    from ..models.env import khulasa_home
-
-    path = (root or khulasa_home() / "replicas") / f"{preset}-{size}"
-    if not (path / "config.json").is_file():
-        say(
-            f"building the {size} replica of {preset} into {path} (once; full size on 2 cores: "
-            f"about 10 s for opus-mt, 18 s for opus-mt-tc-big, longer for the larger models)"
-        )
-        started = time.perf_counter()
-        build_replica(preset, path, size=size)
-        say(f"built in {time.perf_counter() - started:.0f} s")
-    return path
-
-
-def say(message: str) -> None:
-    """Progress, on standard error (standard output is the result)."""
-    print(f"khulasa bench: {message}", file=sys.stderr, flush=True)
 
 
 def median_time(fn, runs: int, label: str | None = None) -> float:

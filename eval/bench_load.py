@@ -33,8 +33,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .bench import SUMMARY_TOKENS, forced_length, replica, say
-from .replicas import DATA_DIR
+from .replicas import DATA_DIR, SUMMARY_TOKENS, forced_length, replica, say
 
 ENGINES = {
     "today": ["--concurrency", "1", "--batch-window", "0"],
@@ -111,7 +110,7 @@ def serve_child(argv: list[str]) -> int:
     def run(options):
         return launch(options, ModelPool(options, setup=prepare))
 
-    import khulasa.serve.launch as launch_module
+    from ..serve import launch as launch_module
 
     original = launch_module.launch
     launch_module.launch = run
@@ -175,7 +174,7 @@ def _page_article(client, text: str, models: tuple[str, str]) -> tuple[str, floa
     first = None
     last = None
     try:
-        job = client.submit(text, None, "", *models, 0, 3, api_name="/translate_page")
+        job = client.submit(text, None, "", *models, 0, 3, "", api_name="/translate_page")
         for out in job:
             html = out[1] if isinstance(out, (list, tuple)) and len(out) > 1 else ""
             if first is None and isinstance(html, str) and "kh-seg kh-en" in html:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import random
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -331,3 +334,36 @@ def offline_models(root: Path | None = None) -> tuple[Path, Path]:
             build_replica(preset, folder, size="tiny")
         out.append(folder)
     return out[0], out[1]
+
+
+# The benchmarks' full-size replicas and their forced output lengths (`khulasa bench` and the
+# bench_* modules): random weights never stop on their own, so each writes a fixed length.
+SUMMARY_TOKENS = 80  # forced summary length: a typical distilbart-cnn summary
+
+
+def forced_length(source_tokens: int, limit: int) -> int:
+    """A sequence cap (decoder start + tokens + end) that makes a replica write exactly
+    ceil(1.25 x source tokens) tokens: random weights never stop on their own."""
+    return min(limit, math.ceil(1.25 * source_tokens) + 2)
+
+
+def replica(preset: str, root: Path | None = None, size: str = "full") -> Path:
+    """The `size` replica of `preset` (tiny: the smoke test's, timings meaningless), built
+    once and cached."""
+    from ..models.env import khulasa_home
+
+    path = (root or khulasa_home() / "replicas") / f"{preset}-{size}"
+    if not (path / "config.json").is_file():
+        say(
+            f"building the {size} replica of {preset} into {path} (once; full size on 2 cores: "
+            f"about 10 s for opus-mt, 18 s for opus-mt-tc-big, longer for the larger models)"
+        )
+        started = time.perf_counter()
+        build_replica(preset, path, size=size)
+        say(f"built in {time.perf_counter() - started:.0f} s")
+    return path
+
+
+def say(message: str) -> None:
+    """Progress, on standard error (standard output is the result)."""
+    print(f"khulasa bench: {message}", file=sys.stderr, flush=True)

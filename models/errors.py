@@ -10,6 +10,13 @@ class KhulasaError(Exception):
     code = "error"
 
 
+class Busy(KhulasaError):
+    """Every model slot is taken and the waiting line is full (the server's gate, or the Ray
+    Serve deployments' line)."""
+
+    code = "busy"
+
+
 class ModelNotFound(KhulasaError):
     """A model's weights are not on this machine (or the path given is not a model)."""
 

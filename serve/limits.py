@@ -18,23 +18,19 @@ from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from ..models.errors import KhulasaError, OptionError
+from ..models.errors import Busy, KhulasaError, OptionError
 
 if TYPE_CHECKING:
     from .service import ServeOptions
 
+
+__all__ = ["Busy", "Gate", "Guard", "Limits", "RateLimiter", "Refused"]
 
 WRONG_KEYS = 5  # wrong keys from one address ...
 WRONG_KEY_MINUTES = 10  # ... in this many minutes lock it out (429) until the oldest expires
 UPLOADS_PER_MINUTE = 30  # Gradio's upload route, per address, whatever --req-limit says
 SUGGESTIONS_PER_HOUR = 20  # readers' corrections one address may make in an hour
 PROVEN_KEPT = 10_000  # (address, key) pairs remembered as proven, the oldest forgotten first
-
-
-class Busy(KhulasaError):
-    """Every model slot is taken and the waiting line is full."""
-
-    code = "busy"
 
 
 class Gate:

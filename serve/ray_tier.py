@@ -29,10 +29,9 @@ import time
 from ray import serve
 
 from ..models.document import SummarySentence
-from ..models.errors import KhulasaError, ModelLoadError
+from ..models.errors import Busy, KhulasaError, ModelLoadError
 from ..models.interface import Translation, collect
 from ..models.options import ModelOptions
-from .limits import Busy
 
 log = logging.getLogger("khulasa.serve")
 BATCH = 32  # sentences in one Translator batch, at most
@@ -134,8 +133,9 @@ class RayTranslator:
     """The front's translator: each sentence a request to the `Translator` deployment (all
     sent at once, so its batches fill), answered in reading order; a lost one sent again."""
 
-    def __init__(self, handle, settings: dict, local):
+    def __init__(self, handle, settings: dict, local, window: float = 0.01):
         self.handle = handle
+        self.window = window  # the deployment's batch wait
         self._settings = settings
         self.local = local  # the tokenizer side of the translator (no weights): pieces
         self.backend = settings.get("backend", "ray")
@@ -161,7 +161,12 @@ class RayTranslator:
 
     def translate_iter(self, texts, n: int = 1, first_batch=None, retry: bool = False):
         sends = [_Resend(self._send(t, n, retry)) for t in texts]
-        for send in sends:  # all at once: the deployment's batches fill
+        heads = min(first_batch or 0, len(sends))
+        for send in sends[:heads]:  # a watched stream's first sentences: a batch of their own
+            send.first = send.send()
+        if heads:
+            time.sleep(2 * self.window)  # past the batch's wait: the rest is another batch
+        for send in sends[heads:]:  # then all at once: the deployment's batches fill
             send.first = send.send()
         for i, send in enumerate(sends):
             hypotheses, scores = _answer(send, "a sentence")
@@ -244,6 +249,7 @@ def ray_pipeline(options: ModelOptions, serve_options, setup=None):
     from ..models.translate import TorchTranslator
 
     located = locate(options)  # a missing model fails here, before Ray starts
+    window = serve_options.batch_window / 1000 or 0.01
     queued = max(1, serve_options.queue_size + serve_options.concurrency) * QUEUED_PER_JOB
     common = dict(ray_actor_options={"num_cpus": 1}, max_queued_requests=queued,
                   max_ongoing_requests=2 * BATCH, **_scaling(serve_options))  # fmt: skip
@@ -251,7 +257,7 @@ def ray_pipeline(options: ModelOptions, serve_options, setup=None):
         _start_ray(serve_options)
         try:
             translator_app = TranslatorReplica.options(**common).bind(
-                options.with_(summarizer="none"), serve_options.batch_window / 1000 or 0.01, setup
+                options.with_(summarizer="none"), window, setup
             )
             t_handle = serve.run(translator_app, name=_app_name("translator", options),
                                  route_prefix=None)  # fmt: skip
@@ -272,7 +278,7 @@ def ray_pipeline(options: ModelOptions, serve_options, setup=None):
 
     def make(kind, model_options, _located):
         if kind == "translator":
-            return RayTranslator(t_handle, t_settings, local)
+            return RayTranslator(t_handle, t_settings, local, window)
         return RaySummarizer(s_handle, s_settings) if s_handle is not None else None
 
     return build_pipeline(options, mark_memory=False, located=located, make=make)

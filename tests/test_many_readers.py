@@ -218,7 +218,7 @@ def test_an_unreachable_limits_storage_is_refused_with_the_fix(cli_env):
 def test_bench_load_emits_its_json(cli_env):
     done = subprocess.run(
         [sys.executable, "-m", "khulasa.serve", "bench", "load", "--size", "tiny",
-         "--readers", "2", "--seconds", "2", "--engines", "batched", "--json"],
+         "--readers", "2", "--seconds", "1", "--engines", "batched", "--json"],
         capture_output=True, text=True, env=cli_env, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

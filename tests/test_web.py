@@ -20,7 +20,7 @@ XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 @pytest.fixture(scope="module")
 def options(replicas):
-    return serve_options(replicas, queue_size=1, backend="torch")
+    return serve_options(replicas, concurrency=1, queue_size=1, backend="torch")
 
 
 def page_handler(options, pool=None):
