@@ -232,6 +232,13 @@ def _add_tasks(parser: argparse.ArgumentParser) -> None:
     tu.add_argument("--json", action="store_true", help="print the result as JSON")
     tu.set_defaults(run=lambda args: _report(args, cmd_trust))
 
+    gl = sub.add_parser(
+        "glossary",
+        help="pinned spellings applied, on the team's references with planted n-best lists",
+    )
+    gl.add_argument("--json", action="store_true", help="print the result as JSON")
+    gl.set_defaults(run=lambda args: _report(args, cmd_glossary))
+
     se = sub.add_parser("sets", help="known evaluation sets; --verify checks a file")
     se.add_argument(
         "--verify",
@@ -241,6 +248,12 @@ def _add_tasks(parser: argparse.ArgumentParser) -> None:
     )
     se.add_argument("--json", action="store_true", help="print the result as JSON")
     se.set_defaults(run=lambda args: _report(args, cmd_sets))
+
+
+def cmd_glossary(args: argparse.Namespace) -> dict:
+    from .glossary import run
+
+    return run()
 
 
 def register(sub) -> None:

@@ -24,6 +24,7 @@ QUOTE_MISMATCH = "quote_mismatch"
 NEGATION_MISMATCH = "negation_mismatch"
 NAME_MISMATCH = "name_mismatch"  # a document's check (models/names.py), not a pair's
 RETRIED = "retried"
+GLOSSARY_NOT_APPLIED = "glossary_not_applied"  # a pinned spelling that could not be used
 # Summary sentence flags
 UNSUPPORTED_NUMBER = "unsupported_number"
 UNSUPPORTED_NAME = "unsupported_name"
@@ -40,6 +41,9 @@ EXPLANATIONS = {
     REPETITION: "The English repeats itself, a sign that the model looped.",
     LENGTH_RATIO: "The English is far shorter or longer than the Arabic: part may be missing.",
     QUOTE_MISMATCH: "The Arabic quotes someone, but the English has no quotation.",
+    GLOSSARY_NOT_APPLIED: "The glossary pins a spelling for a term this sentence holds, but "
+    "none of the model's wordings uses it and the words it wrote for the term could not be "
+    "told: check the term against the Arabic.",
     RETRIED: "Translated a second time after a problem was found; the better try is shown.",
     UNSUPPORTED_NUMBER: "A number in this summary sentence is in none of its source sentences.",
     UNSUPPORTED_NAME: "A name in this summary sentence appears nowhere in the translation.",
@@ -55,6 +59,7 @@ PLAIN = {
     UNTRANSLATED: "words left in Arabic",
     REPETITION: "the English repeats itself",
     LOW_CONFIDENCE: "the model was unsure",
+    GLOSSARY_NOT_APPLIED: "glossary term not applied",
 }
 WARNINGS = tuple(PLAIN)
 

@@ -11,6 +11,7 @@ SPLIT_AT_LENGTH_LIMIT = "split_at_length_limit"  # translated in pieces, joined 
 FROM_MEMORY = "from_memory"  # answered by the sentence memory, no model call
 NOT_ARABIC = "not_arabic"  # the sentence has no Arabic letter
 VERIFIED = "verified"  # a reader's correction from the sentence memory (POST /suggest)
+FROM_DESK = "from_desk_memory"  # the desk's own translation, imported from its TMX
 OTHER_WORDING = "other_wording"  # another of the model's wordings, chosen by the reader
 # Summary sentence flags
 UNSUPPORTED = "unsupported"  # no source sentence supports it
@@ -27,15 +28,21 @@ class Segment:
     score: float | None = None  # model confidence: mean log-probability per output token
     # Further translations when asked for (REST `alternatives`); never in the JSON.
     alternatives: list[str] = field(default_factory=list, repr=False, compare=False)
+    # Pinned spellings (models/glossary.py): each term the sentence holds and how it was
+    # applied ({"ar", "en", "how"[, "replaced"]}); None for a sentence with no term.
+    glossary: list[dict] | None = None
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "index": self.index,
             "source": self.source,
             "english": self.english,
             "flags": list(self.flags),
             "score": self.score,
         }
+        if self.glossary is not None:
+            out["glossary"] = [dict(g) for g in self.glossary]
+        return out
 
 
 @dataclass

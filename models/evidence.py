@@ -9,6 +9,7 @@ import re
 from .checks import (
     AR_QUOTATION,
     EXPLANATIONS,
+    GLOSSARY_NOT_APPLIED,
     LENGTH_BAND,
     LENGTH_RATIO,
     LOW_CONFIDENCE,
@@ -97,6 +98,15 @@ def reasons(seg, names: list[dict] | None = None) -> list[str]:
     found = evidence(seg.source, seg.english, seg.flags, seg.score)
     if NAME_MISMATCH in seg.flags and (said := name_evidence(seg.index, names)):
         found[NAME_MISMATCH] = said
+    missed = [g for g in seg.glossary or () if g.get("how") == "not_applied"]
+    if missed:
+        found[GLOSSARY_NOT_APPLIED] = (
+            "; ".join(
+                f"The glossary pins «{g['ar']}» as “{g['en']}”; no wording of the model uses it"
+                for g in missed
+            )
+            + "."
+        )
     out = []
     for f in sorted((f for f in seg.flags if f in WARNINGS), key=lambda f: harm([f])):
         out.append(f"{PLAIN[f]}: {found.get(f) or EXPLANATIONS[f]}")

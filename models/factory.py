@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from .errors import ModelNotFound
+from .glossary import read_glossary
 from .loading import ModelRef, find, load_seq2seq, pick_device
 from .options import BACKENDS, ModelOptions, OptionError
 from .pipeline import Pipeline
@@ -139,6 +140,7 @@ def build_pipeline(
         mark_memory=mark_memory,
         memory=memory,
         warnings=[warning] if warning else [],
+        glossary=read_glossary(options.glossary) if options.glossary else None,
     )
 
 

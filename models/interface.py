@@ -27,6 +27,7 @@ class Translation:
     # tokens left out); None where unknown.
     scores: tuple[float | None, ...] = ()
     verified: bool = False  # a reader's correction kept in the sentence memory (/suggest)
+    desk: bool = False  # from the desk's memory (imported TMX): a human translation
 
     @property
     def score(self) -> float | None:

@@ -56,6 +56,9 @@ MIGRATIONS = [
 ]
 
 
+DESK = json.dumps({"desk": True})  # the settings key of entries from a desk's memory (TMX)
+
+
 class SentenceMemory:
     """A SQLite sentence memory, safe for several threads and processes at once (WAL).
 
@@ -275,6 +278,10 @@ class MemoryTranslator:
     ) -> Iterator[list[Translation]]:
         key = self.settings_key(n, retry)
         known = {s: self._decode(v) for s, v in self.memory.get_many(key, texts).items()}
+        if n == 1 and not retry:  # the desk's memory (TMX) for what no reader corrected
+            for s, v in self.memory.get_many(DESK, texts).items():
+                if s not in known or not known[s].verified:
+                    known[s] = self._decode(v)
         found = [replace(known[t], index=i) for i, t in enumerate(texts) if t in known]
         if found:
             yield found
@@ -312,4 +319,5 @@ class MemoryTranslator:
     @staticmethod
     def _decode(value: str) -> Translation:
         data = json.loads(value)
-        return Translation(0, tuple(data["h"]), True, tuple(data["s"]), data.get("v") == 1)
+        return Translation(0, tuple(data["h"]), True, tuple(data["s"]), data.get("v") == 1,
+                           desk=data.get("d") == 1)  # fmt: skip

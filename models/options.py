@@ -92,6 +92,7 @@ class ModelOptions:
     backend: str = "auto"
     compute_type: str | None = None
     memory: Path | None = None
+    glossary: Path | None = None  # pinned spellings (models/glossary.py): CSV, TSV or TBX
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -108,6 +109,13 @@ class ModelOptions:
             )
         if self.memory is not None:
             set_(self, "memory", Path(self.memory).expanduser())
+        if self.glossary is not None:
+            set_(self, "glossary", Path(self.glossary).expanduser())
+            if not self.glossary.is_file():
+                raise OptionError(
+                    f"--glossary {self.glossary}: no such file. Fix: give a CSV or TSV file "
+                    "(the Arabic term, then its English) or a TBX file."
+                )
 
     def with_(self, **changes) -> ModelOptions:
         """A copy with `changes`, checked again."""
@@ -123,15 +131,21 @@ class ModelOptions:
         }
         if hasattr(args, "memory"):
             fields["memory"] = None if getattr(args, "no_memory", False) else args.memory
+        if getattr(args, "glossary", None) is not None:
+            fields["glossary"] = args.glossary
         fields.update(overrides)
         return cls(**fields)
 
 
 def add_arguments(
-    parser: argparse.ArgumentParser, summarizer: bool = True, memory: str | None = None
+    parser: argparse.ArgumentParser,
+    summarizer: bool = True,
+    memory: str | None = None,
+    glossary: bool = False,
 ) -> None:
     """The model options on `parser`. `memory`: None (no memory option), "on" (a default file,
-    --no-memory turns it off) or "off" (no memory unless --memory is given)."""
+    --no-memory turns it off) or "off" (no memory unless --memory is given). `glossary`: the
+    --glossary option."""
     # Over 60 lines for a reason: one argument declaration after another, nothing to factor.
     parser.add_argument(
         "--translator",
@@ -174,6 +188,15 @@ def add_arguments(
         default=None,
         help="ct2 precision (default: int8 on CPU, float16 on CUDA)",
     )
+    if glossary:
+        parser.add_argument(
+            "--glossary",
+            type=Path,
+            default=None,
+            metavar="FILE",
+            help="pinned spellings: a CSV or TSV file (the Arabic term, then its English) or a "
+            "TBX file; every sentence holding a term uses its rendering, or says it could not",
+        )
     if memory == "on":
         group = parser.add_mutually_exclusive_group()
         group.add_argument(

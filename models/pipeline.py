@@ -20,6 +20,7 @@ from .checks import (
     source_warnings,
 )
 from .document import (
+    FROM_DESK,
     FROM_MEMORY,
     MOSTLY_NON_ARABIC,
     NOT_ARABIC,
@@ -31,6 +32,7 @@ from .document import (
 )
 from .env import version, versions
 from .errors import InputError, KhulasaError
+from .glossary import GLOSSARY_APPLIED, NBEST, Glossary, choose, document_renderings, uses
 from .interface import Translation, Translator, joined
 from .names import flag_names
 from .text import (
@@ -78,6 +80,7 @@ class Pipeline:
     memory: object | None = None  # the SentenceMemory in front of the translator, if any
     warnings: list[str] = field(default_factory=list)  # set up with a problem (e.g. memory)
     checks: bool = True  # the trust checks (models/checks.py) and second tries
+    glossary: Glossary | None = None  # pinned spellings (models/glossary.py), unless a call's
 
     def stream(
         self,
@@ -85,6 +88,7 @@ class Pipeline:
         summary: bool = True,
         summary_sentences: int | None = None,
         first_batch: int | None = FIRST_BATCH,
+        glossary: Glossary | None = None,
     ) -> Iterator[Document]:
         """Yield the same Document as it fills: after segmentation, after each translated
         batch, and once more with the summary. The last one yielded is complete.
@@ -99,6 +103,9 @@ class Pipeline:
         if self._retry([doc]):
             doc.meta["timings_ms"]["translate"] = _ms(started)
             yield doc
+        if self._pin([doc], self.glossary if glossary is None else glossary):
+            doc.meta["timings_ms"]["translate"] = _ms(started)
+            yield doc
         if self.checks:
             flag_names(doc)  # a document's check: one name written two ways
         if summary:
@@ -108,11 +115,15 @@ class Pipeline:
         yield doc
 
     def process(
-        self, text: str, summary: bool = True, summary_sentences: int | None = None
+        self,
+        text: str,
+        summary: bool = True,
+        summary_sentences: int | None = None,
+        glossary: Glossary | None = None,
     ) -> Document:
         """Translate (and summarise) `text`; the complete Document. Nobody watches it fill,
         so there is no small first batch (it costs throughput)."""
-        *_, doc = self.stream(text, summary, summary_sentences, first_batch=None)
+        *_, doc = self.stream(text, summary, summary_sentences, None, glossary)
         return doc
 
     def process_many(
@@ -122,6 +133,7 @@ class Pipeline:
         summary_sentences: int | None = None,
         alternatives: int = 0,
         progress: Callable[[int, int], None] | None = None,
+        glossary: Glossary | None = None,
     ) -> list[Document | KhulasaError]:
         """Several documents whose sentences share model batches (length-sorted across
         documents). One result per text, in order: a Document, or the error that stopped it.
@@ -143,6 +155,7 @@ class Pipeline:
             if progress is not None:
                 progress(done, total)
         self._retry(docs)  # the alternatives stay the first try's
+        self._pin(docs, self.glossary if glossary is None else glossary)
         if self.checks:
             for doc in docs:
                 flag_names(doc)
@@ -231,8 +244,9 @@ class Pipeline:
 
         seg.english, seg.score = joined(done, 0)
         seg.alternatives = [joined(done, k)[0] for k in range(1, n)]
-        if all(r.verified for r in done):  # a reader's correction: not the model's to check
-            seg.flags = [f for f in seg.flags if f not in TRUST_FLAGS] + [VERIFIED]
+        if all(r.verified for r in done):  # a person's English: not the model's to check
+            mark = FROM_DESK if all(r.desk for r in done) else VERIFIED
+            seg.flags = [f for f in seg.flags if f not in TRUST_FLAGS] + [mark]
         elif self.checks:
             seg.flags = [f for f in seg.flags if f not in TRUST_FLAGS] + check_pair(
                 seg.source, seg.english, seg.score, self.threshold
@@ -277,6 +291,63 @@ class Pipeline:
                 seg.english, seg.score = trial.english, trial.score
                 seg.flags = [f for f in seg.flags if f not in TRUST_FLAGS] + trial.flags
             seg.flags.append(RETRIED)
+        for doc in docs:
+            doc.meta["trust"] = trust_counts(doc)
+        return True
+
+    def _pin(self, docs: list[Document], glossary: Glossary | None) -> bool:
+        """Pinned spellings on every sentence that holds a glossary term (models/glossary.py):
+        kept when the English uses them, else the best of the model's NBEST wordings that
+        does, else the model's words for the term replaced where the document shows them,
+        else marked. Sentences without a term are not touched. Whether any English changed."""
+        if not glossary:
+            return False
+        todo = []
+        for doc in docs:
+            for seg in doc.segments:
+                terms = glossary.in_sentence(seg.source) if seg.english is not None else []
+                if not terms:
+                    continue
+                if all(uses(seg.english, t.english) for t in terms):
+                    seg.glossary = [{"ar": t.arabic, "en": t.english, "how": "as_translated"}
+                                    for t in terms]  # fmt: skip
+                else:
+                    todo.append((doc, seg, terms))
+        if not todo:
+            return False
+        pieces: list[str] = []  # distinct, as in _translate
+        first: dict[str, int] = {}
+        spans = []
+        for _, seg, _ in todo:
+            span = []
+            for part in self.translator.pieces(seg.source):
+                if part not in first:
+                    first[part] = len(pieces)
+                    pieces.append(part)
+                span.append(first[part])
+            spans.append(span)
+        results: list[Translation | None] = [None] * len(pieces)
+        for batch in self.translator.translate_iter(pieces, NBEST):
+            for result in batch:
+                results[result.index] = result
+        forms = {}
+        for (doc, seg, terms), span in zip(todo, spans, strict=True):
+            if id(doc) not in forms:
+                pairs = [(s.source, s.english or "") for s in doc.segments]
+                forms[id(doc)] = document_renderings(list(glossary.terms), pairs)
+            done = [results[k] for k in span]
+            wordings = [joined(done, k) for k in range(NBEST)]
+            english, score, seg.glossary, flags = choose(
+                terms, (seg.english, seg.score), wordings, forms[id(doc)]
+            )
+            if english != seg.english:
+                seg.english, seg.score = english, score
+                kept = [f for f in seg.flags if f not in TRUST_FLAGS and f != GLOSSARY_APPLIED]
+                checked = (
+                    check_pair(seg.source, english, score, self.threshold) if self.checks else []
+                )
+                seg.flags = kept + checked
+            seg.flags += [f for f in flags if f not in seg.flags]
         for doc in docs:
             doc.meta["trust"] = trust_counts(doc)
         return True

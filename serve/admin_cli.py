@@ -160,3 +160,53 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
             "works, the English is random words)."
         )
     return 0
+
+
+def register_memory(sub) -> None:
+    me = sub.add_parser(
+        "memory", help="the sentence memory in translators' format: export or import TMX"
+    )
+    me.add_argument(
+        "--memory", type=Path, default=None, metavar="PATH",
+        help="the sentence memory (default: the one batch and digest use, "
+        "$KHULASA_HOME/memory.sqlite)",
+    )  # fmt: skip
+    me_sub = me.add_subparsers(dest="memory_command", metavar="ACTION")
+    me_sub.required = True
+    ex = me_sub.add_parser("export", help="every sentence with its English, as TMX 1.4")
+    ex.add_argument("--tmx", type=Path, required=True, metavar="FILE", help="the TMX file to write")
+    ex.set_defaults(run=cmd_memory_export)
+    im = me_sub.add_parser(
+        "import", help="a desk's TMX (Trados, memoQ, OmegaT): used for exact matches from then on"
+    )
+    im.add_argument("file", type=Path, metavar="FILE.tmx", help="the TMX file to read")
+    im.set_defaults(run=cmd_memory_import)
+
+
+def _memory_at(path: Path | None, must_exist: bool):
+    from ..models.env import default_memory_path
+    from ..models.memory import SentenceMemory
+
+    path = path or default_memory_path()
+    if must_exist and not path.is_file():
+        raise OptionError(f"--memory {path}: no such file. Fix: give the memory to export.")
+    return SentenceMemory(path), path
+
+
+def cmd_memory_export(args: argparse.Namespace) -> int:
+    from ..models.tmx import export_tmx
+
+    memory, path = _memory_at(args.memory, must_exist=True)
+    count = export_tmx(memory, args.tmx)
+    print(f"khulasa: {count} sentences from {path} written to {args.tmx} (TMX 1.4, ar to en)")
+    return 0
+
+
+def cmd_memory_import(args: argparse.Namespace) -> int:
+    from ..models.tmx import import_tmx
+
+    memory, path = _memory_at(args.memory, must_exist=False)
+    count = import_tmx(memory, args.file)
+    print(f"khulasa: {count} sentences from {args.file} kept in {path} as the desk's memory; "
+          "an exact match is used from now on, marked as from the desk's memory")  # fmt: skip
+    return 0

@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         digest_cli.register,
         admin_cli.register_corrections,
         admin_cli.register_models,
+        admin_cli.register_memory,
         *(command.load() for command in sorted(entry_points(group=COMMANDS), key=str)),
     ):
         register(sub)
@@ -77,6 +78,9 @@ EXAMPLES = {
     "corrections": "khulasa corrections --memory memory.sqlite list",
     "corrections list": "khulasa corrections --memory memory.sqlite list",
     "corrections undo": "khulasa corrections --memory memory.sqlite undo 3",
+    "memory": "khulasa memory export --tmx desk.tmx",
+    "memory export": "khulasa memory --memory memory.sqlite export --tmx desk.tmx",
+    "memory import": "khulasa memory import desk.tmx",
     "models": "khulasa models list",
     "models list": "khulasa models list",
     "models fetch": "khulasa models fetch opus-mt-tc-big distilbart-cnn",
@@ -88,6 +92,7 @@ EXAMPLES = {
     "eval/data/brussels_summary_en.txt --summarizer extractive",
     "eval trust": "khulasa eval trust --json",
     "eval sets": "khulasa eval sets",
+    "eval glossary": "khulasa eval glossary --json",
 }
 # Flags people reach for that are spelled otherwise here.
 FLAG_ALIASES = {"--model": "--translator", "--summary-model": "--summarizer",
@@ -180,7 +185,7 @@ def register_translate(sub) -> None:
         help="translate text that is not Arabic anyway (it is refused by default: the models "
         "translate Arabic, and give nonsense for anything else)",
     )
-    add_arguments(tr)
+    add_arguments(tr, memory="off", glossary=True)
     add_reading_arguments(tr, private_urls=True)
     tr.add_argument("--json", action="store_true", help="print the Document as JSON")
     tr.add_argument("--no-summary", action="store_true", help="translate only")
@@ -283,7 +288,7 @@ def register_serve(sub) -> None:
     se.add_argument(
         "--port", type=int, default=defaults["port"], help=f"port (default: {defaults['port']})"
     )
-    add_arguments(se, memory="off")
+    add_arguments(se, memory="off", glossary=True)
     for name, metavar, text in SERVE_NUMBERS:
         se.add_argument(
             "--" + name.replace("_", "-"),

@@ -48,7 +48,7 @@ def register(sub) -> None:
         metavar="N",
         help=f"key points, at least 1 (default: {DIGEST_POINTS})",
     )
-    add_arguments(di, memory="on")
+    add_arguments(di, memory="on", glossary=True)
     add_input_arguments(di, "a longer document is left out with an error")
     di.add_argument("--quiet", action="store_true", help="no progress")
     di.set_defaults(run=cmd_digest)

@@ -315,17 +315,30 @@ class Downloads:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def request_glossary(params: dict, pipeline: Pipeline):
+    """A REST request's `glossary` (inline pinned spellings) over the server's own, or None
+    for the server's own (models/glossary.py; refused with the problem named)."""
+    from ..models.glossary import parse_inline
+
+    given = parse_inline(params.get("glossary"), "glossary") if "glossary" in params else None
+    return given.over(pipeline.glossary) if given else None
+
+
 def translate_texts(
-    pool: ModelPool, texts: list[str], sources: list[str], alternatives: int = 0
-) -> tuple[list[str], list[list[str]]]:
+    pool: ModelPool, texts: list[str], sources: list[str], alternatives: int = 0,
+    glossary=None,
+) -> tuple[list[str], list[list[str]]]:  # fmt: skip
     """English for each text (Arabic translated, English and empty texts passed through),
-    and `alternatives` further translations of each Arabic one, all in shared batches."""
+    and `alternatives` further translations of each Arabic one, all in shared batches;
+    `glossary`: pinned spellings over the server's (None: the server's)."""
     english, alts = list(texts), [[] for _ in texts]
     todo = [i for i, t in enumerate(texts) if t.strip() and sources[i] == "ar"]
     if not todo:
         return english, alts
     pipeline = pool.get(None, "none", None)
-    docs = pipeline.process_many([texts[i] for i in todo], summary=False, alternatives=alternatives)
+    docs = pipeline.process_many(
+        [texts[i] for i in todo], summary=False, alternatives=alternatives, glossary=glossary
+    )
     if pool.metrics is not None:
         done = [d for d in docs if not isinstance(d, KhulasaError)]
         pool.metrics.sentences.inc(sum(len(d.segments) for d in done))

@@ -180,6 +180,32 @@ def reference_memory(
     return path
 
 
+def plant_nbest(models, path: Path, texts: list[str], wordings: dict[str, list[str]]) -> Path:
+    """The sentence memory at `path` (already holding `texts`' 1-best, e.g. from
+    `reference_memory`) with the n-best lists (`NBEST` wordings) of `wordings`' sentences
+    (normalised Arabic -> wordings, best first) planted: what the model "offers" when the
+    glossary asks for its other wordings."""
+    import json
+    import sqlite3
+
+    from khulasa.models.factory import build_pipeline
+    from khulasa.models.glossary import NBEST
+    from khulasa.models.text import normalize
+
+    build_pipeline(models.with_(memory=path)).process_many(
+        texts, summary=False, alternatives=NBEST - 1
+    )
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT key, settings, source FROM translations").fetchall()
+        for key, settings, source in rows:
+            planted = wordings.get(normalize(source))
+            if planted is None or json.loads(settings).get("hypotheses") != NBEST:
+                continue
+            entry = {"h": planted, "s": [-0.3 - 0.1 * k for k in range(len(planted))]}
+            db.execute("UPDATE translations SET english=? WHERE key=?", (json.dumps(entry), key))
+    return path
+
+
 @pytest.fixture(scope="module")  # one Playwright per module: two cannot run at once
 def reversed_site(replicas, tmp_path_factory):
     """The page on replicas, its memory holding the team's English with the lead reversed

@@ -160,7 +160,7 @@ def test_the_page_reads_a_hostile_file_under_its_slot_and_cancel_stops_it(replic
         client = None
         username = None
 
-    updates = run_page("", str(path), "", "", "", 0, 3, Visitor())
+    updates = run_page("", str(path), "", "", "", 0, 3, "", Visitor())
     assert "Waiting for a free slot" in next(updates)[0]
     assert "Reading the file" in next(updates)[0]
     assert page.gate._slots._value == 0  # reading holds the model slot

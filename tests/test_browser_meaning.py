@@ -76,3 +76,49 @@ def test_a_source_that_says_the_opposite_is_shown_as_disagreeing(
     shot(page, f"meaning-coverage-{name}")
     assert serious_violations(page) == []
     page.context.close()
+
+
+@pytest.mark.parametrize(
+    "viewport, scheme, name",
+    [(DESKTOP, "dark", "desktop-dark"), (PHONE, "light", "phone-light")],
+)  # fmt: skip
+def test_a_pinned_spelling_is_used_and_kept_in_the_browser(reversed_site, viewport, scheme, name):
+    """The reader pins داعش as "Daesh" (and التحالف as "the alliance", which no English word
+    renders): every sentence naming داعش says Daesh, marked "glossary applied"; the sentences
+    naming التحالف are to check, "glossary term not applied", with the term; a reload keeps
+    the pinned spellings."""
+    page = open_page(reversed_site, viewport, scheme)
+    page.get_by_text("Options", exact=True).click()
+    page.fill("#kh-pinned textarea", "داعش = Daesh\nالتحالف = the alliance")
+    page.click("#kh-example")
+    wait_done(page)
+    for seg in (1, 4, 5, 8, 11):  # the sentences naming داعش
+        english = page.locator(f'.kh-en[data-seg="{seg}"]').inner_text()
+        assert "Daesh" in english and "ISIS" not in english, english
+    assert "glossary applied" in page.locator('.kh-en[data-seg="11"]').inner_text()
+    second = page.locator('.kh-en[data-seg="1"]').inner_text()
+    assert "glossary term not applied" in second and "«التحالف»" in second
+    assert "glossary term not applied" in page.locator("#kh-check").inner_text()
+    assert "Daesh" not in page.locator('.kh-en[data-seg="2"]').inner_text()  # no term: as before
+    page.locator('.kh-en[data-seg="11"]').scroll_into_view_if_needed()
+    shot(page, f"glossary-{name}")
+    assert serious_violations(page) == []
+    # The name left out of sentence 3 ("He added"): pin its usual rendering from there.
+    pin = page.locator('.kh-en[data-seg="2"] .kh-pin')
+    assert pin.inner_text() == "Use “Kerry” everywhere"
+    pin.click()
+    assert "translate again" in pin.inner_text()
+    page.click("#kh-edit")
+    page.wait_for_function(
+        "() => (document.querySelector('#kh-pinned textarea') || {}).value?.includes('كيري')"
+    )
+    page.reload()
+    page.wait_for_selector("#kh-example")
+    page.wait_for_selector("#kh-edit")  # the kept result (?r=ID) is shown again
+    page.click("#kh-edit")
+    page.get_by_text("Options", exact=True).click()
+    page.wait_for_function(  # kept in this browser
+        "() => (document.querySelector('#kh-pinned textarea') || {}).value?.includes('كيري')"
+    )
+    assert "داعش = Daesh" in page.input_value("#kh-pinned textarea")
+    page.context.close()

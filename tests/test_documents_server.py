@@ -13,7 +13,7 @@ from test_web import page_handler
 
 
 def run_page(options, text="", upload=None, link=""):
-    return list(page_handler(options)(text, upload, link, "", "", 0, 3, None))
+    return list(page_handler(options)(text, upload, link, "", "", 0, 3, "", None))
 
 
 def downloaded(button) -> dict:

@@ -382,7 +382,7 @@ def test_every_door_refuses_each_input_with_the_same_code(keyed, replicas, tmp_p
     for name, (path, _) in door_inputs(tmp_path).items():
         main(["translate", str(path), *models])
         seen[name, "translate"] = code_in(capsys.readouterr().err)
-        *_, final = run_page("", str(path), "", "", "", 0, 3, Visitor())
+        *_, final = run_page("", str(path), "", "", "", 0, 3, "", Visitor())
         seen[name, "page"] = code_in(final[0])
         answer = httpx.post(keyed.url + "translate_file", files={"file": (name, path.read_bytes())},
                             data={"source": "auto", "api_key": "k1"}, timeout=60)  # fmt: skip

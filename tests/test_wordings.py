@@ -88,7 +88,7 @@ def reader(replicas, sample_ar):
     """A Page with its own gate, and the Reading of the sample as the page run leaves it."""
     options = serve_options(replicas, summarizer="extractive", backend="torch")
     page = Page(options, ModelPool(options), Gate(1, 0), Guard(options), Downloads(60))
-    *_, last = page.run_page(sample_ar, None, "", "", "", 0, 3, None)
+    *_, last = page.run_page(sample_ar, None, "", "", "", 0, 3, "", None)
     return page, last[10]
 
 
@@ -148,7 +148,7 @@ def test_a_wording_shows_which_words_it_changes_and_nothing_runs_from_it():
 def test_asking_and_using_take_the_rate_limit_of_every_door(replicas, sample_ar):
     options = serve_options(replicas, summarizer="extractive", backend="torch", req_limit=3)
     page = Page(options, ModelPool(options), Gate(1, 1), Guard(options), Downloads(60))
-    *_, last = page.run_page(sample_ar, None, "", "", "", 0, 3, None)  # request 1
+    *_, last = page.run_page(sample_ar, None, "", "", "", 0, 3, "", None)  # request 1
     reading = last[10]
     *_, (results, *_) = act(page, reading, "ask:2")  # 2
     assert 'data-wording="use:2:0"' in results

@@ -258,9 +258,10 @@ def make_digest(
     points: int = DIGEST_POINTS,
     limits: DigestLimits | None = None,
     progress: Progress | None = None,
+    glossary=None,
 ) -> Digest:
     """The digest of `inputs`: translate, link, rank. Timings split model work from the
-    rest (`meta.timings_ms`)."""
+    rest (`meta.timings_ms`). `glossary`: pinned spellings (default: the pipeline's)."""
     started = time.perf_counter()
     docs = check_inputs(inputs, limits or DigestLimits())
     arabic = [d for d in docs if d.input.error is None and d.language == "ar"]
@@ -269,7 +270,9 @@ def make_digest(
         if progress is not None:
             progress("translate", done, total)
 
-    results = pipeline.process_many([d.input.text for d in arabic], False, progress=translated)
+    results = pipeline.process_many(
+        [d.input.text for d in arabic], False, progress=translated, glossary=glossary
+    )
     for d, result in zip(arabic, results, strict=True):
         if isinstance(result, KhulasaError):
             d.input.error = result

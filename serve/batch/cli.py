@@ -27,7 +27,7 @@ def register(sub) -> None:
         help="JSONL output file (--engine ray: a directory of part files, or a URI); a rerun "
         "skips the ids already in it",
     )
-    add_arguments(ba, memory="on")
+    add_arguments(ba, memory="on", glossary=True)
     ba.add_argument(
         "--summary",
         action=argparse.BooleanOptionalAction,

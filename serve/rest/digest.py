@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 from ...models.digest.build import DIGEST_POINTS, DigestInput, check_inputs, make_digest
 from ...models.errors import InputError
-from ..service import ModelPool, ServeOptions
+from ...models.glossary import parse_inline
+from ..service import ModelPool, ServeOptions, request_glossary
 
 ABOUT = ("title", "outlet", "date")
 MAX_POINTS = 20
@@ -63,11 +64,14 @@ def digest_job(params: dict, options: ServeOptions, pool: ModelPool) -> Callable
     if summarizer is not None and not isinstance(summarizer, str):
         raise InputError("Invalid request: summarizer must be a string", "invalid_request")
     limits = options.digest_limits(options.char_limit)
+    given = params.get("glossary") if isinstance(params, dict) else None
+    parse_inline(given)  # a bad glossary is refused before any wait
     # Whole-request limits (too many documents, too long in all) before the job waits.
     check_inputs([DigestInput(i.id, i.text) for i in items], limits)
 
     def run() -> dict:
         pipeline = pool.get(None, summarizer, None)
-        return make_digest(pipeline, items, points, limits).to_dict()
+        pinned = request_glossary(params, pipeline) if isinstance(params, dict) else None
+        return make_digest(pipeline, items, points, limits, glossary=pinned).to_dict()
 
     return run

@@ -23,12 +23,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from ...models.errors import InputError, KhulasaError, ModelLoadError, ModelNotFound
+from ...models.glossary import parse_inline
 from ...models.reading.bounded import Cancelled
 from ...models.text import check_unicode, detect_language
 from ..admission import check_text
 from ..limits import Busy, Gate, Guard, Refused
 from ..metrics import CONTENT_TYPE
-from ..service import SOURCES, ModelPool, ServeOptions, public_name, translate_texts
+from ..service import (
+    SOURCES,
+    ModelPool,
+    ServeOptions,
+    public_name,
+    request_glossary,
+    translate_texts,
+)
 from ..suggest import DISABLED, suggest
 from . import spec
 from .digest import digest_job
@@ -261,13 +269,15 @@ class Rest:
             )
         detected = [detect_language(t) for t in texts]
         src = [d["language"] if source == "auto" else source for d in detected]
+        parse_inline(params.get("glossary"))  # a bad glossary is refused before any wait
 
         def run() -> dict:
             if fmt == "html":
                 english = [self.translate_html(t, s) for t, s in zip(texts, src, strict=True)]
                 alts = [[] for _ in texts]
             else:
-                english, alts = translate_texts(self.pool, texts, src, n_alt)
+                pinned = request_glossary(params, self.pool.get(None, "none", None))
+                english, alts = translate_texts(self.pool, texts, src, n_alt, pinned)
             result: dict = {"translatedText": english if is_list else english[0]}
             if source == "auto":
                 result["detectedLanguage"] = detected if is_list else detected[0]
@@ -305,12 +315,15 @@ class Rest:
         english = source == "en"
         check_text(text, self.options.char_limit, force=english, where="q",
                    fix_arabic="Send source en to summarise English text.")  # fmt: skip
+        parse_inline(params.get("glossary"))  # a bad glossary is refused before any wait
 
         started = time.perf_counter()
 
         def run() -> dict:
             pipeline = self.pool.get(None, summarizer, None)
-            doc = pipeline.summarize_english(text) if english else pipeline.process(text)
+            pinned = request_glossary(params, pipeline)
+            doc = (pipeline.summarize_english(text) if english
+                   else pipeline.process(text, glossary=pinned))  # fmt: skip
             if not english:
                 self.gate.finished("summarize", doc, time.perf_counter() - started)
             return {

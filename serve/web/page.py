@@ -14,6 +14,7 @@ import gradio as gr
 
 from ...models.document import Document
 from ...models.errors import InputError
+from ...models.glossary import parse_lines
 from ...models.options import MAX_BEAMS
 from ...models.reading.article import Article, read_article
 from ...models.reading.extract import SUFFIXES, kinds_in_words
@@ -178,8 +179,9 @@ class Page:
                 cancel.set()
 
     def run_page(
-        self, text, upload, link, translator, summarizer, beams, sentences, request: gr.Request
-    ):
+        self, text, upload, link, translator, summarizer, beams, sentences, pinned="",
+        request: gr.Request = None,
+    ):  # fmt: skip
         """The page's run: checks, then the results as they fill, then downloads. Any problem
         replaces the results with a message in the reader's words (no stale "Done")."""
         started = time.perf_counter()
@@ -188,6 +190,7 @@ class Page:
             kind = self.source_of(text, upload, link)
             if kind == "text":
                 text = check_input(text, self.options.max_chars)
+            glossary = parse_lines(pinned or "")
         except Exception as exc:
             yield _view(render_error(reader_message(exc)), "", editing=True)
             return
@@ -217,7 +220,9 @@ class Page:
                     else "No summariser was chosen (Options)."
                 )
                 doc, first = None, False
-                for doc in pipeline.stream(text, summary_sentences=int(sentences or 0) or None):
+                pins = glossary.over(pipeline.glossary) if glossary else None
+                for doc in pipeline.stream(text, summary_sentences=int(sentences or 0) or None,
+                                           glossary=pins):  # fmt: skip
                     if not first and any(s.english for s in doc.segments):
                         first = True
                         self.gate.first_sentence("page", time.perf_counter() - started)
@@ -294,14 +299,17 @@ class Page:
         beams: int = 0,
         summary_sentences: int = 0,
         url: str = "",
+        glossary: str = "",
         request: gr.Request = None,
     ) -> dict:
         """Translate and summarise an Arabic document (or the article at `url`, on a server
-        started with --allow-urls); returns the Document JSON."""
+        started with --allow-urls); returns the Document JSON. `glossary`: pinned spellings,
+        one `Arabic = English` a line, over the server's own."""
         started = time.perf_counter()
         with page_errors(self.gate):
             self.admit(request)
             reads = self.source_of(text, None, url) != "text"
+            pinned = parse_lines(glossary or "", "glossary")
             if not reads:  # pasted text is checked before any wait
                 text = check_input(text, self.options.max_chars)
             with self.gate.job():
@@ -311,7 +319,8 @@ class Page:
                     text = check_input(text, self.options.max_chars)
                 pipeline = self.pool.get(translator, summarizer, int(beams or 0))
                 sentences = int(summary_sentences or 0) or None
-                doc = pipeline.process(text, summary_sentences=sentences)
+                pins = pinned.over(pipeline.glossary) if pinned else None
+                doc = pipeline.process(text, summary_sentences=sentences, glossary=pins)
             self.gate.finished("page_api", doc, time.perf_counter() - started)
             if about:
                 doc.meta["source"] = about
@@ -322,26 +331,67 @@ INTRO = view("page.html", "intro")
 PLACEHOLDER = "Paste an Arabic news article here\nالصق هنا نص مقال إخباري بالعربية"
 
 
-def _option_inputs(options: ServeOptions, pool: ModelPool) -> list:
+def _option_inputs(options: ServeOptions, pool: ModelPool, page=None) -> list:
     models = options.models
-    with gr.Accordion("Options", open=False), gr.Row():
-        return [
-            gr.Dropdown(
-                pool.offered("translator"), value=pool.offered("translator")[0], label="Translator"
-            ),  # fmt: skip
-            gr.Dropdown(
-                pool.offered("summarizer"), value=pool.offered("summarizer")[0], label="Summariser"
-            ),  # fmt: skip
-            gr.Slider(
-                0,
-                MAX_BEAMS,
-                step=1,
-                value=models.beams or 0,
-                label="Wordings weighed per sentence",
-                info="More is slower and sometimes better; 0 keeps the model's own setting.",
-            ),
-            gr.Slider(1, 10, step=1, value=options.summary_sentences, label="Key points"),
-        ]
+    with gr.Accordion("Options", open=False):
+        with gr.Row():
+            chosen = [
+                gr.Dropdown(
+                    pool.offered("translator"),
+                    value=pool.offered("translator")[0],
+                    label="Translator",
+                ),  # fmt: skip
+                gr.Dropdown(
+                    pool.offered("summarizer"),
+                    value=pool.offered("summarizer")[0],
+                    label="Summariser",
+                ),  # fmt: skip
+                gr.Slider(
+                    0,
+                    MAX_BEAMS,
+                    step=1,
+                    value=models.beams or 0,
+                    label="Wordings weighed per sentence",
+                    info="More is slower and sometimes better; 0 keeps the model's own setting.",
+                ),
+                gr.Slider(1, 10, step=1, value=options.summary_sentences, label="Key points"),
+            ]
+        pinned = gr.Textbox(
+            label="Pinned spellings",
+            info="One a line: the Arabic term = the English every sentence must use (e.g. "
+            "كيري = Kerry). Kept in this browser.",
+            placeholder="كيري = Kerry",
+            lines=2,
+            max_lines=8,
+            elem_id="kh-pinned",
+        )
+    if page is not None:  # kept in this browser (the page's BrowserState, made at its top)
+        page.pinned = pinned
+        pinned.change(lambda v: v, pinned, page.pinned_saved, queue=False,
+                      api_visibility="private")  # fmt: skip
+    return [*chosen, pinned]
+
+
+def pin_events(page: Page, results) -> None:
+    """A name's "Use “Kerry” everywhere" (the reading area's click, `{pin: "كيري = Kerry"}`):
+    that line joins the pinned spellings (Options, kept in this browser); the next run uses
+    it. Only a line the pinned spellings can read is taken."""
+
+    def on_pin(current: str, evt: gr.EventData):
+        data = getattr(evt, "_data", None)
+        line = data.get("pin") if isinstance(data, dict) else None
+        if not isinstance(line, str) or len(line) > 500:
+            return gr.skip(), gr.skip()
+        try:
+            parse_lines(line)
+        except Exception:
+            return gr.skip(), gr.skip()
+        lines = [x.strip() for x in (current or "").splitlines() if x.strip()]
+        merged = "\n".join(lines if line in lines else [*lines, line])
+        return merged, merged
+
+    results.click(on_pin, [page.pinned], [page.pinned, page.pinned_saved], queue=False,
+                  show_progress="hidden", api_visibility="private")  # fmt: skip
 
 
 def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> list:
@@ -372,7 +422,7 @@ def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> list:
                 visible=options.allow_urls,
                 elem_id="kh-link",
             )
-        choices = _option_inputs(options, pool)
+        choices = _option_inputs(options, pool, page)
         if options.keep_results:
             gr.HTML(render_recent(), elem_id="kh-recent-box")
     with gr.Row(visible=False, elem_id="kh-folded", elem_classes=noprint) as folded:
@@ -393,6 +443,7 @@ def _article_tab(page: Page, options: ServeOptions, pool: ModelPool) -> list:
     if options.suggestions:
         suggestion_box(page, reading)
     wordings_events(page, results, status, (json_file, md_file), reading)
+    pin_events(page, results)
     outputs = [status, results, editor, folded, folded_text, run, example, cancel]
     outputs += [json_file, md_file, reading, source, upload, link]
     job = dict(show_progress="hidden")  # each takes its turn in the gate (launch.py)
@@ -437,12 +488,18 @@ def build_app(
         if options.replicas:  # said first, on every tab: the models write random words
             gr.HTML(view("page.html", "replicas_banner"), elem_id="kh-replicas")
         gr.HTML(INTRO, elem_classes=["kh-noprint"])
+        # At the top, not in the closed Options: a BrowserState reads the browser's storage
+        # when it is mounted.
+        page.pinned_saved = gr.BrowserState("", storage_key="khulasa-pinned")
         with gr.Tabs():
             with gr.Tab("Article", elem_id="kh-tab-article"):
                 outputs = _article_tab(page, options, pool)
             with gr.Tab("Coverage", elem_id="kh-tab-coverage"):
                 build_coverage_tab(page, pool)
         gr.api(page.translate_document, api_name=API_NAME)
+        # The reader's pinned spellings, kept in this browser, come back with the page.
+        app.load(lambda v: v or gr.skip(), page.pinned_saved, page.pinned, queue=False,
+                 api_visibility="private")  # fmt: skip
         # A kept result's address (?r=ID) opens that result: a reload, a colleague's link.
         app.load(page.restore, None, outputs, api_visibility="private", show_progress="hidden")
     return app

@@ -37,18 +37,25 @@ FLAG_LABELS = {
     "verified": "corrected by a reader",
     "other_wording": "wording you chose",
     "sources_disagree": "sources disagree",
+    "glossary_applied": "glossary applied",
+    "glossary_not_applied": "glossary term not applied",
+    "from_desk_memory": "from the desk's memory",
 }
 # What a marker that is no check's warning means (the checks' own say it in EXPLANATIONS).
 FLAG_NOTES = {
     "verified": "A reader's corrected English for this sentence, kept by this server (not the "
     "model's output).",
     "other_wording": CHOSEN_NOTE,
+    "glossary_applied": "A pinned spelling (the glossary) is used here: another of the model's "
+    "wordings, or the model's words for the term replaced.",
+    "from_desk_memory": "The desk's own translation of this sentence, from its translation "
+    "memory (imported TMX), not the model's output.",
     "sources_disagree": "Another source reports this otherwise (another polarity or other "
     "numbers): it is not counted as corroboration. Read each side under Sources disagree.",
 }
-GOOD_FLAGS = {"verified"}  # markers that are good news
+GOOD_FLAGS = {"verified", "from_desk_memory"}  # markers that are good news
 # Markers that are neither fault nor praise: how the sentence was made.
-NEUTRAL_FLAGS = {"retried", "split_at_length_limit", "other_wording"}
+NEUTRAL_FLAGS = {"retried", "split_at_length_limit", "other_wording", "glossary_applied"}
 UNRELIABLE_SHARE = 0.5  # from this share of marked sentences (3+), the card warns of the article
 WARNING_LABELS = {
     "mostly_non_arabic": "Most of this text is not Arabic: the translation may be poor.",
@@ -100,10 +107,23 @@ def _pair(seg: Segment, offer: bool = False, panel: str = "", names=None) -> dic
         "source": seg.source,
         "marks": shown,
         "reasons": reasons(seg, names),
+        "pin": pin_offer(seg, names),
         "offer": bool(offer and english and NOT_ARABIC not in seg.flags),
         "marked": any(f in WARNINGS for f in seg.flags),
         "panel": Markup(panel),
     }
+
+
+def pin_offer(seg: Segment, names) -> dict | None:
+    """For a sentence whose name differs: the article's usual rendering of that name, which
+    the reader may pin ("Use “Kerry” everywhere": a line of the pinned spellings)."""
+    if seg.english is None or "name_mismatch" not in seg.flags:
+        return None
+    for name in names or ():
+        other = any(seg.index in ix for f, ix in name["variants"].items() if f != name["used"])
+        if other or seg.index in name.get("missing", ()):
+            return {"en": name["used"], "line": f"{name['arabic']} = {name['used']}"}
+    return None
 
 
 def _point(sentence: SummarySentence, doc: Document) -> dict:

@@ -31,12 +31,14 @@ from ..service import reader_message
 from .render import marks, render_results, render_status
 from .views import view
 
-# The reading area sends which wording button was pressed (nothing else: a click elsewhere in
-# it is the page script's own business).
+# The reading area sends which wording button was pressed, or which spelling a name's "Use …
+# everywhere" pins (nothing else: a click elsewhere in it is the page script's own business).
 WORDINGS_JS = (
     "element.addEventListener('click', ev => {"
     " const b = ev.target.closest && ev.target.closest('[data-wording]');"
-    " if (b) trigger('click', {wording: b.dataset.wording}); });"
+    " if (b) trigger('click', {wording: b.dataset.wording});"
+    " const p = ev.target.closest && ev.target.closest('[data-pin]');"
+    " if (p) trigger('click', {pin: p.dataset.pin}); });"
 )
 _ACTION = re.compile(r"(ask|use|close):(\d{1,6})(?::(\d))?")
 DONE = "No key points."  # what a finished card says when it has none (as the page run's)

@@ -145,9 +145,17 @@
     if (where) where.textContent = said;
   };
   const nextToCheck = () => walk(1);
+  // "Use “Kerry” everywhere" under a name that differs: the reading area sends the line to
+  // the server (WORDINGS_JS), which adds it to the pinned spellings; here the button says so.
+  const pinSpelling = btn => {
+    btn.textContent = 'Pinned (Options): translate again to use it';
+    btn.setAttribute('aria-disabled', 'true');
+  };
   document.addEventListener('click', ev => {
     const t = ev.target;
     if (!t.closest) return;
+    const pin = t.closest('.kh-pin');
+    if (pin) { pinSpelling(pin); return; }
     if (t.closest('#kh-run, #kh-example, #kh-drun, #kh-dexample')) started = Date.now();
     const el = t.closest(BUTTONS) || t.closest('#kh-results .kh-seg, #kh-results .kh-point');
     if (el) act(el);
