@@ -92,6 +92,21 @@ def cli_env(tmp_path) -> dict[str, str]:
     return env
 
 
+def run_main(args: list[str], capsys):
+    """`khulasa ARGS` in this process (the same `main` the console script runs; no new
+    interpreter to start): its exit status and what it printed."""
+    from types import SimpleNamespace
+
+    from khulasa.serve.cli import main
+
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code
+    out = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+
 def arabic_lines() -> list[str]:
     """Every Arabic sentence the eval sets hold (the sample's, the trust and negation sets')."""
     from khulasa.eval.replicas import DATA_DIR

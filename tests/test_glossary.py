@@ -6,11 +6,10 @@ with the team's English in the sentence memory and planted n-best lists."""
 from __future__ import annotations
 
 import json
-import sys
 import urllib.request
 
 import pytest
-from conftest import plant_nbest, reference_memory, serve_options, start_server
+from conftest import plant_nbest, reference_memory, run_main, serve_options, start_server
 
 from khulasa.eval.replicas import DATA_DIR
 from khulasa.models.errors import InputError
@@ -120,31 +119,24 @@ def test_glossary_files_csv_tsv_tbx_and_their_refusals(tmp_path):
         assert exc.value.code == "bad_glossary" and "Fix:" in str(exc.value)
 
 
-def _cli(args, env, cwd=None):
-    import subprocess
-
-    return subprocess.run([sys.executable, "-m", "khulasa.serve", *args], capture_output=True,
-                          text=True, env=env, cwd=cwd, timeout=300)  # fmt: skip
-
-
-def test_translate_and_batch_take_a_glossary_file(planted, tmp_path, cli_env):
+def test_translate_and_batch_take_a_glossary_file(planted, tmp_path, capsys):
     (tmp_path / "pins.csv").write_text("داعش,Daesh\n", encoding="utf-8")
     (tmp_path / "a.txt").write_text(ARTICLE, encoding="utf-8")
     pins = str(tmp_path / "pins.csv")
     models = ["--translator", planted.translator, "--summarizer", "extractive",
               "--memory", str(planted.memory), "--glossary", pins]  # fmt: skip
-    done = _cli(["translate", str(tmp_path / "a.txt"), "--json", *models], cli_env)
+    done = run_main(["translate", str(tmp_path / "a.txt"), "--json", *models], capsys)
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     segs = [s for p in doc["paragraphs"] for s in p["segments"]]
     assert segs[1]["english"] == EN[1].replace("ISIS", "Daesh")
     assert "glossary" not in segs[2]  # no term: as without a glossary
     out = tmp_path / "out.jsonl"
-    done = _cli(["batch", str(tmp_path / "a.txt"), "-o", str(out), *models], cli_env)
+    done = run_main(["batch", str(tmp_path / "a.txt"), "-o", str(out), *models], capsys)
     assert done.returncode == 0, done.stderr
     record = json.loads(out.read_text("utf-8").splitlines()[0])
     assert "Daesh" in json.dumps(record, ensure_ascii=False)
-    missing = _cli(["translate", str(tmp_path / "a.txt"), "--glossary", "nope.csv"], cli_env)
+    missing = run_main(["translate", str(tmp_path / "a.txt"), "--glossary", "nope.csv"], capsys)
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 

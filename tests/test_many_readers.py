@@ -16,7 +16,14 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import arabic_lines, assert_own_english, free_port, serve_options, start_server
+from conftest import (
+    arabic_lines,
+    assert_own_english,
+    free_port,
+    run_main,
+    serve_options,
+    start_server,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -204,13 +211,10 @@ def test_two_fronts_share_one_request_rate_through_redis(replicas, redis_url, sa
             server.close()
 
 
-def test_an_unreachable_limits_storage_is_refused_with_the_fix(cli_env):
+def test_an_unreachable_limits_storage_is_refused_with_the_fix(capsys):
     port = free_port()  # nothing listens there
-    done = subprocess.run(
-        [sys.executable, "-m", "khulasa.serve", "serve", "--limits-storage", f"redis://127.0.0.1:{port}",
-         "--port", str(free_port())],
-        capture_output=True, text=True, env=cli_env, timeout=120,
-    )  # fmt: skip
+    done = run_main(["serve", "--limits-storage", f"redis://127.0.0.1:{port}",
+                     "--port", free_port()], capsys)  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert "no Redis server answers" in done.stderr and "redis-server" in done.stderr
 

@@ -5,12 +5,10 @@ same translations, and malformed files refused."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import reference_memory
+from conftest import reference_memory, run_main
 
 from khulasa.eval.replicas import DATA_DIR
 from khulasa.models.errors import InputError
@@ -42,11 +40,6 @@ OMEGAT = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def _cli(args, env):
-    return subprocess.run([sys.executable, "-m", "khulasa.serve", *args], capture_output=True,
-                          text=True, env=env, timeout=300)  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def models(replicas):
     from khulasa.models.options import ModelOptions
@@ -62,11 +55,11 @@ def _english(models, memory) -> list:
             for s in doc.segments]  # fmt: skip
 
 
-def test_export_is_read_by_an_independent_reader_and_round_trips(models, tmp_path, cli_env):
+def test_export_is_read_by_an_independent_reader_and_round_trips(models, tmp_path, capsys):
     references = {normalize(a): e for a, e in zip(AR, EN, strict=True)}
     team = reference_memory(models, tmp_path / "team.sqlite", [ARTICLE], references)
     tmx = tmp_path / "desk.tmx"
-    done = _cli(["memory", "--memory", str(team), "export", "--tmx", str(tmx)], cli_env)
+    done = run_main(["memory", "--memory", str(team), "export", "--tmx", str(tmx)], capsys)
     assert done.returncode == 0, done.stderr
     assert "16 sentences" in done.stdout
     root = ET.parse(tmx).getroot()  # the standard library's reader, not translate-toolkit
@@ -79,7 +72,7 @@ def test_export_is_read_by_an_independent_reader_and_round_trips(models, tmp_pat
         assert tu.find("prop").get("type") == "x-khulasa-origin"
     assert units == references
     empty = tmp_path / "empty.sqlite"
-    done = _cli(["memory", "--memory", str(empty), "import", str(tmx)], cli_env)
+    done = run_main(["memory", "--memory", str(empty), "import", str(tmx)], capsys)
     assert done.returncode == 0 and "16 sentences" in done.stdout, done.stderr
     imported = _english(models, empty)
     assert [e for e, _ in imported] == [e for e, _ in _english(models, team)] == EN
@@ -123,9 +116,9 @@ def test_a_malformed_tmx_is_refused_with_the_problem(tmp_path, text, said):
     assert len(memory) == 0
 
 
-def test_memory_commands_name_a_missing_file(tmp_path, cli_env):
-    done = _cli(["memory", "import", str(tmp_path / "nope.tmx")], cli_env)
+def test_memory_commands_name_a_missing_file(tmp_path, capsys):
+    done = run_main(["memory", "import", str(tmp_path / "nope.tmx")], capsys)
     assert done.returncode == 2 and "no such file" in done.stderr
-    done = _cli(["memory", "--memory", str(tmp_path / "none.sqlite"), "export", "--tmx",
-                 str(tmp_path / "x.tmx")], cli_env)  # fmt: skip
+    done = run_main(["memory", "--memory", str(tmp_path / "none.sqlite"), "export", "--tmx",
+                 str(tmp_path / "x.tmx")], capsys)  # fmt: skip
     assert done.returncode == 2 and "no such file" in done.stderr
