@@ -287,7 +287,10 @@ def ray_pipeline(options: ModelOptions, serve_options, setup=None):
 def replica_pids(front, tries: int = 40) -> set[int]:
     """The process ids of the replicas behind `front` (a RayTranslator or RaySummarizer), as
     many as answer in `tries` calls."""
-    return {front.handle.pid.remote().result(timeout_s=60) for _ in range(tries)}
+    found: set[int] = set()
+    for _ in range(tries):
+        found.add(front.handle.pid.remote().result(timeout_s=60))
+    return found
 
 
 def shutdown() -> None:
