@@ -63,7 +63,30 @@ class _Closed(Exception):
     pass
 
 
-class SharedTranslator:
+class _OneWorker:
+    """A line that one worker thread empties in rounds: `_round_of_line()` takes and runs
+    one round; a round after an empty line waits `window` seconds for others to join."""
+
+    name = "khulasa-shared"
+    window = WINDOW
+
+    def _start(self) -> None:  # called with self._wake held
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._run, daemon=True, name=self.name)
+            self._worker.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                idle = not self._line
+                while not self._line:
+                    self._wake.wait()
+            if idle and self.window > 0:
+                time.sleep(self.window)  # the round's window: other jobs' work joins
+            self._round_of_line()
+
+
+class SharedTranslator(_OneWorker):
     """A translator whose model batches hold the sentences of every job running at once
     (see the module's text). Everything but `translate_iter` is the inner translator's."""
 
@@ -128,24 +151,12 @@ class SharedTranslator:
     def translate(self, texts: list[str]) -> list[str]:
         return [h[0] for h in collect(self, texts)]
 
-    def _start(self) -> None:
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(
-                target=self._run, daemon=True, name="khulasa-shared-batches"
-            )
-            self._worker.start()
+    name = "khulasa-shared-batches"
 
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                idle = not self._line
-                while not self._line:
-                    self._wake.wait()
-            if idle and self.window > 0:
-                time.sleep(self.window)  # the round's window: other readers' sentences join
-            items = self._take()
-            if items:
-                self._round(items)
+    def _round_of_line(self) -> None:
+        items = self._take()
+        if items:
+            self._round(items)
 
     def _take(self) -> list[_Item]:
         """The next round: the waiting first sentences if any, else sentences taken in turn
@@ -205,7 +216,7 @@ class SharedTranslator:
                 job.out.put(exc)
 
 
-class SharedSummarizer:
+class SharedSummarizer(_OneWorker):
     """An abstractive summariser whose `generate` calls from jobs running at once share
     batches of at most `rows` inputs, run by one worker (the model is never called from two
     threads at once). Its summaries are the inner summariser's, made the same way."""
@@ -230,11 +241,7 @@ class SharedSummarizer:
         out: queue.Queue = queue.Queue()
         with self._wake:
             self._line.extend((t, out, i) for i, t in enumerate(texts))
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(
-                    target=self._run, daemon=True, name="khulasa-shared-summaries"
-                )
-                self._worker.start()
+            self._start()
             self._wake.notify()
         results: list[str | None] = [None] * len(texts)
         for _ in texts:
@@ -245,25 +252,20 @@ class SharedSummarizer:
             results[i] = summary
         return results
 
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                idle = not self._line
-                while not self._line:
-                    self._wake.wait()
-            if idle and self.window > 0:
-                time.sleep(self.window)
-            with self._wake:
-                taken, self._line = self._line[: self.rows], self._line[self.rows :]
-            self.rounds += 1
-            try:
-                summaries = self.inner.generate([t for t, _, _ in taken])
-            except Exception as exc:
-                for _, out, _ in taken:
-                    out.put(exc)
-                continue
-            for (_, out, i), summary in zip(taken, summaries, strict=True):
-                out.put((i, summary))
+    name = "khulasa-shared-summaries"
+
+    def _round_of_line(self) -> None:
+        with self._wake:
+            taken, self._line = self._line[: self.rows], self._line[self.rows :]
+        self.rounds += 1
+        try:
+            summaries = self.inner.generate([t for t, _, _ in taken])
+        except Exception as exc:
+            for _, out, _ in taken:
+                out.put(exc)
+            return
+        for (_, out, i), summary in zip(taken, summaries, strict=True):
+            out.put((i, summary))
 
 
 def shared(pipeline, window: float = WINDOW):

@@ -171,13 +171,7 @@ def read_glossary(path) -> Glossary:
         raise OptionError(f"--glossary {path}: no such file. Fix: give a CSV, TSV or TBX file.")
     if path.suffix.lower() not in SUFFIXES:
         raise bad_glossary(name, f"not a glossary file ({', '.join(SUFFIXES)})")
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise bad_glossary(name, f"over {MAX_FILE_BYTES // 2**20} MiB")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"Cannot read the glossary {name}: {exc.strerror}.", "unreadable") from exc
+    data = read_capped(path, MAX_FILE_BYTES, bad_glossary)
     if path.suffix.lower() == ".tbx":
         return from_pairs(_tbx_pairs(data, name), name)
     try:
@@ -211,6 +205,19 @@ def _tbx_pairs(data: bytes, name: str) -> list[tuple[str, str]]:
     if not pairs:
         raise bad_glossary(name, "a TBX file with no term")
     return pairs
+
+
+def read_capped(path, most: int, refuse) -> bytes:
+    """The bytes of the file at `path`, never more than `most` read (`refuse(name, problem)`
+    makes the error for a longer one); a file that cannot be read is `unreadable`."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(most + 1)
+    except OSError as exc:
+        raise InputError(f"Cannot read {path.name}: {exc.strerror}.", "unreadable") from exc
+    if len(data) > most:
+        raise refuse(path.name, f"over {most // 2**20} MiB (split it)")
+    return data
 
 
 def declares_entities(data: bytes) -> bool:

@@ -269,10 +269,27 @@ class Pipeline:
         ]
         if not todo:
             return False
+        for seg, done in zip(todo, self._translate_again(todo, retry=True), strict=True):
+            trial = Segment(seg.index, seg.source, flags=[])
+            self._fill(trial, done, 1)
+            if (len(trial.flags), -(trial.score or 0)) < (len(_trust(seg)), -(seg.score or 0)):
+                seg.english, seg.score = trial.english, trial.score
+                seg.flags = [f for f in seg.flags if f not in TRUST_FLAGS] + trial.flags
+            seg.flags.append(RETRIED)
+        for doc in docs:
+            doc.meta["trust"] = trust_counts(doc)
+        return True
+
+    def _translate_again(
+        self, segments: list[Segment], n: int = 1, retry: bool = False
+    ) -> list[list[Translation]]:
+        """Each segment's pieces translated once more (`n` best; `retry`: the second-try
+        decoding), a piece shared by several segments once: per segment, its pieces'
+        Translations in order."""
         pieces: list[str] = []  # distinct, as in _translate
         first: dict[str, int] = {}
         spans = []
-        for seg in todo:
+        for seg in segments:
             span = []
             for part in self.translator.pieces(seg.source):
                 if part not in first:
@@ -281,19 +298,10 @@ class Pipeline:
                 span.append(first[part])
             spans.append(span)
         results: list[Translation | None] = [None] * len(pieces)
-        for batch in self.translator.translate_iter(pieces, retry=True):
+        for batch in self.translator.translate_iter(pieces, n, retry=retry):
             for result in batch:
                 results[result.index] = result
-        for seg, span in zip(todo, spans, strict=True):
-            trial = Segment(seg.index, seg.source, flags=[])
-            self._fill(trial, [results[k] for k in span], 1)
-            if (len(trial.flags), -(trial.score or 0)) < (len(_trust(seg)), -(seg.score or 0)):
-                seg.english, seg.score = trial.english, trial.score
-                seg.flags = [f for f in seg.flags if f not in TRUST_FLAGS] + trial.flags
-            seg.flags.append(RETRIED)
-        for doc in docs:
-            doc.meta["trust"] = trust_counts(doc)
-        return True
+        return [[results[k] for k in span] for span in spans]
 
     def _pin(self, docs: list[Document], glossary: Glossary | None) -> bool:
         """Pinned spellings on every sentence that holds a glossary term (models/glossary.py):
@@ -315,27 +323,12 @@ class Pipeline:
                     todo.append((doc, seg, terms))
         if not todo:
             return False
-        pieces: list[str] = []  # distinct, as in _translate
-        first: dict[str, int] = {}
-        spans = []
-        for _, seg, _ in todo:
-            span = []
-            for part in self.translator.pieces(seg.source):
-                if part not in first:
-                    first[part] = len(pieces)
-                    pieces.append(part)
-                span.append(first[part])
-            spans.append(span)
-        results: list[Translation | None] = [None] * len(pieces)
-        for batch in self.translator.translate_iter(pieces, NBEST):
-            for result in batch:
-                results[result.index] = result
+        nbest = self._translate_again([seg for _, seg, _ in todo], n=NBEST)
         forms = {}
-        for (doc, seg, terms), span in zip(todo, spans, strict=True):
+        for (doc, seg, terms), done in zip(todo, nbest, strict=True):
             if id(doc) not in forms:
                 pairs = [(s.source, s.english or "") for s in doc.segments]
                 forms[id(doc)] = document_renderings(list(glossary.terms), pairs)
-            done = [results[k] for k in span]
             wordings = [joined(done, k) for k in range(NBEST)]
             english, score, seg.glossary, flags = choose(
                 terms, (seg.english, seg.score), wordings, forms[id(doc)]

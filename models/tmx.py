@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from .errors import InputError, OptionError
-from .glossary import declares_entities
+from .glossary import declares_entities, read_capped
 from .memory import DESK, SentenceMemory
 from .text import normalize
 
@@ -94,9 +94,7 @@ def read_tmx(path: Path) -> list[tuple[str, str]]:
     if not path.is_file():
         raise OptionError(f"{path}: no such file. Fix: give the TMX file to import.")
     name = path.name
-    if path.stat().st_size > MAX_BYTES:
-        raise bad_tmx(name, f"over {MAX_BYTES // 2**20} MiB (split it)")
-    data = path.read_bytes()
+    data = read_capped(path, MAX_BYTES, bad_tmx)
     if declares_entities(data):
         raise bad_tmx(name, "the file declares entities (not read, for safety)")
     try:
